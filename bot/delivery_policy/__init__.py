@@ -1,0 +1,1 @@
+"""Pure decisions of alert delivery: splitting, pacing, fair order, retries, quiet hours."""

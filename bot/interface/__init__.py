@@ -1,0 +1,1 @@
+"""The Telegram edge: handlers, application wiring, and the console front end."""

@@ -1,0 +1,123 @@
+"""Wiring: one PTB Application plus the runtime, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Any
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot import render
+from bot.delivery import DeliveryWorker
+from bot.interface import handlers
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+POLL_TIMEOUT_S = 30
+# A safety net only: pacing is done by the delivery worker itself (see docs/delivery.md).
+LIMITER_MAX_RETRIES = 0
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def api_base_url() -> tuple[str, str]:
+    """Bot API base URL and file URL from $TELEGRAM_API_URL (PTB's base_url form)."""
+    base = os.environ.get("TELEGRAM_API_URL") or DEFAULT_API_URL
+    base = base.rstrip("/")
+    file_url = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+    return base, file_url
+
+
+def build_application(
+    runtime: Runtime,
+    token: str,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+) -> AnyApplication:
+    """The one place a PTB Application is built; handlers are registered here."""
+    base_url, base_file_url = api_base_url()
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        Application.builder().token(token).base_url(base_url).base_file_url(base_file_url)
+    )
+    builder = builder.request(request or HTTPXRequest(connection_pool_size=16, read_timeout=15))
+    builder = builder.get_updates_request(
+        updates_request or HTTPXRequest(read_timeout=POLL_TIMEOUT_S + 10)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=LIMITER_MAX_RETRIES))
+    application = builder.build()
+    application.bot_data["runtime"] = runtime
+    handlers.register(application)
+    return application
+
+
+class HeraldBot:
+    """A running Herald: application, runtime and delivery worker, started and stopped together."""
+
+    def __init__(self, runtime: Runtime, application: AnyApplication) -> None:
+        self.runtime = runtime
+        self.application = application
+        self.delivery = DeliveryWorker(
+            runtime.engine,
+            application.bot,
+            runtime.outbox,
+            runtime.config.delivery,
+            runtime.config.timezone,
+        )
+
+    async def start(self, *, polling: bool = True) -> None:
+        self.runtime.prepare_store()
+        await self.application.initialize()
+        await self._set_commands()
+        self.runtime.start_jobs()
+        self.delivery.start()
+        await self.application.start()
+        if polling and self.application.updater is not None:
+            await self.application.updater.start_polling(
+                timeout=POLL_TIMEOUT_S,
+                allowed_updates=["message", "callback_query", "my_chat_member"],
+            )
+        log.info("Herald is running as @%s", self.application.bot.username)
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.delivery.stop()
+        self.runtime.stop_jobs()
+        await self.application.shutdown()
+        self.runtime.engine.dispose()
+
+    async def _set_commands(self) -> None:
+        commands = [BotCommand(name, what[:256]) for name, _, what in handlers.registered_help()]
+        try:
+            await self.application.bot.set_my_commands(commands)
+        except Exception:
+            log.warning("could not register the command list with Telegram", exc_info=True)
+
+
+async def run_until_signalled(herald: HeraldBot) -> None:
+    """Run polling until SIGINT or SIGTERM, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await herald.start(polling=True)
+    try:
+        await stop.wait()
+    finally:
+        await herald.stop()
+
+
+def help_rendered() -> render.Rendered:
+    return render.help_text(handlers.registered_help())

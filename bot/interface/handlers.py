@@ -1,0 +1,235 @@
+"""Chat commands: parse the update, call a service, render the reply. No business logic here."""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import render
+from bot.delivery import to_markup
+from bot.runtime import Runtime
+from bot.services import chats
+from bot.services import deadlines as deadline_ops
+from bot.services.deadlines import DeadlineNotFound
+from bot.store.db import session_scope
+from bot.store.models import Chat, Deadline, utcnow
+from jobs.deadlines.offsets import ZoneError, zone_info
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 8
+PASSED_SHOWN = 5
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    runtime = context.application.bot_data["runtime"]
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+async def reply(update: Update, rendered: render.Rendered) -> None:
+    """Answer in the chat the update came from (one way out for replies)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await chat.send_message(
+        rendered.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=to_markup(rendered.buttons),
+        disable_web_page_preview=not rendered.preview,
+    )
+
+
+async def reply_text(update: Update, text: str) -> None:
+    await reply(update, render.Rendered(html.escape(text)))
+
+
+def _chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:
+    with session_scope(runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        return chat, chats.zone_of(chat, runtime.config.timezone)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime = runtime_of(context)
+    tg_chat = update.effective_chat
+    if tg_chat is None:
+        return
+    title = tg_chat.title or tg_chat.full_name
+    with session_scope(runtime.engine) as session:
+        result = chats.register(
+            session,
+            tg_chat.id,
+            kind=tg_chat.type,
+            title=title,
+            auto_follow=runtime.config.subscribe_new_chats == "all",
+        )
+        zone = chats.zone_of(result.chat, runtime.config.timezone)
+        followed = sorted(deadline_ops.followed_ids(session, tg_chat.id))
+    for deadline_id in followed:
+        runtime.reminders.refresh(deadline_id)
+    await reply(
+        update,
+        render.welcome(
+            title if tg_chat.type != "private" else None,
+            result.created,
+            result.deadlines_followed,
+            result.topics_followed,
+            zone,
+        ),
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply(update, render.help_text(registered_help()))
+
+
+def _line(deadline: Deadline, followed: set[int]) -> render.DeadlineLine:
+    return render.DeadlineLine(
+        slug=deadline.slug,
+        title=deadline.title,
+        due_at=deadline.due_at,
+        timezone=deadline.timezone,
+        all_day=deadline.all_day,
+        followed=deadline.id in followed,
+    )
+
+
+def deadlines_page(runtime: Runtime, chat_id: int, page: int) -> render.Rendered:
+    now = utcnow()
+    with session_scope(runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        zone = chats.zone_of(chat, runtime.config.timezone)
+        total = deadline_ops.count_upcoming(session, chat_id, now)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)
+        upcoming = deadline_ops.upcoming(
+            session, chat_id, now, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+        )
+        passed = (
+            deadline_ops.recently_passed(session, chat_id, now, limit=PASSED_SHOWN)
+            if page == pages - 1
+            else []
+        )
+        followed = deadline_ops.followed_ids(session, chat_id)
+        up_lines = [_line(d, followed) for d in upcoming]
+        passed_lines = [_line(d, followed) for d in passed]
+    return render.deadline_list(up_lines, passed_lines, zone, now, page=page, pages=pages)
+
+
+async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await reply(update, deadlines_page(runtime_of(context), chat.id, 0))
+
+
+async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    page = int(query.data.split(":", 1)[1])
+    rendered = deadlines_page(runtime_of(context), chat.id, page)
+    await query.answer()
+    await query.edit_message_text(
+        rendered.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=to_markup(rendered.buttons),
+        disable_web_page_preview=True,
+    )
+
+
+async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime = runtime_of(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not context.args:
+        _, zone = _chat_zone(runtime, chat.id)
+        await reply_text(
+            update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
+        )
+        return
+    name = context.args[0]
+    try:
+        zone_info(name)
+    except ZoneError as exc:
+        await reply_text(update, f"{exc}. Example: /timezone America/New_York")
+        return
+    with session_scope(runtime.engine) as session:
+        stored = session.get(Chat, chat.id)
+        if stored is None:
+            await reply_text(update, "Send /start first, then set the time zone.")
+            return
+        stored.timezone = name
+        session.add(stored)
+    await reply_text(update, f"Done: times are now shown in {name}.")
+
+
+async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    slug = query.data.split(":", 1)[1]
+    try:
+        deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
+    except DeadlineNotFound:
+        await query.answer("That deadline no longer exists.")
+        return
+    await query.answer("Unfollowed." if removed else "You were not following it.")
+    if removed:
+        await reply_text(update, f"You no longer follow {deadline.title}. /follow {slug} to undo.")
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split(maxsplit=1)[0].split("@", 1)[0]
+    await reply_text(update, f"I don't know {command}. Send /help to see what I understand.")
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error with its traceback; tell the user plainly, never with the traceback."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await reply(update, render.error_reply())
+        except Exception:
+            log.exception("could not tell the chat about the error")
+
+
+COMMANDS = {
+    "start": start,
+    "help": help_command,
+    "deadlines": deadlines_command,
+    "timezone": timezone_command,
+}
+
+
+def registered_help() -> list[tuple[str, str, str]]:
+    """The help entries of the commands this build actually answers."""
+    return [entry for entry in render.HELP_COMMANDS if entry[0] in COMMANDS]
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    for name, callback in COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(deadlines_page_button, pattern=r"^dl:\d+$"))
+    application.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^unf:[a-z0-9-]+$"))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_error_handler(on_error)

@@ -1,0 +1,127 @@
+"""Bring the store in line with config.yaml at start-up: config deadlines and topics by id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from bot.config import Config, DeadlineConfig
+from bot.services import chats
+from bot.services import deadlines as deadline_ops
+from bot.services.deadlines import DeadlineSpec
+from bot.store.models import Deadline, DeadlineChange, Topic, TopicSubscription
+from jobs.deadlines.offsets import due_from_date, local_to_utc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: int
+    updated: int
+    retired: int
+    alerts: int
+    changed_ids: tuple[int, ...]
+
+
+def spec_from_config(item: DeadlineConfig, default_zone: str) -> DeadlineSpec:
+    zone = item.timezone or default_zone
+    local, all_day = item.due_local(default_zone)
+    if all_day:
+        due = due_from_date(local.date(), zone)
+    else:
+        due = local_to_utc(local.replace(tzinfo=None), zone)
+    return DeadlineSpec(
+        slug=item.id,
+        title=item.title,
+        due_at=due,
+        timezone=zone,
+        all_day=all_day,
+        remind=tuple(item.remind),
+        keywords=tuple(item.keywords),
+        url=item.url,
+        description=item.description,
+    )
+
+
+def sync_config(session: Session, config: Config) -> SyncReport:
+    """Create new config deadlines, apply edits (a move is announced), retire removed ones."""
+    existing = {
+        d.slug: d for d in session.exec(select(Deadline).where(Deadline.origin == "config"))
+    }
+    created = updated = alerts = 0
+    changed: list[int] = []
+    for item in config.deadlines:
+        spec = spec_from_config(item, config.timezone)
+        current = existing.pop(item.id, None)
+        if current is None:
+            clash = session.exec(select(Deadline).where(Deadline.slug == item.id)).first()
+            if clash is not None:
+                log.warning(
+                    "config deadline %r skipped: a %s deadline uses that id", item.id, clash.origin
+                )
+                continue
+            deadline = deadline_ops.create(
+                session, spec, origin="config", owner_chat_id=None, actor="config"
+            )
+            created += 1
+        else:
+            deadline = current
+            alerts += _apply_edits(session, deadline, spec)
+            updated += 1
+        assert deadline.id is not None
+        changed.append(deadline.id)
+    retired = 0
+    for stale in existing.values():
+        if stale.status == "active":
+            stale.status = "cancelled"
+            session.add(stale)
+            assert stale.id is not None
+            session.add(DeadlineChange(deadline_id=stale.id, kind="retired", actor="config"))
+            changed.append(stale.id)
+            retired += 1
+    _sync_topics(session, config)
+    session.flush()
+    chats.follow_config_items(session, chats.auto_follow_chat_ids(session))
+    return SyncReport(created, updated, retired, alerts, tuple(changed))
+
+
+def _apply_edits(session: Session, deadline: Deadline, spec: DeadlineSpec) -> int:
+    alerts = 0
+    if deadline.status != "active":
+        deadline.status = "active"
+    if deadline.due_at != spec.due_at:
+        alerts += deadline_ops.move(
+            session, deadline, spec.due_at, all_day=spec.all_day, actor="config"
+        )
+    if deadline.title != spec.title:
+        alerts += deadline_ops.rename(session, deadline, spec.title, actor="config")
+    deadline.timezone = spec.timezone
+    deadline.all_day = spec.all_day
+    deadline.remind = list(spec.remind)
+    deadline.keywords = list(spec.keywords)
+    deadline.url = spec.url
+    deadline.description = spec.description
+    session.add(deadline)
+    return alerts
+
+
+def _sync_topics(session: Session, config: Config) -> None:
+    existing = {t.slug: t for t in session.exec(select(Topic).where(Topic.origin == "config"))}
+    for item in config.topics:
+        topic = existing.pop(item.id, None)
+        if topic is None:
+            if session.exec(select(Topic).where(Topic.slug == item.id)).first() is not None:
+                continue
+            topic = Topic(slug=item.id, title=item.title, query=item.query, origin="config")
+        topic.title = item.title
+        topic.query = item.query
+        session.add(topic)
+    for stale in existing.values():
+        for sub in session.exec(
+            select(TopicSubscription).where(TopicSubscription.topic_id == stale.id)
+        ):
+            session.delete(sub)
+        session.delete(stale)

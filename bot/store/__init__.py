@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, engine set-up and migrations."""

@@ -1,0 +1,158 @@
+"""SQLModel tables: the store is the truth for chats, deadlines, subscriptions and alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(nullable: bool = False, **kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, **kwargs))
+
+
+def _chat_id(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(BigInteger, **kwargs))
+
+
+class Chat(SQLModel, table=True):
+    """A Telegram chat (private, group, supergroup, channel) or the console."""
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = "private"
+    title: str | None = None
+    timezone: str | None = None
+    active: bool = True
+    auto_follow: bool = True  # follow config deadlines and topics, including ones added later
+    inactive_reason: str | None = None
+    created_at: datetime = _when(default=utcnow)
+
+
+class Deadline(SQLModel, table=True):
+    """A dated event; `reminded_until` marks how far its reminders have been turned into alerts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=64)
+    title: str = Field(max_length=300)
+    due_at: datetime = _when()
+    timezone: str = Field(max_length=64)
+    all_day: bool = False
+    remind: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    url: str | None = Field(default=None, max_length=2000)
+    description: str | None = None
+    origin: str = Field(default="config", max_length=16)  # config | chat | calendar | news
+    owner_chat_id: int | None = _chat_id(nullable=True, index=True)
+    status: str = Field(default="active", max_length=16)  # active | cancelled
+    reminded_until: datetime = _when(default=utcnow)
+    created_at: datetime = _when(default=utcnow)
+    updated_at: datetime = _when(default=utcnow)
+
+
+class DeadlineChange(SQLModel, table=True):
+    """One entry in a deadline's history: created, moved, renamed, cancelled."""
+
+    __tablename__ = "deadline_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    at: datetime = _when(default=utcnow)
+    kind: str = Field(max_length=16)
+    old_value: str | None = None
+    new_value: str | None = None
+    actor: str | None = Field(default=None, max_length=100)
+
+
+class Topic(SQLModel, table=True):
+    """A news topic: a query in Google-Alerts syntax."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=64)
+    title: str = Field(max_length=300)
+    query: str = Field(max_length=2000)
+    origin: str = Field(default="config", max_length=16)
+    owner_chat_id: int | None = _chat_id(nullable=True, index=True)
+    created_at: datetime = _when(default=utcnow)
+
+
+class DeadlineSubscription(SQLModel, table=True):
+    """A chat following a deadline; `remind` overrides the deadline's offsets for that chat."""
+
+    __tablename__ = "deadline_subscription"
+    __table_args__ = (UniqueConstraint("chat_id", "deadline_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    remind: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _when(default=utcnow)
+
+
+class TopicSubscription(SQLModel, table=True):
+    """A chat following a news topic."""
+
+    __tablename__ = "topic_subscription"
+    __table_args__ = (UniqueConstraint("chat_id", "topic_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    created_at: datetime = _when(default=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """The outbox: every push is a row first; `(chat_id, dedup_key)` makes it happen once."""
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "dedup_key", name="uq_alert_chat_dedup"),
+        Index("ix_alert_status_not_before", "status", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    dedup_key: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    priority: int = 1  # 0 urgent, 1 normal, 2 news
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|cancelled
+    not_before: datetime = _when(default=utcnow)
+    created_at: datetime = _when(default=utcnow)
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = _when(nullable=True)
+    message_id: int | None = _chat_id(nullable=True)
+
+
+class State(SQLModel, table=True):
+    """Small named values the process must remember across restarts."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str

@@ -1,0 +1,286 @@
+"""Reminders: turn each deadline's due reminder times into alert rows, once, even across downtime.
+
+Each active deadline has one scheduler job (fixed id, replaced on every change) that fires at
+the deadline's next reminder time. Whatever fires, the work is the same: every reminder time in
+(`reminded_until`, now] becomes alerts and `reminded_until` moves to now, in one transaction.
+The store is the truth, so a lost, skipped or doubled job costs nothing: start-up and every
+change rebuild the jobs, and the outbox's unique (chat, dedup_key) absorbs any replay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, OutboxSignal, enqueue
+from bot.store.db import session_scope
+from bot.store.models import Chat, Deadline, DeadlineSubscription, utcnow
+from jobs.deadlines.offsets import Offset, fire_time, parse_offset
+
+log = logging.getLogger(__name__)
+
+# A reminder that fires more than this after its time is marked late when delivered.
+LATE_AFTER_S = 60
+# An urgent reminder: one whose deadline is this close when it fires.
+URGENT_WITHIN_S = 3600
+JOB_PREFIX = "deadline:"
+DUE_OFFSET = Offset()
+
+
+@dataclass(frozen=True)
+class ReminderTime:
+    """One reminder of one deadline occurrence, for the chats that chose that offset."""
+
+    offset: Offset
+    fire_at: datetime
+    chat_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Follower:
+    chat_id: int
+    remind: tuple[Offset, ...]
+    since: datetime
+
+
+def effective_offsets(
+    deadline_remind: Iterable[str], chat_remind: Iterable[str] | None
+) -> tuple[Offset, ...]:
+    """A chat's offsets (its own, else the deadline's), always with the due time itself."""
+    chosen = chat_remind if chat_remind is not None else deadline_remind
+    offsets = {parse_offset(text) for text in chosen}
+    offsets.add(DUE_OFFSET)
+    return tuple(sorted(offsets, reverse=True))
+
+
+def reminder_times(deadline: Deadline, followers: Iterable[Follower]) -> list[ReminderTime]:
+    """All reminder times of the deadline's current occurrence, earliest first."""
+    chats_by_offset: dict[Offset, set[int]] = defaultdict(set)
+    for follower in followers:
+        for offset in follower.remind:
+            chats_by_offset[offset].add(follower.chat_id)
+    times = [
+        ReminderTime(
+            offset, fire_time(deadline.due_at, offset, deadline.timezone), frozenset(chats)
+        )
+        for offset, chats in chats_by_offset.items()
+    ]
+    return sorted(times, key=lambda t: (t.fire_at, -t.offset.nominal_minutes))
+
+
+def next_fire_at(times: Iterable[ReminderTime], after: datetime) -> datetime | None:
+    """The first reminder time strictly after `after`, if any."""
+    upcoming = [t.fire_at for t in times if t.fire_at > after]
+    return min(upcoming) if upcoming else None
+
+
+def reminder_key(deadline: Deadline, offset: Offset) -> str:
+    """Dedup key of (deadline, occurrence, offset): the same reminder is one alert forever."""
+    return f"r:{deadline.id}:{int(deadline.due_at.timestamp())}:{offset.text}"
+
+
+def occurrence_prefix(deadline: Deadline) -> str:
+    return f"r:{deadline.id}:{int(deadline.due_at.timestamp())}:"
+
+
+def deadline_payload(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "deadline_id": deadline.id,
+        "slug": deadline.slug,
+        "title": deadline.title,
+        "due_at": deadline.due_at.isoformat(),
+        "timezone": deadline.timezone,
+        "all_day": deadline.all_day,
+        "url": deadline.url,
+    }
+
+
+@dataclass(frozen=True)
+class DueReminders:
+    """What one pass over a deadline produced."""
+
+    alerts: list[NewAlert]
+    missed: dict[int, list[dict[str, Any]]]  # chat_id -> reminders summed up as "while offline"
+
+
+def due_reminders(deadline: Deadline, followers: list[Follower], now: datetime) -> DueReminders:
+    """Decide which reminders in (reminded_until, now] are sent, sent late, or summed up.
+
+    Pure: no I/O. A reminder more than LATE_AFTER_S old whose deadline is still ahead is sent
+    once per chat (the latest missed offset; earlier missed ones are named in it). One whose
+    deadline has passed is not sent alone but listed in the chat's "while offline" summary.
+    """
+    since = {f.chat_id: f.since for f in followers}
+    window = [
+        t for t in reminder_times(deadline, followers) if deadline.reminded_until < t.fire_at <= now
+    ]
+    late_cutoff = now - timedelta(seconds=LATE_AFTER_S)
+    per_chat: dict[int, list[ReminderTime]] = defaultdict(list)
+    for t in window:
+        for chat_id in t.chat_ids:
+            if t.fire_at > since[chat_id]:
+                per_chat[chat_id].append(t)
+    alerts: list[NewAlert] = []
+    missed: dict[int, list[dict[str, Any]]] = {}
+    deadline_passed_while_down = deadline.due_at < late_cutoff
+    for chat_id, times in per_chat.items():
+        late = [t for t in times if t.fire_at < late_cutoff]
+        on_time = [t for t in times if t.fire_at >= late_cutoff]
+        if late and deadline_passed_while_down:
+            missed[chat_id] = [
+                {**deadline_payload(deadline), "offset": t.offset.text} for t in late
+            ]
+        elif late:
+            on_time.append(max(late, key=lambda t: t.fire_at))
+        for t in on_time:
+            alerts.append(_reminder_alert(deadline, chat_id, t, late, now))
+    return DueReminders(alerts, missed)
+
+
+def _reminder_alert(
+    deadline: Deadline, chat_id: int, t: ReminderTime, late: list[ReminderTime], now: datetime
+) -> NewAlert:
+    is_late = t in late
+    payload = {**deadline_payload(deadline), "offset": t.offset.text, "late": is_late}
+    if is_late and len(late) > 1:
+        payload["missed_offsets"] = [x.offset.text for x in late if x is not t]
+    reached = t.offset == DUE_OFFSET
+    urgent = reached or (deadline.due_at - now).total_seconds() <= URGENT_WITHIN_S
+    return NewAlert(
+        chat_id=chat_id,
+        dedup_key=reminder_key(deadline, t.offset),
+        kind="deadline_reached" if reached else "reminder",
+        payload=payload,
+        priority=PRIORITY_URGENT if urgent else PRIORITY_NORMAL,
+    )
+
+
+def offline_summary_alerts(
+    missed: dict[int, list[dict[str, Any]]], now: datetime
+) -> list[NewAlert]:
+    """One "while Herald was offline" message per chat, listing what it missed."""
+    key = f"offline:{int(now.timestamp())}"
+    return [
+        NewAlert(chat_id, key, "offline_summary", {"items": items}, PRIORITY_NORMAL)
+        for chat_id, items in missed.items()
+    ]
+
+
+def load_followers(
+    session: Session, deadline_ids: list[int] | None = None
+) -> dict[int, list[Follower]]:
+    """Active followers of each deadline (all deadlines when no ids are given)."""
+    query = (
+        select(DeadlineSubscription, Deadline.remind)
+        .join(Deadline, col(Deadline.id) == DeadlineSubscription.deadline_id)
+        .join(Chat, col(Chat.id) == DeadlineSubscription.chat_id)
+        .where(col(Chat.active))
+    )
+    if deadline_ids is not None:
+        query = query.where(col(DeadlineSubscription.deadline_id).in_(deadline_ids))
+    followers: dict[int, list[Follower]] = defaultdict(list)
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...] | None], tuple[Offset, ...]] = {}
+    for sub, deadline_remind in session.exec(query):
+        key = (tuple(deadline_remind), tuple(sub.remind) if sub.remind is not None else None)
+        if key not in cache:
+            cache[key] = effective_offsets(key[0], key[1])
+        followers[sub.deadline_id].append(Follower(sub.chat_id, cache[key], sub.created_at))
+    return followers
+
+
+class ReminderJobs:
+    """Keeps one APScheduler job per active deadline, derived from the store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        scheduler: AsyncIOScheduler,
+        outbox: OutboxSignal,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.scheduler = scheduler
+        self.outbox = outbox
+        self.clock = clock
+
+    def rebuild(self) -> int:
+        """Catch up on anything missed, then schedule every deadline's next reminder."""
+        now = self.clock()
+        scheduled = 0
+        with session_scope(self.engine) as session:
+            deadlines = session.exec(select(Deadline).where(Deadline.status == "active")).all()
+            followers = load_followers(session)
+            missed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            alerts: list[NewAlert] = []
+            for deadline in deadlines:
+                assert deadline.id is not None
+                mine = followers.get(deadline.id, [])
+                if deadline.reminded_until < now:
+                    due = due_reminders(deadline, mine, now)
+                    alerts.extend(due.alerts)
+                    for chat_id, items in due.missed.items():
+                        missed[chat_id].extend(items)
+                    deadline.reminded_until = now
+                    session.add(deadline)
+                if self._schedule(deadline.id, next_fire_at(reminder_times(deadline, mine), now)):
+                    scheduled += 1
+            alerts.extend(offline_summary_alerts(missed, now))
+            created = enqueue(session, alerts)
+        if created:
+            self.outbox.notify()
+        log.info("reminder jobs rebuilt: %d scheduled, %d alerts written", scheduled, created)
+        return scheduled
+
+    def refresh(self, deadline_id: int) -> None:
+        """Reschedule one deadline after a change (moved, followed, new offsets, cancelled)."""
+        with session_scope(self.engine) as session:
+            deadline = session.get(Deadline, deadline_id)
+            if deadline is None or deadline.status != "active":
+                self._schedule(deadline_id, None)
+                return
+            mine = load_followers(session, [deadline_id]).get(deadline_id, [])
+            self._schedule(deadline_id, next_fire_at(reminder_times(deadline, mine), self.clock()))
+
+    async def run(self, deadline_id: int) -> None:
+        """The job body: write the reminders now due for this deadline, then schedule the next."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            deadline = session.get(Deadline, deadline_id)
+            if deadline is None or deadline.status != "active":
+                return
+            mine = load_followers(session, [deadline_id]).get(deadline_id, [])
+            due = due_reminders(deadline, mine, now)
+            created = enqueue(session, due.alerts + offline_summary_alerts(due.missed, now))
+            deadline.reminded_until = max(deadline.reminded_until, now)
+            session.add(deadline)
+            upcoming = next_fire_at(reminder_times(deadline, mine), now)
+        if created:
+            self.outbox.notify()
+        self._schedule(deadline_id, upcoming)
+
+    def _schedule(self, deadline_id: int, when: datetime | None) -> bool:
+        job_id = f"{JOB_PREFIX}{deadline_id}"
+        if when is None:
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
+            return False
+        self.scheduler.add_job(
+            self.run,
+            trigger=DateTrigger(run_date=when),
+            args=[deadline_id],
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,  # a late reminder is still a reminder: never skip it
+            coalesce=True,
+        )
+        return True

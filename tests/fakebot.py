@@ -1,0 +1,183 @@
+"""A fake Telegram Bot API served on 127.0.0.1, for driving Herald end to end in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+JSON_FIELDS = {
+    "chat_id",
+    "message_id",
+    "reply_markup",
+    "offset",
+    "limit",
+    "timeout",
+    "allowed_updates",
+    "commands",
+    "link_preview_options",
+    "entities",
+    "disable_web_page_preview",
+    "show_alert",
+}
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Herald", "username": "herald_test_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.time() when received
+
+
+@dataclass
+class FakeBotAPI:
+    """Holds the chats' side: queued updates in, recorded calls out."""
+
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Condition | None = None
+
+    def condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    async def _notify(self) -> None:
+        async with self.condition():
+            self.condition().notify_all()
+
+    async def push_text(
+        self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
+    ) -> None:
+        """A person types `text` in the chat."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Ada"
+        else:
+            chat["title"] = "Trade desk"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        self.updates.append({"update_id": next(self._update_ids), "message": message})
+        await self._notify()
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == "sendMessage"
+            and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+        """Wait until the predicate holds, re-checking on every request the bot makes."""
+
+        async def until() -> None:
+            async with self.condition():
+                await self.condition().wait_for(predicate)
+
+        await asyncio.wait_for(until(), timeout_s)
+
+    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.calls.append(Call(method, params, time.time()))
+        await self._notify()
+        if self.fail_next and method == "sendMessage":
+            return self.fail_next.pop(0)
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": await self._get_updates(params)}
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_USER}
+        if method in ("sendMessage", "editMessageText"):
+            return 200, {"ok": True, "result": self._message(params)}
+        return 200, {"ok": True, "result": True}
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            timeout = min(float(params.get("timeout") or 0), 0.5)
+            try:
+                async with self.condition():
+                    await asyncio.wait_for(
+                        self.condition().wait_for(lambda: bool(self.updates)), timeout
+                    )
+            except TimeoutError:
+                pass
+        return list(self.updates)
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "message_id": int(params.get("message_id") or next(self._message_ids) + 10_000),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "Ada"},
+            "from": BOT_USER,
+            "text": str(params.get("text", "")),
+        }
+
+
+class _MethodHandler(tornado.web.RequestHandler):
+    def initialize(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    async def post(self, token: str, method: str) -> None:
+        params = decode_params(self.request.headers.get("Content-Type", ""), self.request.body)
+        status, body = await self.api.handle(method, params)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+def decode_params(content_type: str, body: bytes) -> dict[str, Any]:
+    if content_type.startswith("application/json"):
+        return dict(json.loads(body or b"{}"))
+    raw = {
+        k: v[-1] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()
+    }
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in JSON_FIELDS:
+            try:
+                params[key] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        params[key] = value
+    return params
+
+
+@dataclass
+class ServedAPI:
+    api: FakeBotAPI
+    server: tornado.httpserver.HTTPServer
+    base_url: str  # in PTB's base_url form: http://127.0.0.1:PORT/bot
+
+
+def serve(api: FakeBotAPI) -> ServedAPI:
+    """Serve the fake on an unused 127.0.0.1 port in the running event loop."""
+    app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": api})])
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    return ServedAPI(api, server, f"http://127.0.0.1:{port}/bot")

@@ -1,0 +1,186 @@
+"""Reminder decisions: on time, late after downtime, summed up when passed, never before following."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import select
+
+from bot.services import chats
+from bot.services import deadlines as deadline_ops
+from bot.services.deadlines import DeadlineSpec
+from bot.services.outbox import OutboxSignal
+from bot.store.db import make_engine, migrate, session_scope
+from bot.store.models import Alert, Deadline, DeadlineSubscription
+from jobs.reminders import (
+    Follower,
+    ReminderJobs,
+    due_reminders,
+    effective_offsets,
+    next_fire_at,
+    reminder_times,
+)
+
+DUE = datetime(2025, 7, 9, 16, 0, tzinfo=UTC)  # 17:00 in London (BST)
+
+
+def make_deadline(**overrides: object) -> Deadline:
+    fields: dict[str, object] = {
+        "id": 7,
+        "slug": "uk-us",
+        "title": "UK–US deal",
+        "due_at": DUE,
+        "timezone": "Europe/London",
+        "remind": ["7d", "1d", "1h", "0"],
+        "reminded_until": DUE - timedelta(days=30),
+    }
+    fields.update(overrides)
+    return Deadline(**fields)  # type: ignore[arg-type]
+
+
+def follower(
+    chat_id: int, remind: list[str] | None = None, since: datetime | None = None
+) -> Follower:
+    return Follower(
+        chat_id,
+        effective_offsets(["7d", "1d", "1h", "0"], remind),
+        since or DUE - timedelta(days=60),
+    )
+
+
+def test_reminder_on_time_is_one_alert_with_a_stable_key() -> None:
+    now = DUE - timedelta(days=1) + timedelta(seconds=1)
+    result = due_reminders(
+        make_deadline(reminded_until=now - timedelta(seconds=5)), [follower(1)], now
+    )
+    assert [(a.chat_id, a.kind, a.dedup_key, a.payload["late"]) for a in result.alerts] == [
+        (1, "reminder", f"r:7:{int(DUE.timestamp())}:1d", False)
+    ]
+    assert result.missed == {}
+
+
+def test_offsets_are_calendar_days_in_the_event_zone_across_dst() -> None:
+    # 1 Nov 2025 09:00 New York (EDT); clocks go back on 2 Nov. 7 days before 8 Nov 09:00 EST
+    # is 1 Nov 09:00 EDT, which is 13:00 UTC, not 14:00.
+    due = datetime(2025, 11, 8, 14, 0, tzinfo=UTC)
+    deadline = make_deadline(due_at=due, timezone="America/New_York")
+    times = {t.offset.text: t.fire_at for t in reminder_times(deadline, [follower(1)])}
+    assert times["7d"] == datetime(2025, 11, 1, 13, 0, tzinfo=UTC)
+    assert times["1d"] == datetime(2025, 11, 7, 14, 0, tzinfo=UTC)
+    assert times["1h"] == datetime(2025, 11, 8, 13, 0, tzinfo=UTC)
+
+
+def test_chat_offsets_override_the_deadline_and_always_include_due_time() -> None:
+    assert [o.text for o in effective_offsets(["7d", "1d"], ["2h"])] == ["2h", "0"]
+    assert [o.text for o in effective_offsets(["7d"], None)] == ["7d", "0"]
+
+
+def test_no_reminder_for_a_time_before_the_chat_followed() -> None:
+    now = DUE - timedelta(days=1) + timedelta(seconds=1)
+    late_follower = follower(2, since=now)  # followed after the 1d reminder time had passed
+    result = due_reminders(
+        make_deadline(reminded_until=now - timedelta(seconds=5)), [late_follower], now
+    )
+    assert result.alerts == []
+
+
+def test_downtime_with_deadline_ahead_sends_latest_missed_once_marked_late() -> None:
+    now = DUE - timedelta(hours=3)  # was down from 10 days before until 3 h before
+    result = due_reminders(
+        make_deadline(reminded_until=DUE - timedelta(days=10)), [follower(1)], now
+    )
+    assert len(result.alerts) == 1
+    alert = result.alerts[0]
+    assert alert.payload["offset"] == "1d"
+    assert alert.payload["late"] is True
+    assert alert.payload["missed_offsets"] == ["7d"]
+
+
+def test_downtime_past_the_deadline_is_summed_up_not_sent_one_by_one() -> None:
+    now = DUE + timedelta(days=2)
+    result = due_reminders(
+        make_deadline(reminded_until=DUE - timedelta(days=3)), [follower(1), follower(2)], now
+    )
+    assert result.alerts == []
+    assert sorted(result.missed) == [1, 2]
+    assert [item["offset"] for item in result.missed[1]] == ["1d", "1h", "0"]
+
+
+def test_next_fire_time_skips_past_ones() -> None:
+    times = reminder_times(make_deadline(), [follower(1)])
+    assert next_fire_at(times, DUE - timedelta(days=2)) == DUE - timedelta(days=1)
+    assert next_fire_at(times, DUE) is None
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+async def test_rebuild_after_downtime_writes_one_offline_summary_per_chat(engine) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        for chat_id in (1, 2):
+            chats.register(session, chat_id, kind="private", title=None, auto_follow=False)
+        for slug, days_ago in (("a", 2), ("b", 3)):
+            spec = DeadlineSpec(
+                slug=slug,
+                title=slug.upper(),
+                due_at=now - timedelta(days=days_ago),
+                timezone="UTC",
+                remind=("1d", "0"),
+            )
+            deadline = deadline_ops.create(
+                session, spec, origin="config", owner_chat_id=None, actor="test"
+            )
+            deadline.reminded_until = now - timedelta(days=10)
+            for chat_id in (1, 2):
+                deadline_ops.follow(session, chat_id, deadline)
+    with session_scope(engine) as session:  # the subscriptions are older than the reminders
+        for sub in session.exec(select(DeadlineSubscription)):
+            sub.created_at = now - timedelta(days=20)
+            session.add(sub)
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
+    jobs.rebuild()
+    jobs.rebuild()  # a second start-up writes nothing more
+    with session_scope(engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.chat_id)).all()
+    assert [(a.chat_id, a.kind) for a in alerts] == [(1, "offline_summary"), (2, "offline_summary")]
+    assert sorted({i["slug"] for i in alerts[0].payload["items"]}) == ["a", "b"]
+
+
+async def test_moving_a_deadline_cancels_pending_reminders_and_tells_followers(engine) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        chats.register(session, 1, kind="private", title=None, auto_follow=False)
+        spec = DeadlineSpec(
+            slug="truce", title="Truce", due_at=now + timedelta(hours=2), timezone="UTC"
+        )
+        deadline = deadline_ops.create(
+            session, spec, origin="config", owner_chat_id=None, actor="test"
+        )
+        deadline_ops.follow(session, 1, deadline)
+        session.add(
+            Alert(
+                chat_id=1,
+                dedup_key=f"r:{deadline.id}:{int(spec.due_at.timestamp())}:1h",
+                kind="reminder",
+                payload={},
+            )
+        )
+    with session_scope(engine) as session:
+        deadline = deadline_ops.find(session, "truce", 1)
+        written = deadline_ops.move(
+            session, deadline, now + timedelta(days=90), all_day=False, actor="test"
+        )
+    assert written == 1
+    with session_scope(engine) as session:
+        rows = {(a.kind, a.status) for a in session.exec(select(Alert))}
+        history = deadline_ops.history(session, deadline.id or 0)
+    assert rows == {("reminder", "cancelled"), ("deadline_changed", "pending")}
+    assert [h.kind for h in history] == ["moved", "created"]
