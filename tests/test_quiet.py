@@ -1,0 +1,251 @@
+"""Quiet hours, /mute and digest times, with fixed instants across London's DST changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.delivery_policy.quiet import (
+    Digest,
+    DigestKind,
+    PolicyInputError,
+    QuietHours,
+    hold_until,
+    next_digest_at,
+    parse_digest,
+    parse_duration,
+    parse_quiet,
+    quiet_end,
+)
+
+LONDON = "Europe/London"
+NIGHT = QuietHours(time(22, 0), time(7, 0))
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("22:00-07:00", NIGHT),
+        ("22-7", NIGHT),
+        (" 22:00 – 07:00 ", NIGHT),
+        ("22:00 to 7:00", NIGHT),
+        ("09:30-17:45", QuietHours(time(9, 30), time(17, 45))),
+        ("off", None),
+    ],
+)
+def test_parse_quiet(text: str, expected: QuietHours | None) -> None:
+    assert parse_quiet(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10pm-7am", '"10pm-7am" is not a time range. Quiet hours look like 22:00-07:00'),
+        ("25:00-07:00", "25:00 is not a time of day. Quiet hours look like 22:00-07:00"),
+        ("22:00-22:00", "must start and end at different times"),
+        ("", '"" is not a time range'),
+    ],
+)
+def test_parse_quiet_errors_show_the_form(text: str, message: str) -> None:
+    with pytest.raises(PolicyInputError) as caught:
+        parse_quiet(text)
+    assert message in str(caught.value)
+    assert str(caught.value).endswith('(start-end, 24-hour clock, your time), or "off".')
+
+
+def test_quiet_hours_render_back() -> None:
+    assert str(NIGHT) == "22:00-07:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("3h", timedelta(hours=3)),
+        ("2d", timedelta(days=2)),
+        ("1w", timedelta(weeks=1)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2 hours", timedelta(hours=2)),
+        ("1 hour 15 min", timedelta(minutes=75)),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "3", "h", "0h", "3x", "1h30", "400d", "-3h", "3h!"])
+def test_parse_duration_errors(text: str) -> None:
+    with pytest.raises(PolicyInputError, match="Give a duration like 30m, 3h, 2d, 1w or 1h30m"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("off", Digest(DigestKind.OFF)),
+        ("hourly", Digest(DigestKind.HOURLY)),
+        ("daily", Digest(DigestKind.DAILY, time(8, 0))),
+        ("Daily 18:30", Digest(DigestKind.DAILY, time(18, 30))),
+        ("daily 7", Digest(DigestKind.DAILY, time(7, 0))),
+    ],
+)
+def test_parse_digest(text: str, expected: Digest) -> None:
+    assert parse_digest(text) == expected
+    assert parse_digest(str(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["weekly", "daily 8pm", "daily 24:00", "hourly 5"])
+def test_parse_digest_errors(text: str) -> None:
+    with pytest.raises(PolicyInputError, match='Digest is "off", "hourly" or "daily HH:MM"'):
+        parse_digest(text)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (utc(2025, 7, 1, 20, 59), None),  # 21:59 BST
+        (utc(2025, 7, 1, 21, 0), utc(2025, 7, 2, 6, 0)),  # 22:00 BST, start is inclusive
+        (utc(2025, 7, 2, 5, 59), utc(2025, 7, 2, 6, 0)),
+        (utc(2025, 7, 2, 6, 0), None),  # 07:00 BST, end is exclusive
+        (utc(2025, 1, 15, 22, 0), utc(2025, 1, 16, 7, 0)),  # winter: GMT = UTC
+        # The March night is an hour short: 22:00 GMT to 07:00 BST is 8 hours.
+        (utc(2025, 3, 29, 22, 0), utc(2025, 3, 30, 6, 0)),
+        # The October night is an hour long: 22:00 BST to 07:00 GMT is 10 hours.
+        (utc(2025, 10, 25, 21, 0), utc(2025, 10, 26, 7, 0)),
+        (utc(2025, 10, 26, 1, 30), utc(2025, 10, 26, 7, 0)),  # 01:30 GMT, the second 01:30
+    ],
+)
+def test_quiet_end_across_dst(now: datetime, expected: datetime | None) -> None:
+    assert quiet_end(now, LONDON, NIGHT) == expected
+
+
+def test_daytime_quiet_window() -> None:
+    work = QuietHours(time(9, 0), time(17, 0))
+    assert quiet_end(utc(2025, 7, 1, 8, 0), ZoneInfo(LONDON), work) == utc(2025, 7, 1, 16, 0)
+    assert quiet_end(utc(2025, 7, 1, 16, 0), LONDON, work) is None
+
+
+def test_quiet_end_in_the_spring_gap_moves_forward() -> None:
+    # 01:30 does not exist in London on 30 March 2025: quiet ends at 02:30 BST (01:30 UTC).
+    early = QuietHours(time(0, 0), time(1, 30))
+    assert quiet_end(utc(2025, 3, 30, 0, 45), LONDON, early) == utc(2025, 3, 30, 1, 30)
+
+
+NOW = utc(2025, 7, 1, 22, 0)  # 23:00 BST, inside NIGHT
+MORNING = utc(2025, 7, 2, 6, 0)  # 07:00 BST
+
+
+def test_hold_until_outside_quiet_and_unmuted_is_now() -> None:
+    assert hold_until(utc(2025, 7, 1, 12, 0), LONDON, NIGHT, None, urgent=False) is None
+    assert hold_until(NOW, LONDON, None, None, urgent=False) is None
+
+
+def test_quiet_hours_hold_news_but_not_urgent_alerts() -> None:
+    assert hold_until(NOW, LONDON, NIGHT, None, urgent=False) == MORNING
+    assert hold_until(NOW, LONDON, NIGHT, None, urgent=True) is None
+
+
+def test_mute_holds_urgent_alerts_but_not_deadline_reached() -> None:
+    muted = utc(2025, 7, 1, 12, 0) + timedelta(hours=3)
+    at = utc(2025, 7, 1, 12, 0)
+    assert hold_until(at, LONDON, None, muted, urgent=True) == muted
+    assert hold_until(at, LONDON, NIGHT, muted, urgent=True, deadline_reached=True) is None
+    assert hold_until(at, LONDON, None, muted - timedelta(hours=4), urgent=False) is None
+
+
+def test_mute_ending_in_quiet_hours_waits_for_morning() -> None:
+    muted = utc(2025, 7, 1, 23, 0)
+    assert hold_until(utc(2025, 7, 1, 18, 0), LONDON, NIGHT, muted, urgent=False) == MORNING
+    assert hold_until(utc(2025, 7, 1, 18, 0), LONDON, NIGHT, muted, urgent=True) == muted
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        hold_until(datetime(2025, 7, 1, 12), LONDON, NIGHT, None, urgent=False)
+
+
+DAILY_8 = Digest(DigestKind.DAILY, time(8, 0))
+HOURLY = Digest(DigestKind.HOURLY)
+
+
+def _digest_series(
+    start: datetime, digest: Digest, count: int, zone: str = LONDON
+) -> list[datetime]:
+    series, moment = [], start
+    for _ in range(count):
+        found = next_digest_at(moment, zone, digest)
+        assert found is not None
+        series.append(found)
+        moment = found
+    return series
+
+
+def test_daily_digest_keeps_local_time_across_march_change() -> None:
+    assert _digest_series(utc(2025, 3, 28, 9, 0), DAILY_8, 3) == [
+        utc(2025, 3, 29, 8, 0),  # 08:00 GMT
+        utc(2025, 3, 30, 7, 0),  # 08:00 BST
+        utc(2025, 3, 31, 7, 0),
+    ]
+
+
+def test_daily_digest_keeps_local_time_across_october_change() -> None:
+    assert _digest_series(utc(2025, 10, 25, 0, 0), DAILY_8, 3) == [
+        utc(2025, 10, 25, 7, 0),  # 08:00 BST
+        utc(2025, 10, 26, 8, 0),  # 08:00 GMT
+        utc(2025, 10, 27, 8, 0),
+    ]
+
+
+def test_daily_digest_in_the_repeated_hour_comes_once() -> None:
+    at_0130 = Digest(DigestKind.DAILY, time(1, 30))
+    assert _digest_series(utc(2025, 10, 25, 23, 0), at_0130, 2) == [
+        utc(2025, 10, 26, 0, 30),  # the first 01:30 (BST); the second (GMT) is skipped
+        utc(2025, 10, 27, 1, 30),
+    ]
+
+
+def test_daily_digest_in_the_spring_gap_moves_forward() -> None:
+    at_0130 = Digest(DigestKind.DAILY, time(1, 30))
+    assert _digest_series(utc(2025, 3, 29, 12, 0), at_0130, 2) == [
+        utc(2025, 3, 30, 1, 30),  # 02:30 BST: 01:30 never shows on the clock that night
+        utc(2025, 3, 31, 0, 30),  # 01:30 BST
+    ]
+
+
+def test_hourly_digest_through_both_changes() -> None:
+    assert _digest_series(utc(2025, 3, 30, 0, 10), HOURLY, 3) == [
+        utc(2025, 3, 30, 1, 0),  # 02:00 BST: the clock jumped from 01:00 GMT
+        utc(2025, 3, 30, 2, 0),
+        utc(2025, 3, 30, 3, 0),
+    ]
+    # In October the hour 01:00-02:00 happens twice; each real hour gets its digest.
+    assert _digest_series(utc(2025, 10, 25, 23, 30), HOURLY, 3) == [
+        utc(2025, 10, 26, 0, 0),  # 01:00 BST
+        utc(2025, 10, 26, 1, 0),  # 01:00 GMT
+        utc(2025, 10, 26, 2, 0),
+    ]
+
+
+def test_hourly_digest_follows_local_hours_in_quarter_hour_zones() -> None:
+    # Kathmandu is UTC+05:45: local hh:00 is hh:15 UTC.
+    assert next_digest_at(utc(2025, 1, 1, 0, 0), "Asia/Kathmandu", HOURLY) == utc(2025, 1, 1, 0, 15)
+    assert next_digest_at(utc(2025, 1, 1, 0, 15), "Asia/Kathmandu", HOURLY) == utc(
+        2025, 1, 1, 1, 15
+    )
+
+
+def test_digests_skip_quiet_hours() -> None:
+    evening = utc(2025, 7, 1, 20, 30)  # 21:30 BST
+    assert next_digest_at(evening, LONDON, HOURLY, NIGHT) == MORNING
+    late_daily = Digest(DigestKind.DAILY, time(23, 0))
+    assert next_digest_at(evening, LONDON, late_daily, NIGHT) == MORNING
+
+
+def test_digest_off_has_no_next_time() -> None:
+    assert next_digest_at(NOW, LONDON, Digest(DigestKind.OFF)) is None
