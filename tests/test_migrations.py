@@ -26,3 +26,28 @@ def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_upgrade_keeps_existing_rows(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+
+    from bot.store.db import MIGRATIONS_DIR
+
+    engine = make_engine(database_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO chat (id, kind, active, auto_follow, created_at) "
+                "VALUES (-1001, 'group', true, true, '2025-07-01 00:00:00')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, digest FROM chat")).all() == [(-1001, "off")]
+    engine.dispose()

@@ -12,7 +12,6 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import render
 from bot.delivery import DeliveryWorker
 from bot.interface import handlers
 from bot.runtime import Runtime
@@ -117,7 +116,3 @@ async def run_until_signalled(herald: HeraldBot) -> None:
         await stop.wait()
     finally:
         await herald.stop()
-
-
-def help_rendered() -> render.Rendered:
-    return render.help_text(handlers.registered_help())

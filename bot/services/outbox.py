@@ -73,8 +73,8 @@ def enqueue(session: Session, alerts: list[NewAlert]) -> int:
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         statement = insert(Alert).values(rows[start : start + INSERT_CHUNK_ROWS])
         statement = statement.on_conflict_do_nothing(index_elements=["chat_id", "dedup_key"])
-        result = session.execute(statement)
-        created += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # RETURNING counts what was really inserted; rowcount is -1 on some drivers.
+        created += len(session.execute(statement.returning(col(Alert.id))).all())
     return created
 
 

@@ -54,6 +54,12 @@ class Chat(SQLModel, table=True):
     auto_follow: bool = True  # follow config deadlines and topics, including ones added later
     inactive_reason: str | None = None
     created_at: datetime = _when(default=utcnow)
+    # Delivery policy (see docs/delivery.md): quiet hours as "HH:MM", digest as "off",
+    # "hourly" or "daily HH:MM".
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    muted_until: datetime | None = _when(nullable=True)
+    digest: str = Field(default="off", max_length=16)
 
 
 class Deadline(SQLModel, table=True):
@@ -72,6 +78,14 @@ class Deadline(SQLModel, table=True):
     origin: str = Field(default="config", max_length=16)  # config | chat | calendar | news
     owner_chat_id: int | None = _chat_id(nullable=True, index=True)
     status: str = Field(default="active", max_length=16)  # active | cancelled
+    # Recurring deadlines: an RRULE or a 5-field cron rule read in `timezone`, anchored at
+    # `rule_start` (local wall time of the first occurrence); `due_at` is the next occurrence.
+    rule: str | None = Field(default=None, max_length=300)
+    rule_start: datetime | None = _when(nullable=True)
+    # Deadlines from calendars: the feed and the event's stable key (uid or uid#occurrence).
+    calendar_url: str | None = Field(default=None, max_length=2000)
+    calendar_key: str | None = Field(default=None, max_length=500, index=True)
+    source_item_id: int | None = None  # the news item a deadline was tracked from
     reminded_until: datetime = _when(default=utcnow)
     created_at: datetime = _when(default=utcnow)
     updated_at: datetime = _when(default=utcnow)
@@ -126,6 +140,7 @@ class TopicSubscription(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     topic_id: int = Field(foreign_key="topic.id", index=True)
     created_at: datetime = _when(default=utcnow)
+    muted_until: datetime | None = _when(nullable=True)
 
 
 class Alert(SQLModel, table=True):
@@ -156,3 +171,107 @@ class State(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class Proposal(SQLModel, table=True):
+    """Something waiting for a person's click: a typed /add, or a deadline found in the news."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "dedup_key", name="uq_proposal_chat_dedup"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    kind: str = Field(max_length=32)  # add | news_deadline | news_move
+    dedup_key: str = Field(max_length=200)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | accepted | ignored
+    created_at: datetime = _when(default=utcnow)
+    decided_at: datetime | None = _when(nullable=True)
+
+
+class Countdown(SQLModel, table=True):
+    """A live countdown message the bot edits in place until its deadline."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "deadline_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    message_id: int | None = _chat_id(nullable=True)
+    next_edit_at: datetime = _when(default=utcnow)
+    active: bool = True
+    created_at: datetime = _when(default=utcnow)
+
+
+class Source(SQLModel, table=True):
+    """A news source and its health; `url` is the address fetched (updated on a 301)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=2000, unique=True)  # config identity: kind + original target
+    kind: str = Field(max_length=16)  # feed | google_news | gdelt | page
+    url: str = Field(max_length=2000)
+    name: str | None = Field(default=None, max_length=300)
+    select: str | None = Field(default=None, max_length=500)
+    origin: str = Field(default="config", max_length=16)  # config | chat | opml
+    owner_chat_id: int | None = _chat_id(nullable=True)
+    trusted: bool = True
+    active: bool = True
+    every_s: int = 900
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_check_at: datetime = _when(default=utcnow)
+    last_checked_at: datetime | None = _when(nullable=True)
+    last_success_at: datetime | None = _when(nullable=True)
+    last_new_item_at: datetime | None = _when(nullable=True)
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    failing_reported: bool = False
+    quiet_reported: bool = False
+    baseline_done: bool = False
+    items_seen: int = 0
+    created_at: datetime = _when(default=utcnow)
+
+
+class Story(SQLModel, table=True):
+    """Items from several outlets about the same event."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=500)
+    first_item_id: int | None = None
+    size: int = 1
+    created_at: datetime = _when(default=utcnow)
+    updated_at: datetime = _when(default=utcnow)
+
+
+class Item(SQLModel, table=True):
+    """A news item, stored once by its identity key whatever feed it came from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=500, unique=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    title: str = Field(max_length=1000)
+    link: str | None = Field(default=None, max_length=2000)
+    summary: str = ""
+    source_name: str | None = Field(default=None, max_length=300)
+    published_at: datetime | None = _when(nullable=True)
+    fetched_at: datetime = _when(default=utcnow)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+
+
+class ItemTopic(SQLModel, table=True):
+    """An item matched a topic (what /news shows)."""
+
+    __tablename__ = "item_topic"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", primary_key=True, index=True)
+    matched_at: datetime = _when(default=utcnow)
+
+
+class DeadlineItem(SQLModel, table=True):
+    """A news item linked to a deadline through its keywords."""
+
+    __tablename__ = "deadline_item"
+
+    deadline_id: int = Field(foreign_key="deadline.id", primary_key=True)
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    linked_at: datetime = _when(default=utcnow)

@@ -1,0 +1,55 @@
+"""Chat-level messages: welcome and help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from bot.render.common import Rendered
+
+
+def welcome(
+    chat_title: str | None, created: bool, deadlines: int, topics: int, zone: str
+) -> Rendered:
+    who = f" {escape(chat_title)}" if chat_title else ""
+    if created:
+        first = f"Welcome{who}! Herald will remind you of deadlines and push news on your topics."
+        follows = f"You now follow {deadlines} deadlines and {topics} topics from the shipped list."
+    else:
+        first = f"Welcome back{who}! Your alerts are on."
+        follows = "Your subscriptions are as you left them."
+    return Rendered(
+        "\n".join(
+            [
+                first,
+                follows,
+                f"Times are shown in {escape(zone)} (change it with /timezone Europe/Paris).",
+                "",
+                "Try /deadlines to see what is coming, or /help for every command.",
+            ]
+        )
+    )
+
+
+HELP_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("start", "/start", "register this chat and follow the shipped deadlines and topics"),
+    ("help", "/help", "this list"),
+    ("deadlines", "/deadlines", "upcoming deadlines with countdowns, then recently passed ones"),
+    ("deadline", "/deadline uk-us-trade-deal", "details, reminder offsets, history, followers"),
+    ("add", "/add 9 July 17:00 UK–US trade deal", "add a deadline for this chat"),
+    ("edit", "/edit my-deadline when 12 Aug 09:00", "change when, title or remind offsets"),
+    ("cancel", "/cancel my-deadline", "cancel a deadline this chat added"),
+    ("follow", "/follow us-china-tariff-truce", "get reminders for a deadline"),
+    ("unfollow", "/unfollow us-china-tariff-truce", "stop reminders for a deadline"),
+    ("remind", "/remind uk-us-trade-deal 7d 1d 2h", "choose this chat's reminder offsets"),
+    ("timezone", "/timezone Europe/Paris", "show times in another zone"),
+)
+
+
+def help_text(commands: Sequence[tuple[str, str, str]] = HELP_COMMANDS) -> Rendered:
+    lines = ["<b>Herald commands</b>"]
+    for _name, example, what in commands:
+        lines.append(f"<code>{escape(example)}</code> — {escape(what)}")
+    lines.append("")
+    lines.append("Offsets: 7d = 7 days, 2h = 2 hours, 30m = 30 minutes, 0 = when it falls due.")
+    return Rendered("\n".join(lines))

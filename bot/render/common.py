@@ -1,0 +1,77 @@
+"""Shared pieces of every message: buttons, due dates, countdowns, escaping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: either a callback (`data`) or a link (`url`)."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    preview: bool = False
+
+
+def format_due(due_at: datetime, zone: str, all_day: bool, event_zone: str | None = None) -> str:
+    """'Wed 9 Jul 2025, 17:00 BST', or 'Wed 9 Jul 2025' for a date-only deadline.
+
+    A date-only deadline is a calendar day of its own zone, so it is shown as that day
+    wherever the reader is; timed deadlines are shown in the reader's zone.
+    """
+    local = due_at.astimezone(ZoneInfo(event_zone if all_day and event_zone else zone))
+    day = f"{local:%a} {local.day} {local:%b %Y}"
+    if all_day:
+        return day
+    return f"{day}, {local:%H:%M} {local.tzname()}"
+
+
+def payload_due(payload: dict[str, Any], zone: str) -> str:
+    due = datetime.fromisoformat(payload["due_at"])
+    return format_due(due, zone, bool(payload.get("all_day")), payload.get("timezone"))
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days >= 2:
+        return f"{days} days"
+    if days == 1:
+        return f"1 day {hours} h" if hours else "1 day"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return "less than a minute"
+
+
+def countdown(due_at: datetime, now: datetime) -> str:
+    """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago', 'now'."""
+    delta = (due_at - now).total_seconds()
+    if abs(delta) < 30:
+        return "now"
+    return f"in {_span(delta)}" if delta > 0 else f"passed {_span(delta)} ago"
+
+
+def title_link(title: str, url: str | None) -> str:
+    if url:
+        return f'<a href="{escape(url, quote=True)}">{escape(title)}</a>'
+    return escape(title)
+
+
+def error_reply() -> Rendered:
+    return Rendered("Sorry, something went wrong on our side. Please try again in a moment.")
