@@ -46,6 +46,7 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    group_admins: set[int] = field(default_factory=set)  # user ids that administer every group
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -110,6 +111,31 @@ class FakeBotAPI:
             return 200, {"ok": True, "result": BOT_USER}
         if method in ("sendMessage", "editMessageText"):
             return 200, {"ok": True, "result": self._message(params)}
+        if method == "getChatMember":
+            user_id = int(params["user_id"])
+            status = "administrator" if user_id in self.group_admins else "member"
+            member: dict[str, Any] = {
+                "status": status,
+                "user": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+            }
+            if status == "administrator":
+                member.update(
+                    {
+                        "can_be_edited": False,
+                        "is_anonymous": False,
+                        "can_manage_chat": True,
+                        "can_delete_messages": True,
+                        "can_manage_video_chats": True,
+                        "can_restrict_members": True,
+                        "can_promote_members": False,
+                        "can_change_info": True,
+                        "can_invite_users": True,
+                        "can_post_stories": False,
+                        "can_edit_stories": False,
+                        "can_delete_stories": False,
+                    }
+                )
+            return 200, {"ok": True, "result": member}
         return 200, {"ok": True, "result": True}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

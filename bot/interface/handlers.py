@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import math
+import sys
 from typing import Any
 
 from telegram import Update
@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot import render
 from bot.delivery import to_markup
+from bot.interface.common import Callback, chat_zone, reply, reply_text, runtime_of
 from bot.runtime import Runtime
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
@@ -31,35 +32,6 @@ from jobs.deadlines.offsets import ZoneError, zone_info
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 PASSED_SHOWN = 5
-
-
-def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    runtime = context.application.bot_data["runtime"]
-    assert isinstance(runtime, Runtime)
-    return runtime
-
-
-async def reply(update: Update, rendered: render.Rendered) -> None:
-    """Answer in the chat the update came from (one way out for replies)."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    await chat.send_message(
-        rendered.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=to_markup(rendered.buttons),
-        disable_web_page_preview=not rendered.preview,
-    )
-
-
-async def reply_text(update: Update, text: str) -> None:
-    await reply(update, render.Rendered(html.escape(text)))
-
-
-def _chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:
-    with session_scope(runtime.engine) as session:
-        chat = session.get(Chat, chat_id)
-        return chat, chats.zone_of(chat, runtime.config.timezone)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,7 +130,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is None:
         return
     if not context.args:
-        _, zone = _chat_zone(runtime, chat.id)
+        _, zone = chat_zone(runtime, chat.id)
         await reply_text(
             update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
         )
@@ -213,23 +185,36 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.exception("could not tell the chat about the error")
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callback] = {
     "start": start,
     "help": help_command,
     "deadlines": deadlines_command,
     "timezone": timezone_command,
 }
+CALLBACKS: list[tuple[str, Callback]] = [
+    (r"^dl:\d+$", deadlines_page_button),
+    (r"^unf:[a-z0-9-]+$", unfollow_button),
+]
+
+
+def _modules() -> list[Any]:
+    from bot.interface import deadline_commands, news_commands, policy_commands
+
+    return [sys.modules[__name__], deadline_commands, policy_commands, news_commands]
 
 
 def registered_help() -> list[tuple[str, str, str]]:
-    """The help entries of the commands this build actually answers."""
-    return [entry for entry in render.HELP_COMMANDS if entry[0] in COMMANDS]
+    """The help entries of the commands this build actually answers, in help order."""
+    names = {name for module in _modules() for name in module.COMMANDS}
+    return [entry for entry in render.HELP_COMMANDS if entry[0] in names]
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    for name, callback in COMMANDS.items():
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(deadlines_page_button, pattern=r"^dl:\d+$"))
-    application.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^unf:[a-z0-9-]+$"))
+    """Add every command module's commands and buttons, then the fallbacks."""
+    for module in _modules():
+        for name, callback in module.COMMANDS.items():
+            application.add_handler(CommandHandler(name, callback))
+        for pattern, button in module.CALLBACKS:
+            application.add_handler(CallbackQueryHandler(button, pattern=pattern))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

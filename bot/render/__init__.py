@@ -10,16 +10,21 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from bot.render import deadlines, news
-from bot.render.chat import HELP_COMMANDS, help_text, welcome
+from bot.render import deadlines, news, policy
+from bot.render.chat import CORE_HELP, DEADLINE_HELP, HelpEntry, help_text, welcome
 from bot.render.common import Button, Rendered, countdown, error_reply, format_due
 from bot.render.deadlines import DeadlineLine, deadline_list
+
+HELP_COMMANDS: tuple[HelpEntry, ...] = (
+    CORE_HELP + DEADLINE_HELP + news.NEWS_HELP + policy.POLICY_HELP
+)
 
 AlertRenderer = Callable[[dict[str, Any], str, datetime], Rendered]
 
 ALERT_RENDERERS: dict[str, AlertRenderer] = {
     **deadlines.ALERT_RENDERERS,
     **news.ALERT_RENDERERS,
+    **policy.ALERT_RENDERERS,
 }
 
 

@@ -31,9 +31,15 @@ def welcome(
     )
 
 
-HELP_COMMANDS: tuple[tuple[str, str, str], ...] = (
+HelpEntry = tuple[str, str, str]  # command name, example, what it does
+
+CORE_HELP: tuple[HelpEntry, ...] = (
     ("start", "/start", "register this chat and follow the shipped deadlines and topics"),
     ("help", "/help", "this list"),
+    ("timezone", "/timezone Europe/Paris", "show times in another zone"),
+)
+
+DEADLINE_HELP: tuple[HelpEntry, ...] = (
     ("deadlines", "/deadlines", "upcoming deadlines with countdowns, then recently passed ones"),
     ("deadline", "/deadline uk-us-trade-deal", "details, reminder offsets, history, followers"),
     ("add", "/add 9 July 17:00 UK–US trade deal", "add a deadline for this chat"),
@@ -42,11 +48,11 @@ HELP_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("follow", "/follow us-china-tariff-truce", "get reminders for a deadline"),
     ("unfollow", "/unfollow us-china-tariff-truce", "stop reminders for a deadline"),
     ("remind", "/remind uk-us-trade-deal 7d 1d 2h", "choose this chat's reminder offsets"),
-    ("timezone", "/timezone Europe/Paris", "show times in another zone"),
+    ("countdown", "/countdown uk-us-trade-deal", "a countdown message kept up to date"),
 )
 
 
-def help_text(commands: Sequence[tuple[str, str, str]] = HELP_COMMANDS) -> Rendered:
+def help_text(commands: Sequence[HelpEntry]) -> Rendered:
     lines = ["<b>Herald commands</b>"]
     for _name, example, what in commands:
         lines.append(f"<code>{escape(example)}</code> — {escape(what)}")

@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.render.common import Button, Rendered, format_due, title_link
 
+NEWS_HELP: tuple[tuple[str, str, str], ...] = ()
+
 MAX_LISTED_STORIES = 25
 MAX_MORE_LINKS = 3
 
