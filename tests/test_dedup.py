@@ -1,0 +1,97 @@
+"""Item identity: the same story gets the same key, whatever the feed does to it."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from jobs.sources.dedup import canonical_url, item_key, normalize_text
+from jobs.sources.parse import Item, parse_feed
+
+SAMPLES = Path("/work/shared/samples")
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _item(**changes: object) -> Item:
+    base = Item(guid=None, link=None, title="Tariff truce extended", summary="", published=None)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://www.bbc.co.uk/news/articles/cxq63dqp93n1o?at_medium=RSS&at_campaign=rss",
+            "https://www.bbc.co.uk/news/articles/cxq63dqp93n1o",
+        ),
+        ("HTTPS://Example.COM:443/Path/A?b=2&a=1#frag", "https://example.com/Path/A?a=1&b=2"),
+        ("http://example.com:8080", "http://example.com:8080/"),
+        (
+            "https://x.test/a?utm_source=tw&UTM_Medium=s&fbclid=1&gclid=2&ocid=3&cmpid=4&id=9",
+            "https://x.test/a?id=9",
+        ),
+        ("https://x.test/a?CMP=share_btn&q=", "https://x.test/a?q="),
+        ("https://x.test/a?b=1&a=2&b=0", "https://x.test/a?a=2&b=0&b=1"),
+        ("  https://x.test./a  ", "https://x.test/a"),
+        ("https://[2001:DB8::1]:443/a", "https://[2001:db8::1]/a"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_key_prefers_guid_then_link_then_text() -> None:
+    assert item_key(_item(guid="local-1", link="https://x.test/1")) == "guid:local-1"
+    assert item_key(_item(link="https://x.test/1?utm_source=a")) == "url:https://x.test/1"
+    text_key = item_key(_item(summary="<p>The truce</p>"))
+    assert text_key.startswith("text:") and len(text_key) == 5 + 64
+    assert item_key(_item(title="  TARIFF truce, extended! ", summary="<p>The truce</p>")) == (
+        item_key(_item(title="Tariff truce extended", summary="<p>the   truce</p>"))
+    )
+
+
+def test_url_guids_are_canonicalized_like_links() -> None:
+    """BBC GUIDs are the article URL plus `#0`: the key must match the tracking-tagged link."""
+    from_guid = _item(guid="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o#0")
+    from_link = _item(link="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o?at_medium=RSS")
+    assert item_key(from_guid) == item_key(from_link)
+    assert item_key(from_guid) == "url:https://www.bbc.co.uk/news/articles/cxq63dqp93n1o"
+    assert item_key(_item(guid="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o#1")) == (
+        item_key(from_guid)
+    )
+
+
+def test_long_opaque_guids_are_hashed() -> None:
+    key = item_key(_item(guid="CBMi" + "A" * 300))
+    assert key.startswith("guid:sha256:") and len(key) == len("guid:sha256:") + 64
+
+
+def test_republished_bbc_feed_keeps_its_keys() -> None:
+    """A re-published feed (new pubDates, items in another order) yields the same key set."""
+    body = (SAMPLES / "bbc-world.rss.xml").read_bytes()
+    feed = parse_feed(body, url="https://feeds.bbci.co.uk/news/world/rss.xml", now=NOW)
+    keys = [item_key(item) for item in feed.items]
+    republished = [
+        dataclasses.replace(item, published=NOW, guid=(item.guid or "").replace("#0", "#2"))
+        for item in reversed(feed.items)
+    ]
+    assert sorted(item_key(item) for item in republished) == sorted(keys)
+    assert len(set(keys)) == 5
+    assert keys[0] == "url:https://www.bbc.co.uk/news/articles/cxq63dqp93n1o"
+
+
+def test_sample_keys_are_unique_per_feed() -> None:
+    for name, kind, count in [
+        ("google-news-search.rss.xml", "google_news", 92),
+        ("guardian-us.rss.xml", "feed", 55),
+        ("jsonfeed-1.1-daringfireball.json", "feed", 48),
+    ]:
+        feed = parse_feed((SAMPLES / name).read_bytes(), url="https://x.test/", kind=kind, now=NOW)
+        assert len({item_key(item) for item in feed.items}) == count, name
+
+
+def test_normalize_text() -> None:
+    assert normalize_text("  Café—Naïve,  TARIFFS! ") == "cafe naive tariffs"

@@ -1,0 +1,364 @@
+"""Fetcher behaviour against a misbehaving local server: every fault is a classified result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import tracemalloc
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+
+from jobs.sources.fetch import (
+    BlockedAddress,
+    BodyTooLarge,
+    ConnectionFailed,
+    Fetcher,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    InvalidURL,
+    TooManyRedirects,
+    jitter_s,
+    parse_max_age,
+    parse_retry_after,
+)
+from jobs.sources.ssrf import GuardedTransport
+from tests.sources_server import (
+    ETAG,
+    FEED_XML,
+    LAST_MODIFIED,
+    MALFORMED_XML,
+    MAX_AGE_S,
+    RETRY_AFTER_S,
+    TRUNCATED_XML,
+    SourcesServer,
+)
+
+TEST_TIMEOUT_S = 0.3
+TEST_MAX_BODY_BYTES = 1_000_000
+# Python allocations allowed while refusing a 50 MB body capped at 1 MB.
+MEMORY_BOUND_BYTES = 6_000_000
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SourcesServer]:
+    with SourcesServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def fetcher(server: SourcesServer) -> AsyncIterator[Fetcher]:
+    server.reset()
+    async with Fetcher(
+        connect_timeout_s=TEST_TIMEOUT_S,
+        total_timeout_s=TEST_TIMEOUT_S,
+        max_body_bytes=TEST_MAX_BODY_BYTES,
+    ) as instance:
+        yield instance
+
+
+async def test_ok_reports_body_and_cache_facts(server: SourcesServer, fetcher: Fetcher) -> None:
+    result = await fetcher.fetch(server.url("/feed.xml"))
+    assert result.error is None and result.ok
+    assert (result.status, result.body, result.not_modified) == (200, FEED_XML, False)
+    assert (result.etag, result.last_modified, result.max_age_s) == (ETAG, LAST_MODIFIED, 300.0)
+    assert result.max_age_s == MAX_AGE_S
+    assert result.content_type == "application/rss+xml; charset=utf-8"
+    assert result.final_url == result.url == server.url("/feed.xml")
+    assert result.permanent_redirect_to is None
+    headers = server.requests[-1][1]
+    assert headers["User-Agent"].startswith("Herald/")
+    assert headers["Accept-Encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified"), [(ETAG, None), (None, LAST_MODIFIED), (ETAG, LAST_MODIFIED)]
+)
+async def test_conditional_request_gives_not_modified(
+    server: SourcesServer, fetcher: Fetcher, etag: str | None, last_modified: str | None
+) -> None:
+    result = await fetcher.fetch(server.url("/feed.xml"), etag=etag, last_modified=last_modified)
+    assert (result.status, result.not_modified, result.body, result.error) == (
+        304,
+        True,
+        None,
+        None,
+    )
+    assert result.etag == ETAG
+
+
+@pytest.mark.parametrize("path", ["/feed.gz", "/feed.deflate"])
+async def test_compressed_bodies_are_decoded(
+    server: SourcesServer, fetcher: Fetcher, path: str
+) -> None:
+    result = await fetcher.fetch(server.url(path))
+    assert (result.error, result.body) == (None, FEED_XML)
+
+
+@pytest.mark.parametrize(
+    ("path", "error_type", "status", "message"),
+    [
+        ("/slow-headers?s=3", FetchTimeout, None, "no complete response within 0.3 s"),
+        ("/drip", FetchTimeout, None, "no complete response within 0.3 s"),
+        ("/status/500", HTTPStatusError, 500, "HTTP 500 Internal Server Error"),
+        ("/status/404", HTTPStatusError, 404, "HTTP 404 Not Found"),
+        ("/status/429", HTTPStatusError, 429, "HTTP 429 Too Many Requests (retry after 120 s)"),
+        ("/big-declared", BodyTooLarge, None, "body of 50000000 bytes exceeds 1000000 bytes"),
+        ("/big-undeclared", BodyTooLarge, None, "body exceeds 1000000 bytes"),
+        ("/gzip-bomb", BodyTooLarge, None, "body exceeds 1000000 bytes once decompressed"),
+        ("/loop", TooManyRedirects, None, "redirect loop back to {base}/loop"),
+        ("/loop-a", TooManyRedirects, None, "redirect loop back to {base}/loop-a"),
+        ("/redirects?n=6", TooManyRedirects, None, "more than 5 redirects"),
+        (
+            "/to-file",
+            InvalidURL,
+            None,
+            "cannot fetch 'file:///etc/passwd': scheme 'file' is not allowed",
+        ),
+    ],
+)
+async def test_faults_are_classified_errors(
+    server: SourcesServer,
+    fetcher: Fetcher,
+    path: str,
+    error_type: type[FetchError],
+    status: int | None,
+    message: str,
+) -> None:
+    result = await fetcher.fetch(server.url(path))
+    assert type(result.error) is error_type
+    assert result.error.message == message.format(base=server.url(""))
+    assert result.status == status
+    assert result.body is None
+    assert result.elapsed_s < TEST_TIMEOUT_S * 3
+
+
+async def test_slow_drip_is_cut_by_the_total_timeout(
+    server: SourcesServer, fetcher: Fetcher
+) -> None:
+    result = await fetcher.fetch(server.url("/drip"))
+    assert isinstance(result.error, FetchTimeout)
+    assert TEST_TIMEOUT_S <= result.elapsed_s < TEST_TIMEOUT_S * 3
+
+
+async def test_retry_after_as_seconds_and_as_date(server: SourcesServer, fetcher: Fetcher) -> None:
+    assert (await fetcher.fetch(server.url("/status/429"))).retry_after_s == RETRY_AFTER_S
+    by_date = await fetcher.fetch(server.url("/status/503"))
+    assert isinstance(by_date.error, HTTPStatusError) and by_date.error.status == 503
+    assert by_date.retry_after_s is not None
+    assert RETRY_AFTER_S - 5 <= by_date.retry_after_s <= RETRY_AFTER_S
+
+
+@pytest.mark.parametrize("path", ["/big-undeclared", "/gzip-bomb"])
+async def test_memory_stays_bounded(server: SourcesServer, fetcher: Fetcher, path: str) -> None:
+    tracemalloc.start()
+    try:
+        result = await fetcher.fetch(server.url(path))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result.error, BodyTooLarge)
+    assert peak < MEMORY_BOUND_BYTES
+
+
+async def test_redirects_are_followed_and_classified(
+    server: SourcesServer, fetcher: Fetcher
+) -> None:
+    permanent = await fetcher.fetch(server.url("/moved"))
+    assert (permanent.body, permanent.error) == (FEED_XML, None)
+    assert permanent.permanent_redirect_to == permanent.final_url == server.url("/feed.xml")
+    assert permanent.url == server.url("/moved")
+    mixed = await fetcher.fetch(server.url("/moved-then-temp"))
+    assert mixed.permanent_redirect_to == server.url("/temp")
+    assert mixed.final_url == server.url("/feed.xml")
+    temporary = await fetcher.fetch(server.url("/redirects?n=5"))
+    assert (temporary.status, temporary.permanent_redirect_to) == (200, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/malformed", MALFORMED_XML), ("/truncated", TRUNCATED_XML)],
+)
+async def test_broken_xml_is_fetched_as_is(
+    server: SourcesServer, fetcher: Fetcher, path: str, body: bytes
+) -> None:
+    result = await fetcher.fetch(server.url(path))
+    assert (result.error, result.body) == (None, body)
+
+
+async def test_refused_connection(fetcher: Fetcher) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
+    assert isinstance(result.error, ConnectionFailed)
+    assert result.error.message.startswith("ConnectError")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[invalid/", "cannot fetch 'http://[invalid/': malformed URL: Invalid IPv6 URL"),
+        (
+            "http://x.test/\x00",
+            "cannot fetch 'http://x.test/\\x00': "
+            "Invalid non-printable ASCII character in URL, '\\x00' at position 14.",
+        ),
+        (
+            "http://xn--/",
+            "cannot fetch 'http://xn--/': Malformed A-label, no Punycode eligible content found",
+        ),
+    ],
+)
+async def test_invalid_urls_are_classified(fetcher: Fetcher, url: str, message: str) -> None:
+    result = await fetcher.fetch(url)
+    assert isinstance(result.error, InvalidURL)
+    assert result.error.message == message
+
+
+async def test_unexpected_exceptions_do_not_escape() -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("boom")
+
+    async with Fetcher(transport=httpx.MockTransport(explode)) as fetcher:
+        result = await fetcher.fetch("https://news.example/feed")
+    assert type(result.error) is FetchError
+    assert result.error.message == "unexpected RuntimeError: boom"
+
+
+async def test_per_host_and_global_limits(server: SourcesServer) -> None:
+    urls = [server.url(f"/slow-headers?s=0.1&count=1&n={n}") for n in range(5)]
+    for max_concurrency, per_host, expected in [(8, 2, 2), (1, 4, 1)]:
+        server.reset()
+        async with Fetcher(max_concurrency=max_concurrency, per_host_limit=per_host) as fetcher:
+            results = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+        assert [result.status for result in results] == [200] * 5
+        assert server.max_active == expected
+
+
+# --- untrusted sources ---------------------------------------------------------------------
+
+
+def _resolver(table: dict[str, list[str]]) -> Any:
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError("unknown host")
+        return table[host]
+
+    return resolve
+
+
+async def test_untrusted_loopback_literal_is_blocked_before_any_request(
+    server: SourcesServer, fetcher: Fetcher
+) -> None:
+    result = await fetcher.fetch(server.url("/feed.xml"), trusted=False)
+    assert isinstance(result.error, BlockedAddress)
+    assert result.error.message == "blocked: loopback address 127.0.0.1"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("addresses", "message"),
+    [
+        (["127.0.0.1"], "blocked: local.test resolves to a loopback address 127.0.0.1"),
+        (
+            ["93.184.216.34", "10.0.0.5"],
+            "blocked: local.test resolves to a private address 10.0.0.5",
+        ),
+        (
+            ["169.254.169.254"],
+            "blocked: local.test resolves to a cloud metadata address 169.254.169.254",
+        ),
+    ],
+)
+async def test_untrusted_names_are_checked_at_connect_time(
+    server: SourcesServer, addresses: list[str], message: str
+) -> None:
+    server.reset()
+    port = server.url("").rsplit(":", 1)[1]
+    async with Fetcher(resolver=_resolver({"local.test": addresses})) as fetcher:
+        result = await fetcher.fetch(f"http://local.test:{port}/feed.xml", trusted=False)
+    assert isinstance(result.error, BlockedAddress)
+    assert result.error.message == message
+    assert server.requests == []
+
+
+class _DivertingBackend(httpcore.AsyncNetworkBackend):
+    """Records the address the guard pinned, then connects to the local server instead."""
+
+    def __init__(self) -> None:
+        self.connected_to: list[str] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.connected_to.append(host)
+        return await self._real.connect_tcp("127.0.0.1", port, timeout)
+
+
+async def test_untrusted_public_name_connects_to_the_pinned_address(server: SourcesServer) -> None:
+    server.reset()
+    port = server.url("").rsplit(":", 1)[1]
+    backend = _DivertingBackend()
+    guard = GuardedTransport(resolver=_resolver({"public.test": ["8.8.8.8"]}), inner=backend)
+    async with Fetcher(transport=guard) as fetcher:
+        result = await fetcher.fetch(f"http://public.test:{port}/feed.xml", trusted=False)
+    assert (result.status, result.body) == (200, FEED_XML)
+    assert backend.connected_to == ["8.8.8.8"]
+    assert server.requests[0][1]["Host"] == f"public.test:{port}"
+
+
+async def test_untrusted_redirect_to_metadata_is_blocked() -> None:
+    seen: list[str] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+
+    async with Fetcher(transport=httpx.MockTransport(respond)) as fetcher:
+        result = await fetcher.fetch("https://news.example/feed", trusted=False)
+        trusted = await fetcher.fetch("https://news.example/feed", trusted=True)
+    assert isinstance(result.error, BlockedAddress)
+    assert result.error.message == "blocked: cloud metadata address 169.254.169.254"
+    assert result.final_url == "http://169.254.169.254/latest/meta-data"
+    assert seen[0] == "https://news.example/feed"
+    assert isinstance(trusted.error, TooManyRedirects)  # trusted: followed to the (mock) address
+    assert trusted.error.message == "redirect loop back to http://169.254.169.254/latest/meta-data"
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after("Mon, 01 Jun 2026 12:01:30 GMT", now) == 90.0
+    assert parse_retry_after("Mon, 01 Jun 2026 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_parse_max_age() -> None:
+    assert parse_max_age("public, max-age=300") == 300.0
+    assert parse_max_age('max-age="60", must-revalidate') == 60.0
+    assert parse_max_age("s-maxage=10, no-cache") is None
+    assert parse_max_age(None) is None
+
+
+def test_jitter_is_bounded_and_seeded() -> None:
+    values = [jitter_s(600, rng=random.Random(7)) for _ in range(3)]
+    assert values[0] == values[1] == values[2]
+    assert 0 <= values[0] < 60
+    assert jitter_s(600, fraction=0.0) == 0.0
