@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from jobs.deadlines.offsets import OffsetError, parse_offset
+from jobs.deadlines.recurrence import RecurrenceError, validate_rule
 
 DEFAULT_CONFIG_PATH = "config.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -91,6 +92,7 @@ class DeadlineConfig(Strict):
     keywords: list[str] = Field(default_factory=list)
     url: str | None = None
     description: str | None = None
+    repeat: str | None = None  # RRULE ("FREQ=MONTHLY;BYDAY=1FR") or cron ("30 8 * * 5#1")
 
     @field_validator("due", mode="before")
     @classmethod
@@ -119,6 +121,19 @@ class DeadlineConfig(Strict):
             except OffsetError as exc:
                 raise ValueError(str(exc)) from None
         return offsets
+
+    @model_validator(mode="after")
+    def _check_repeat(self) -> DeadlineConfig:
+        if self.repeat is not None:
+            if not isinstance(self.due, datetime):
+                raise ValueError(
+                    "a repeating deadline needs a time in `due`, e.g. 2025-01-03T08:30"
+                )
+            try:
+                validate_rule(self.repeat, zone=self.timezone or "UTC")
+            except RecurrenceError as exc:
+                raise ValueError(f"repeat: {exc}") from None
+        return self
 
     def due_local(self, default_zone: str) -> tuple[datetime, bool]:
         """The due moment in its own zone, and whether it was given as a bare date."""
@@ -178,6 +193,15 @@ class CalendarConfig(Strict):
     every: DurationS = 86400
     name: str | None = None
     remind: list[str] = Field(default_factory=lambda: ["1d", "0"])
+    follow: bool = False  # whether chats that follow the config's items follow its events too
+    timezone: Zone | None = None  # for events given in floating local time
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
 
 class DeliveryConfig(Strict):

@@ -25,6 +25,7 @@ from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, Outb
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineSubscription, utcnow
 from jobs.deadlines.offsets import Offset, fire_time, parse_offset
+from jobs.deadlines.recurrence import next_after
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ LATE_AFTER_S = 60
 URGENT_WITHIN_S = 3600
 JOB_PREFIX = "deadline:"
 DUE_OFFSET = Offset()
+# A repeating deadline steps over at most this many fallen-due occurrences in one pass.
+MAX_OCCURRENCES_PER_PASS = 500
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,34 @@ def _reminder_alert(
     )
 
 
+def process(deadline: Deadline, followers: list[Follower], now: datetime) -> DueReminders:
+    """Reminders due in (reminded_until, now], stepping a repeating deadline past each
+    occurrence that has fallen due, so downtime across occurrences drops nothing silently.
+
+    Mutates `deadline` (due_at, reminded_until); the caller stores it.
+    """
+    alerts: list[NewAlert] = []
+    missed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for _ in range(MAX_OCCURRENCES_PER_PASS):
+        due = due_reminders(deadline, followers, now)
+        alerts.extend(due.alerts)
+        for chat_id, items in due.missed.items():
+            missed[chat_id].extend(items)
+        if not (deadline.rule and deadline.rule_start and deadline.due_at <= now):
+            break
+        following = next_after(
+            deadline.rule,
+            start_utc=deadline.rule_start,
+            zone=deadline.timezone,
+            after=deadline.due_at,
+        )
+        if following is None:
+            break
+        deadline.due_at = following
+    deadline.reminded_until = max(deadline.reminded_until, now)
+    return DueReminders(alerts, dict(missed))
+
+
 def offline_summary_alerts(
     missed: dict[int, list[dict[str, Any]]], now: datetime
 ) -> list[NewAlert]:
@@ -216,6 +247,7 @@ class ReminderJobs:
         """Catch up on anything missed, then schedule every deadline's next reminder."""
         now = self.clock()
         scheduled = 0
+        self._drop_all()
         with session_scope(self.engine) as session:
             deadlines = session.exec(select(Deadline).where(Deadline.status == "active")).all()
             followers = load_followers(session)
@@ -224,14 +256,18 @@ class ReminderJobs:
             for deadline in deadlines:
                 assert deadline.id is not None
                 mine = followers.get(deadline.id, [])
-                if deadline.reminded_until < now:
-                    due = due_reminders(deadline, mine, now)
+                times = reminder_times(deadline, mine)
+                if any(deadline.reminded_until < t.fire_at <= now for t in times) or (
+                    deadline.rule and deadline.due_at <= now
+                ):
+                    due = process(deadline, mine, now)
                     alerts.extend(due.alerts)
                     for chat_id, items in due.missed.items():
                         missed[chat_id].extend(items)
-                    deadline.reminded_until = now
                     session.add(deadline)
-                if self._schedule(deadline.id, next_fire_at(reminder_times(deadline, mine), now)):
+                    times = reminder_times(deadline, mine)
+                upcoming = next_fire_at(times, now)
+                if self._schedule(deadline.id, upcoming, fresh=True):
                     scheduled += 1
             alerts.extend(offline_summary_alerts(missed, now))
             created = enqueue(session, alerts)
@@ -258,20 +294,27 @@ class ReminderJobs:
             if deadline is None or deadline.status != "active":
                 return
             mine = load_followers(session, [deadline_id]).get(deadline_id, [])
-            due = due_reminders(deadline, mine, now)
+            due = process(deadline, mine, now)
             created = enqueue(session, due.alerts + offline_summary_alerts(due.missed, now))
-            deadline.reminded_until = max(deadline.reminded_until, now)
             session.add(deadline)
             upcoming = next_fire_at(reminder_times(deadline, mine), now)
         if created:
             self.outbox.notify()
         self._schedule(deadline_id, upcoming)
 
-    def _schedule(self, deadline_id: int, when: datetime | None) -> bool:
+    def _drop_all(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX):
+                job.remove()
+
+    def _schedule(self, deadline_id: int, when: datetime | None, *, fresh: bool = False) -> bool:
+        """Replace the deadline's job; `fresh` skips looking for an old one (after _drop_all)."""
         job_id = f"{JOB_PREFIX}{deadline_id}"
-        if when is None:
-            if self.scheduler.get_job(job_id) is not None:
+        if not fresh and (when is None or not self.scheduler.running):
+            # Before start-up APScheduler queues jobs without replacing same-id ones: drop them.
+            while self.scheduler.get_job(job_id) is not None:
                 self.scheduler.remove_job(job_id)
+        if when is None:
             return False
         self.scheduler.add_job(
             self.run,

@@ -83,6 +83,48 @@ class FakeBotAPI:
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 
+    async def press(
+        self,
+        chat_id: int,
+        data: str,
+        *,
+        message_id: int = 1,
+        user_id: int | None = None,
+        chat_type: str = "private",
+    ) -> None:
+        """A person presses an inline button carrying `data` under message `message_id`."""
+        chat: dict[str, Any] = {
+            "id": chat_id,
+            "type": chat_type,
+            "first_name": "Ada",
+            "title": "Trade desk",
+        }
+        user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"}
+        query = {
+            "id": str(next(self._update_ids) + 100_000),
+            "from": user,
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": BOT_USER,
+                "text": "…",
+            },
+        }
+        self.updates.append({"update_id": next(self._update_ids), "callback_query": query})
+        await self._notify()
+
+    def buttons(self, call: Call) -> list[tuple[str, str]]:
+        """(label, callback_data or url) of the inline keyboard a call carried."""
+        markup = call.params.get("reply_markup") or {}
+        return [
+            (b["text"], b.get("callback_data") or b.get("url", ""))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
     def sent(self, chat_id: int | None = None) -> list[Call]:
         return [
             c

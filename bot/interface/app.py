@@ -8,12 +8,14 @@ import os
 import signal
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.delivery import DeliveryWorker
 from bot.interface import handlers
+from bot.interface.countdowns import CHECK_EVERY_S, refresh_countdowns
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,16 @@ class HeraldBot:
         await self.application.initialize()
         await self._set_commands()
         self.runtime.start_jobs()
+        self.runtime.scheduler.add_job(
+            refresh_countdowns,
+            IntervalTrigger(seconds=CHECK_EVERY_S),
+            args=[self.runtime, self.application.bot],
+            id="countdowns",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+        )
         self.delivery.start()
         await self.application.start()
         if polling and self.application.updater is not None:
@@ -93,9 +105,8 @@ class HeraldBot:
         if self.application.running:
             await self.application.stop()
         await self.delivery.stop()
-        self.runtime.stop_jobs()
         await self.application.shutdown()
-        self.runtime.engine.dispose()
+        await self.runtime.close()
 
     async def _set_commands(self) -> None:
         commands = [BotCommand(name, what[:256]) for name, _, what in handlers.registered_help()]

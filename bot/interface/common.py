@@ -42,7 +42,7 @@ async def reply(update: Update, rendered: render.Rendered) -> None:
 
 async def reply_text(update: Update, text: str) -> None:
     """Reply with plain text (escaped)."""
-    await reply(update, render.Rendered(html.escape(text)))
+    await reply(update, render.Rendered(html.escape(text, quote=False)))
 
 
 def chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:

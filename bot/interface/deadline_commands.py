@@ -2,7 +2,397 @@
 
 from __future__ import annotations
 
-from bot.interface.common import Callback
+from sqlmodel import Session
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
 
-COMMANDS: dict[str, Callback] = {}
-CALLBACKS: list[tuple[str, Callback]] = []
+from bot.delivery import to_markup
+from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
+from bot.render import Rendered
+from bot.render import deadline_replies as replies
+from bot.runtime import Runtime
+from bot.services import deadlines as deadline_ops
+from bot.services import proposals
+from bot.services.countdowns import start_countdown
+from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
+from bot.services.details import deadline_details
+from bot.store.db import session_scope
+from bot.store.models import Deadline, utcnow
+from jobs.deadlines.natural import WhenError, parse_when
+from jobs.deadlines.offsets import OffsetError, parse_offsets
+
+EDIT_EXAMPLE = "/edit my-deadline when 12 Aug 09:00"
+# Stands in for a title when only a date is typed (/edit … when …): parse_when needs one.
+_TITLE_SENTINEL = "\u2063"
+
+
+def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
+
+
+def _actor(update: Update) -> str:
+    user = update.effective_user
+    return f"@{user.username}" if user and user.username else (user.full_name if user else "chat")
+
+
+async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    args = _args(context)
+    if chat is None:
+        return
+    if not args:
+        await reply(
+            update, replies.usage("deadline", "/deadline uk-us-trade-deal", "Shows one deadline.")
+        )
+        return
+    runtime = runtime_of(context)
+    _, zone = chat_zone(runtime, chat.id)
+    with session_scope(runtime.engine) as session:
+        try:
+            details = deadline_details(session, args[0].lower(), chat.id, runtime.config.timezone)
+        except DeadlineNotFound:
+            await reply(update, replies.not_found(args[0]))
+            return
+    await reply(update, replies.details(details, zone, utcnow()))
+
+
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    message = update.effective_message
+    if chat is None or message is None or message.text is None:
+        return
+    text = message.text.split(maxsplit=1)[1] if len(message.text.split(maxsplit=1)) > 1 else ""
+    if not text.strip():
+        await reply(update, replies.unreadable_when("write when and what"))
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    _, zone = chat_zone(runtime, chat.id)
+    now = utcnow()
+    try:
+        reading = parse_when(text, zone=zone, now=now)
+    except WhenError as exc:
+        await reply(update, replies.unreadable_when(str(exc)))
+        return
+    spec = DeadlineSpec(
+        slug="",
+        title=reading.title,
+        due_at=reading.due_utc,
+        timezone=reading.zone,
+        all_day=reading.all_day,
+    )
+    with session_scope(runtime.engine) as session:
+        proposal = proposals.propose_add(session, chat.id, spec, _actor(update))
+    assert proposal.id is not None
+    await reply(
+        update,
+        replies.add_preview(
+            proposal.id, reading.title, reading.due_utc, zone, reading.all_day, reading.zone, now
+        ),
+    )
+
+
+async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Confirm]/[Track]/[Move deadline] or [Cancel]/[Ignore] on a proposal."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    _, raw_id, verdict = query.data.split(":")
+    if verdict == "ok" and await refuse_unless_allowed(update, context):
+        await query.answer()
+        return
+    runtime = runtime_of(context)
+    _, zone = chat_zone(runtime, chat.id)
+    try:
+        with session_scope(runtime.engine) as session:
+            if verdict == "no":
+                proposals.ignore(session, int(raw_id), chat.id)
+                rendered, deadline_id, written = replies.proposal_dropped(), None, 0
+            else:
+                deadline, written = proposals.accept(session, int(raw_id), chat.id, _actor(update))
+                deadline_id = deadline.id
+                rendered = _accepted(deadline, zone, moved=written > 0)
+    except (proposals.ProposalGone, DeadlineNotFound):
+        await query.answer("That was already decided.")
+        return
+    if deadline_id is not None:
+        runtime.deadlines.changed(deadline_id, written)
+    await query.answer()
+    await query.edit_message_text(
+        rendered.text, parse_mode=ParseMode.HTML, reply_markup=to_markup(rendered.buttons)
+    )
+
+
+def _accepted(deadline: Deadline, zone: str, *, moved: bool) -> Rendered:
+    if moved:
+        return replies.moved_by_news(
+            deadline.slug, deadline.title, deadline.due_at, zone, deadline.timezone
+        )
+    return replies.added(
+        deadline.slug,
+        deadline.title,
+        deadline.due_at,
+        zone,
+        deadline.all_day,
+        deadline.timezone,
+        deadline.remind,
+    )
+
+
+def _owned(deadline: Deadline, chat_id: int, runtime: Runtime, user_id: int | None) -> bool:
+    if deadline.owner_chat_id == chat_id:
+        return True
+    return deadline.origin not in ("config", "calendar") and runtime.is_admin(user_id)
+
+
+async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, args = update.effective_chat, _args(context)
+    if chat is None:
+        return
+    if len(args) < 3 or args[1].lower() not in ("when", "title", "remind"):
+        await reply(
+            update,
+            replies.usage(
+                "edit",
+                EDIT_EXAMPLE,
+                "Change when, title or remind (e.g. remind 7d 1d) of a deadline this chat added.",
+            ),
+        )
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    slug, field, value = args[0].lower(), args[1].lower(), " ".join(args[2:])
+    _, zone = chat_zone(runtime, chat.id)
+    actor = _actor(update)
+    user_id = update.effective_user.id if update.effective_user else None
+    with session_scope(runtime.engine) as session:
+        try:
+            deadline = deadline_ops.find(session, slug, chat.id)
+        except DeadlineNotFound:
+            await reply(update, replies.not_found(slug))
+            return
+        if not _owned(deadline, chat.id, runtime, user_id):
+            await reply(update, replies.not_yours(slug, deadline.origin))
+            return
+        try:
+            written, what = _apply_edit(session, deadline, field, value, zone, actor)
+        except (WhenError, OffsetError) as exc:
+            example = (
+                f"/edit {slug} when 12 Aug 09:00"
+                if field == "when"
+                else f"/edit {slug} remind 7d 1d"
+            )
+            await reply(update, replies.bad_input(str(exc), example))
+            return
+        deadline_id = deadline.id
+    assert deadline_id is not None
+    runtime.deadlines.changed(deadline_id, written)
+    await reply(update, replies.edited(slug, what))
+
+
+def _apply_edit(
+    session: Session, deadline: Deadline, field: str, value: str, zone: str, actor: str
+) -> tuple[int, str]:
+    """Change one field; returns (alerts written, what was done)."""
+    if field == "title":
+        title = " ".join(value.split())[:300]
+        return deadline_ops.rename(session, deadline, title, actor=actor), f"Renamed to “{title}”."
+    if field == "remind":
+        offsets = [o.text for o in parse_offsets(value.split())]
+        deadline.remind = offsets
+        session.add(deadline)
+        return 0, f"Default reminders set to {' '.join(offsets)}."
+    reading = parse_when(f"{value} {_TITLE_SENTINEL}", zone=zone, now=utcnow())
+    if reading.title != _TITLE_SENTINEL:
+        leftover = reading.title.replace(_TITLE_SENTINEL, "").strip()
+        raise WhenError(f"'{leftover}' is not part of a date or time")
+    deadline.timezone = reading.zone
+    written = deadline_ops.move(
+        session, deadline, reading.due_utc, all_day=reading.all_day, actor=actor
+    )
+    return written, "Moved; followers are told."
+
+
+async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, args = update.effective_chat, _args(context)
+    if chat is None:
+        return
+    if not args:
+        await reply(
+            update,
+            replies.usage(
+                "cancel",
+                "/cancel my-deadline",
+                "Cancels a deadline this chat added; followers are told.",
+            ),
+        )
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    slug = args[0].lower()
+    user_id = update.effective_user.id if update.effective_user else None
+    with session_scope(runtime.engine) as session:
+        try:
+            deadline = deadline_ops.find(session, slug, chat.id)
+        except DeadlineNotFound:
+            await reply(update, replies.not_found(slug))
+            return
+        if not _owned(deadline, chat.id, runtime, user_id):
+            await reply(update, replies.not_yours(slug, deadline.origin))
+            return
+        if deadline.status != "active":
+            await reply(update, replies.edited(slug, "It was already cancelled."))
+            return
+        written = deadline_ops.cancel(session, deadline, actor=_actor(update))
+        deadline_id = deadline.id
+    assert deadline_id is not None
+    runtime.deadlines.changed(deadline_id, written)
+    await reply(update, replies.edited(slug, "Cancelled; followers are told."))
+
+
+async def follow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _follow(update, context, _args(context)[0] if _args(context) else None)
+
+
+async def follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    await _follow(update, context, query.data.split(":", 1)[1])
+
+
+async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not slug:
+        await reply(
+            update,
+            replies.usage(
+                "follow", "/follow us-china-tariff-truce", "Get reminders for a deadline."
+            ),
+        )
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    try:
+        deadline, added = runtime.deadlines.follow(chat.id, slug.lower())
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(slug))
+        return
+    await reply(update, replies.followed(deadline.title, deadline.slug, added, deadline.remind))
+
+
+async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, args = update.effective_chat, _args(context)
+    if chat is None:
+        return
+    if not args:
+        await reply(
+            update,
+            replies.usage(
+                "unfollow", "/unfollow us-china-tariff-truce", "Stop reminders for a deadline."
+            ),
+        )
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    try:
+        deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, args[0].lower())
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(args[0]))
+        return
+    await reply(update, replies.unfollowed(deadline.title, deadline.slug, removed))
+
+
+async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, args = update.effective_chat, _args(context)
+    if chat is None:
+        return
+    if len(args) < 2:
+        await reply(
+            update,
+            replies.usage(
+                "remind",
+                "/remind uk-us-trade-deal 7d 1d 2h",
+                "Choose this chat's reminder offsets (or 'default').",
+            ),
+        )
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    slug = args[0].lower()
+    own = args[1].lower() != "default"
+    try:
+        offsets = [o.text for o in parse_offsets(args[1:])] if own else None
+    except OffsetError as exc:
+        await reply(update, replies.bad_input(str(exc), f"/remind {slug} 7d 1d 2h"))
+        return
+    try:
+        deadline, _ = runtime.deadlines.follow(chat.id, slug, offsets, reset=not own)
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(slug))
+        return
+    await reply(update, replies.remind_set(deadline.title, offsets or deadline.remind, own))
+
+
+async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, args = update.effective_chat, _args(context)
+    if chat is None:
+        return
+    if not args:
+        await reply(
+            update,
+            replies.usage(
+                "countdown",
+                "/countdown uk-us-trade-deal",
+                "Posts a countdown that updates daily, then hourly on the last day.",
+            ),
+        )
+        return
+    runtime = runtime_of(context)
+    _, zone = chat_zone(runtime, chat.id)
+    now = utcnow()
+    with session_scope(runtime.engine) as session:
+        try:
+            deadline = deadline_ops.find(session, args[0].lower(), chat.id)
+        except DeadlineNotFound:
+            await reply(update, replies.not_found(args[0]))
+            return
+    rendered = replies.countdown_message(
+        deadline.title,
+        deadline.slug,
+        deadline.due_at,
+        zone,
+        deadline.all_day,
+        deadline.timezone,
+        now,
+    )
+    message = await chat.send_message(rendered.text, parse_mode=ParseMode.HTML)
+    assert deadline.id is not None
+    with session_scope(runtime.engine) as session:
+        start_countdown(session, chat.id, deadline.id, message.message_id, deadline.due_at, now)
+
+
+COMMANDS: dict[str, Callback] = {
+    "deadline": deadline_command,
+    "add": add_command,
+    "edit": edit_command,
+    "cancel": cancel_command,
+    "follow": follow_command,
+    "unfollow": unfollow_command,
+    "remind": remind_command,
+    "countdown": countdown_command,
+}
+CALLBACKS: list[tuple[str, Callback]] = [
+    (r"^pa:\d+:(ok|no)$", proposal_button),
+    (r"^fol:[a-z0-9-]+$", follow_button),
+]

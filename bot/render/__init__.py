@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from bot.render import deadlines, news, policy
 from bot.render.chat import CORE_HELP, DEADLINE_HELP, HelpEntry, help_text, welcome
-from bot.render.common import Button, Rendered, countdown, error_reply, format_due
+from bot.render.common import Button, Rendered, countdown, error_reply, escape, format_due
 from bot.render.deadlines import DeadlineLine, deadline_list
 
 HELP_COMMANDS: tuple[HelpEntry, ...] = (

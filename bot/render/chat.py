@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
-from bot.render.common import Rendered
+from bot.render.common import Rendered, escape
 
 
 def welcome(

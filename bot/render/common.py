@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
+
+
+def escape(text: str, quote: bool = False) -> str:
+    """Escape outside text for Telegram's HTML; quotes only matter inside attributes."""
+    return html.escape(text, quote=quote)
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,11 @@ def _span(seconds: float) -> str:
     return "less than a minute"
 
 
-def countdown(due_at: datetime, now: datetime) -> str:
-    """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago', 'now'."""
+def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
+    """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago'; 'today' for a date-only one on its day."""
     delta = (due_at - now).total_seconds()
+    if all_day and -86400 < delta <= 0:
+        return "today"
     if abs(delta) < 30:
         return "now"
     return f"in {_span(delta)}" if delta > 0 else f"passed {_span(delta)} ago"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from bot.render.common import (
     Button,
     Rendered,
     countdown,
+    escape,
     format_due,
     payload_due,
     title_link,
@@ -53,7 +53,7 @@ def deadline_list(
         mark = "🔔" if item.followed else "▫️"
         lines.append(
             f"{mark} <b>{escape(item.title)}</b> — {_line_due(item, zone)}"
-            f" ({countdown(item.due_at, now)}) · <code>{escape(item.slug)}</code>"
+            f" ({countdown(item.due_at, now, item.all_day)}) · <code>{escape(item.slug)}</code>"
         )
     if passed:
         lines.append("")
@@ -61,7 +61,7 @@ def deadline_list(
         for item in passed:
             lines.append(
                 f"✔️ <s>{escape(item.title)}</s> — {_line_due(item, zone)}"
-                f" (passed, {countdown(item.due_at, now).removeprefix('passed ')})"
+                f" (passed, {countdown(item.due_at, now, item.all_day).removeprefix('passed ')})"
             )
     lines.append("")
     lines.append("🔔 = you follow it. Details: /deadline &lt;id&gt;")

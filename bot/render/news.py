@@ -9,10 +9,9 @@ Payload contract for a story (alert kind "news", and each entry of "news_group" 
 from __future__ import annotations
 
 from datetime import date, datetime
-from html import escape
 from typing import Any
 
-from bot.render.common import Button, Rendered, format_due, title_link
+from bot.render.common import Button, Rendered, escape, format_due, title_link
 
 NEWS_HELP: tuple[tuple[str, str, str], ...] = ()
 

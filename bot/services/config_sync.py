@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -11,8 +12,9 @@ from bot.config import Config, DeadlineConfig
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
-from bot.store.models import Deadline, DeadlineChange, Topic, TopicSubscription
+from bot.store.models import Deadline, DeadlineChange, Topic, TopicSubscription, utcnow
 from jobs.deadlines.offsets import due_from_date, local_to_utc
+from jobs.deadlines.recurrence import next_after
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,20 @@ class SyncReport:
     changed_ids: tuple[int, ...]
 
 
-def spec_from_config(item: DeadlineConfig, default_zone: str) -> DeadlineSpec:
+def spec_from_config(
+    item: DeadlineConfig, default_zone: str, now: datetime | None = None
+) -> DeadlineSpec:
     zone = item.timezone or default_zone
     local, all_day = item.due_local(default_zone)
     if all_day:
         due = due_from_date(local.date(), zone)
     else:
         due = local_to_utc(local.replace(tzinfo=None), zone)
+    rule_start = None
+    if item.repeat:
+        rule_start = due
+        moment = (now or utcnow()) - timedelta(microseconds=1)
+        due = next_after(item.repeat, start_utc=due, zone=zone, after=moment) or due
     return DeadlineSpec(
         slug=item.id,
         title=item.title,
@@ -43,6 +52,8 @@ def spec_from_config(item: DeadlineConfig, default_zone: str) -> DeadlineSpec:
         keywords=tuple(item.keywords),
         url=item.url,
         description=item.description,
+        rule=item.repeat,
+        rule_start=rule_start,
     )
 
 
@@ -88,14 +99,23 @@ def sync_config(session: Session, config: Config) -> SyncReport:
     return SyncReport(created, updated, retired, alerts, tuple(changed))
 
 
+def _schedule_changed(deadline: Deadline, spec: DeadlineSpec) -> bool:
+    """A repeating deadline moves when its rule or anchor changes, not as occurrences pass."""
+    if spec.rule or deadline.rule:
+        return (deadline.rule, deadline.rule_start) != (spec.rule, spec.rule_start)
+    return deadline.due_at != spec.due_at
+
+
 def _apply_edits(session: Session, deadline: Deadline, spec: DeadlineSpec) -> int:
     alerts = 0
     if deadline.status != "active":
         deadline.status = "active"
-    if deadline.due_at != spec.due_at:
+    if _schedule_changed(deadline, spec):
         alerts += deadline_ops.move(
             session, deadline, spec.due_at, all_day=spec.all_day, actor="config"
         )
+    deadline.rule = spec.rule
+    deadline.rule_start = spec.rule_start
     if deadline.title != spec.title:
         alerts += deadline_ops.rename(session, deadline, spec.title, actor="config")
     deadline.timezone = spec.timezone

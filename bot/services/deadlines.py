@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, not_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.services.outbox import PRIORITY_URGENT, NewAlert, OutboxSignal, cancel_pending, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineChange, DeadlineSubscription, utcnow
+
+
+ALL_DAY = timedelta(days=1)
 
 
 class DeadlineNotFound(LookupError):
@@ -37,6 +40,8 @@ class DeadlineSpec:
     keywords: tuple[str, ...] = ()
     url: str | None = None
     description: str | None = None
+    rule: str | None = None
+    rule_start: datetime | None = None
 
 
 def visible_to(chat_id: int | None) -> Any:
@@ -44,6 +49,14 @@ def visible_to(chat_id: int | None) -> Any:
     if chat_id is None:
         return col(Deadline.owner_chat_id).is_(None)
     return or_(col(Deadline.owner_chat_id).is_(None), col(Deadline.owner_chat_id) == chat_id)
+
+
+def upcoming_at(now: datetime) -> Any:
+    """Still ahead: timed deadlines after now; date-only ones until their day has ended."""
+    return or_(
+        col(Deadline.due_at) > now,
+        and_(col(Deadline.all_day), col(Deadline.due_at) > now - ALL_DAY),
+    )
 
 
 def find(session: Session, slug: str, chat_id: int | None) -> Deadline:
@@ -60,7 +73,7 @@ def upcoming(
 ) -> list[Deadline]:
     query = (
         select(Deadline)
-        .where(Deadline.status == "active", col(Deadline.due_at) > now, visible_to(chat_id))
+        .where(Deadline.status == "active", upcoming_at(now), visible_to(chat_id))
         .order_by(col(Deadline.due_at), col(Deadline.id))
         .offset(offset)
         .limit(limit)
@@ -72,7 +85,7 @@ def count_upcoming(session: Session, chat_id: int | None, now: datetime) -> int:
     query = (
         select(func.count())
         .select_from(Deadline)
-        .where(Deadline.status == "active", col(Deadline.due_at) > now, visible_to(chat_id))
+        .where(Deadline.status == "active", upcoming_at(now), visible_to(chat_id))
     )
     return int(session.exec(query).one())
 
@@ -82,7 +95,7 @@ def recently_passed(
 ) -> list[Deadline]:
     query = (
         select(Deadline)
-        .where(Deadline.status == "active", col(Deadline.due_at) <= now, visible_to(chat_id))
+        .where(Deadline.status == "active", not_(upcoming_at(now)), visible_to(chat_id))
         .order_by(col(Deadline.due_at).desc())
         .limit(limit)
     )
@@ -104,9 +117,17 @@ def follower_ids(session: Session, deadline_id: int) -> list[int]:
 
 
 def follow(
-    session: Session, chat_id: int, deadline: Deadline, remind: Sequence[str] | None = None
+    session: Session,
+    chat_id: int,
+    deadline: Deadline,
+    remind: Sequence[str] | None = None,
+    *,
+    reset: bool = False,
 ) -> bool:
-    """Subscribe the chat; return False if it already followed (its offsets are then updated)."""
+    """Subscribe the chat; return False if it already followed (its offsets are then updated).
+
+    `remind` sets the chat's own offsets; `reset` drops them for the deadline's defaults.
+    """
     assert deadline.id is not None
     existing = session.exec(
         select(DeadlineSubscription).where(
@@ -114,8 +135,8 @@ def follow(
         )
     ).first()
     if existing is not None:
-        if remind is not None:
-            existing.remind = list(remind)
+        if remind is not None or reset:
+            existing.remind = list(remind) if remind is not None else None
             session.add(existing)
         return False
     session.add(
@@ -162,6 +183,8 @@ def create(
         keywords=list(spec.keywords),
         url=spec.url,
         description=spec.description,
+        rule=spec.rule,
+        rule_start=spec.rule_start,
         origin=origin,
         owner_chat_id=owner_chat_id,
         reminded_until=now,
@@ -280,11 +303,12 @@ class DeadlineService:
             hook(deadline_id)
 
     def follow(
-        self, chat_id: int, slug: str, remind: Sequence[str] | None = None
+        self, chat_id: int, slug: str, remind: Sequence[str] | None = None, *, reset: bool = False
     ) -> tuple[Deadline, bool]:
+        """Follow (or set this chat's offsets; `reset` goes back to the deadline's own)."""
         with session_scope(self.engine) as session:
             deadline = find(session, slug, chat_id)
-            added = follow(session, chat_id, deadline, remind)
+            added = follow(session, chat_id, deadline, remind, reset=reset)
         assert deadline.id is not None
         self.changed(deadline.id)
         return deadline, added

@@ -246,3 +246,9 @@ def next_occurrence(
         limit=1,
     )
     return found[0] if found else None
+
+
+def next_after(rule: str, *, start_utc: datetime, zone: str, after: datetime) -> datetime | None:
+    """Like `next_occurrence`, for a rule anchored at an aware instant (a stored deadline's)."""
+    local_start = start_utc.astimezone(zone_info(zone)).replace(tzinfo=None)
+    return next_occurrence(rule, dtstart_local=local_start, zone=zone, after=after)

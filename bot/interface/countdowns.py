@@ -1,0 +1,69 @@
+"""Keeps /countdown messages current by editing them in place (edits are not pushes)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+
+from bot.render import deadline_replies as replies
+from bot.runtime import Runtime
+from bot.services import chats
+from bot.services.countdowns import after_edit, due_countdowns
+from bot.store.db import session_scope
+from bot.store.models import Chat, Countdown, utcnow
+
+log = logging.getLogger(__name__)
+CHECK_EVERY_S = 60
+
+
+async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
+    """Edit every countdown whose time has come; return how many were edited."""
+    now = utcnow()
+    with session_scope(runtime.engine) as session:
+        due = due_countdowns(session, now)
+        work = [
+            (
+                c.id,
+                c.chat_id,
+                c.message_id,
+                d,
+                chats.zone_of(session.get(Chat, c.chat_id), runtime.config.timezone),
+            )
+            for c, d in due
+        ]
+    edited = 0
+    for countdown_id, chat_id, message_id, deadline, zone in work:
+        rendered = replies.countdown_message(
+            deadline.title,
+            deadline.slug,
+            deadline.due_at,
+            zone,
+            deadline.all_day,
+            deadline.timezone,
+            now,
+        )
+        alive = True
+        try:
+            await bot.edit_message_text(
+                rendered.text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+            )
+            edited += 1
+        except BadRequest as exc:
+            alive = "not modified" in exc.message.lower()
+            if not alive:
+                log.info("countdown %s stopped: %s", countdown_id, exc.message)
+        except Forbidden:
+            alive = False
+        with session_scope(runtime.engine) as session:
+            countdown = session.get(Countdown, countdown_id)
+            if countdown is None:
+                continue
+            if alive:
+                after_edit(session, countdown, deadline, now)
+            else:
+                countdown.active = False
+                session.add(countdown)
+    return edited

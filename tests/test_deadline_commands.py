@@ -1,0 +1,182 @@
+"""Deadline commands end to end through the fake Bot API: /add, /edit, /cancel, /follow, /remind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.interface.app import HeraldBot, build_application
+from bot.runtime import Runtime
+from bot.store.db import session_scope
+from bot.store.models import Alert, Countdown, Deadline, DeadlineSubscription, Proposal
+from tests.fakebot import ServedAPI
+
+ADA = 7001
+BEN = 7002
+GROUP = -100555
+TOKEN = "123456:TEST-TOKEN"
+
+CONFIG = """
+timezone: Europe/London
+deadlines:
+  - id: shipped-deadline
+    title: Shipped deadline
+    due: "2099-01-01T09:00"
+"""
+
+
+@pytest.fixture
+async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
+    runtime = Runtime.create(parse_config(CONFIG), database_url)
+    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
+    await bot.start(polling=True)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:
+    """Type a command and return the bot's next reply in that chat."""
+    before = len(api.api.sent(chat_id))
+    await api.api.push_text(chat_id, text, **kwargs)  # type: ignore[arg-type]
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
+    """Press a button and return the text the bot edited the message to."""
+    before = len([c for c in api.api.calls if c.method == "editMessageText"])
+    await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
+    await api.api.wait_for(lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > before)
+    return str([c for c in api.api.calls if c.method == "editMessageText"][before].params["text"])
+
+
+def deadlines(herald: HeraldBot) -> list[Deadline]:
+    with session_scope(herald.runtime.engine) as session:
+        return list(session.exec(select(Deadline).where(Deadline.origin != "config")).all())
+
+
+async def test_add_is_stored_only_after_confirm(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    year = datetime.now(UTC).year + 1
+    preview = await say(bot_api, ADA, f"/add 9 July {year} 17:00 UK–US trade deal")
+    assert preview.startswith(f"UK–US trade deal — ")
+    assert f"9 Jul {year}, 17:00 BST (in " in preview
+    assert deadlines(herald) == []
+    labels = bot_api.api.buttons(bot_api.api.sent(ADA)[-1])
+    assert [label for label, _ in labels] == ["Confirm", "Cancel"]
+    confirm = dict(labels)["Confirm"]
+
+    edited = await press(bot_api, ADA, confirm)
+    assert "✅ Added <b>UK–US trade deal</b>" in edited
+    assert "id <code>uk-us-trade-deal</code>" in edited
+    [stored] = deadlines(herald)
+    assert (stored.owner_chat_id, stored.origin, stored.all_day) == (ADA, "chat", False)
+    assert stored.due_at == datetime(year, 7, 9, 16, 0, tzinfo=UTC)
+    listing = await say(bot_api, ADA, "/deadlines")
+    assert "🔔 <b>UK–US trade deal</b>" in listing
+
+    await bot_api.api.press(ADA, confirm)  # a second press adds nothing and says so
+    await bot_api.api.wait_for(
+        lambda: any(
+            c.method == "answerCallbackQuery" and c.params.get("text") == "That was already decided."
+            for c in bot_api.api.calls
+        )
+    )
+    assert len(deadlines(herald)) == 1
+
+
+async def test_add_cancel_and_unreadable_input_store_nothing(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    await say(bot_api, ADA, "/add in 3 days Comment period closes")
+    cancel = dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))["Cancel"]
+    assert await press(bot_api, ADA, cancel) == "Cancelled: nothing was added."
+    answer = await say(bot_api, ADA, "/add 9/7 Trade deal")
+    assert answer.startswith("I couldn't read that: '9/7' could be 9 July or 7 September")
+    assert "Nothing was added." in answer
+    assert (await say(bot_api, ADA, "/add")).startswith("I couldn't read that: write when and what")
+    assert deadlines(herald) == []
+
+
+async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    await say(bot_api, BEN, "/start")
+    await say(bot_api, ADA, "/add in 10 days Truce expiry")
+    await press(bot_api, ADA, dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))["Confirm"])
+    [deadline] = deadlines(herald)
+    # Ben cannot see Ada's deadline, so he cannot follow it.
+    assert "No deadline with id" in await say(bot_api, BEN, f"/follow {deadline.slug}")
+
+    answer = await say(bot_api, ADA, f"/edit {deadline.slug} when in 100 days")
+    assert answer.startswith("✅ Moved; followers are told.")
+    await bot_api.api.wait_for(lambda: any("Deadline moved" in str(c.params["text"]) for c in bot_api.api.sent(ADA)))
+    moved = [str(c.params["text"]) for c in bot_api.api.sent(ADA) if "Deadline moved" in str(c.params["text"])]
+    assert len(moved) == 1 and "(+90 days)" in moved[0]
+
+    details = await say(bot_api, ADA, f"/deadline {deadline.slug}")
+    assert "<b>History</b>" in details and "moved" in details and "created" in details
+    assert "1 chat(s) follow it. You follow it." in details
+
+    renamed = await say(bot_api, ADA, f"/edit {deadline.slug} title Extended truce expiry")
+    assert renamed.startswith("✅ Renamed to “Extended truce expiry”.")
+    bad = await say(bot_api, ADA, f"/edit {deadline.slug} remind 7x")
+    assert bad.startswith("'7x' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0.\nNothing was changed.")
+    cancelled = await say(bot_api, ADA, f"/cancel {deadline.slug}")
+    assert cancelled.startswith("✅ Cancelled; followers are told.")
+    with session_scope(herald.runtime.engine) as session:
+        kinds = sorted(a.payload.get("change", "") for a in session.exec(select(Alert).where(Alert.kind == "deadline_changed")))
+    assert kinds == ["cancelled", "moved", "renamed"]
+
+
+async def test_config_deadlines_are_not_edited_from_chats(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    answer = await say(bot_api, ADA, "/edit shipped-deadline when tomorrow")
+    assert answer == "You can't change <code>shipped-deadline</code>: it comes from config.yaml; change it there."
+    assert (await say(bot_api, ADA, "/edit")).startswith("Usage: <code>/edit my-deadline when 12 Aug 09:00</code>")
+
+
+async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith("🔕 You no longer follow")
+    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith("You weren't following")
+    answer = await say(bot_api, ADA, "/remind shipped-deadline 2d 3h")
+    assert answer == "⏰ <b>Shipped deadline</b>: your reminders are 2 days, 3 hours before, and when it falls due."
+    with session_scope(herald.runtime.engine) as session:
+        [sub] = session.exec(select(DeadlineSubscription).where(DeadlineSubscription.chat_id == ADA)).all()
+        assert sub.remind == ["2d", "3h"]
+    assert "your offsets" in await say(bot_api, ADA, "/deadline shipped-deadline")
+    bad = await say(bot_api, ADA, "/remind shipped-deadline soon")
+    assert bad.startswith("'soon' is not an offset")
+    assert (await say(bot_api, ADA, "/remind shipped-deadline default")).startswith(
+        "⏰ <b>Shipped deadline</b>: the default reminders are 7 days, 1 day, 1 hour before"
+    )
+    assert (await say(bot_api, ADA, "/follow nope")).startswith("No deadline with id <code>nope</code>")
+
+
+async def test_only_group_admins_change_deadlines(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, GROUP, "/start", chat_type="supergroup", user_id=ADA)
+    refused = await say(bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=BEN)
+    assert refused == "Only this group's admins can change its deadlines and settings."
+    bot_api.api.group_admins.add(ADA)
+    preview = await say(bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=ADA)
+    assert preview.startswith("Vote — ")
+    # Anyone may read.
+    assert "Shipped deadline" in await say(bot_api, GROUP, "/deadlines", chat_type="supergroup", user_id=BEN)
+
+
+async def test_countdown_message_is_recorded_for_edits(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    text = await say(bot_api, ADA, "/countdown shipped-deadline")
+    assert text.startswith("⏳ <b>Shipped deadline</b>: in ")
+    await say(bot_api, ADA, "/help")  # updates are handled in order: the countdown is stored
+    with session_scope(herald.runtime.engine) as session:
+        [countdown] = session.exec(select(Countdown)).all()
+    assert countdown.active and countdown.message_id is not None
+    assert countdown.next_edit_at <= datetime.now(UTC) + timedelta(days=1, seconds=5)
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Proposal)).all() == []
