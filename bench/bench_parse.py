@@ -1,7 +1,7 @@
 """Benchmark feed parsing (feedparser vs fastfeedparser) and the fetcher's concurrency setting.
 
 Run from the repository root: `.venv/bin/python -m bench.bench_parse`. Parsing: 50-item RSS and
-Atom files of 30–60 KB generated from a seed, plus the real captures in /work/shared/samples;
+Atom files of 30–60 KB generated from a seed, plus the real captures in tests/data/samples;
 feedparser, the usual choice, is the baseline. Fetching: CPU per fetch of a small feed from a
 local server (in a child process, so its CPU is not counted) at several pool sizes.
 """
@@ -32,7 +32,7 @@ SEED = 20260709
 ITEMS_PER_FEED = 50
 GENERATED_FEEDS = 4
 REPEATS = 15
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "samples"
 SAMPLE_FILES = [
     ("bbc-world.rss.xml", "feed"),
     ("guardian-us.rss.xml", "feed"),

@@ -19,7 +19,7 @@ from bot.store.models import Alert, Deadline, DeadlineSubscription
 from jobs.calendars import refresh_calendar
 from jobs.sources.fetch import Fetcher
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 UK_ICS = (SAMPLES / "uk-holidays-recurring-with-overrides.ics").read_bytes()
 URL = "https://calendar.test/uk.ics"
 
@@ -49,12 +49,20 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def serving(body: bytes) -> Fetcher:
-    return Fetcher(transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(body))))
+    return Fetcher(
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, stream=httpx.ByteStream(body))
+        )
+    )
 
 
 def calendar_deadlines(engine: Engine) -> list[Deadline]:
     with session_scope(engine) as session:
-        return list(session.exec(select(Deadline).where(Deadline.origin == "calendar").order_by(Deadline.due_at)).all())
+        return list(
+            session.exec(
+                select(Deadline).where(Deadline.origin == "calendar").order_by(Deadline.due_at)
+            ).all()
+        )
 
 
 @time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), tick=False)

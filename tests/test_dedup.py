@@ -11,7 +11,7 @@ import pytest
 from jobs.sources.dedup import canonical_url, item_key, normalize_text
 from jobs.sources.parse import Item, parse_feed
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from jobs.deadlines.ics import MAX_CALENDAR_BYTES, CalendarError, CalendarEvent, parse_calendar
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 UK_ICS = (SAMPLES / "uk-holidays-recurring-with-overrides.ics").read_bytes()
 US_ICS = (SAMPLES / "us-holidays-recurring.ics").read_bytes()
 LONDON = "Europe/London"

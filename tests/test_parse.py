@@ -34,7 +34,7 @@ from tests.sources_server import (
     UTF8_AS_LATIN1_XML,
 )
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 FETCHED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
