@@ -14,14 +14,18 @@ from bot.config import CalendarConfig, Config
 from bot.services.config_sync import sync_config
 from bot.services.deadlines import DeadlineService
 from bot.services.outbox import OutboxSignal
+from bot.services.sources import sync_sources
 from bot.store.db import make_engine, migrate, session_scope
+from bot.store.leader import Leadership
 from bot.store.models import utcnow
 from jobs.calendars import CalendarSyncReport, refresh_calendar
-from jobs.reminders import ReminderJobs
+from jobs.reminders import SYNC_EVERY_S, ReminderJobs
 from jobs.sources.fetch import Fetcher, jitter_s
+from jobs.sources.poll import TICK_S, AfterStore, Poller
 
 log = logging.getLogger(__name__)
 CALENDAR_FIRST_RUN_S = 30  # first refresh within this many seconds of start-up
+LEADER_RETRY_S = 15  # how often a follower replica tries to take the lead
 
 
 @dataclass
@@ -34,12 +38,23 @@ class Runtime:
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone=UTC))
     fetcher: Fetcher | None = None
     deadlines: DeadlineService = field(init=False)
+    leadership: Leadership = field(init=False)
+    _leading: bool = field(init=False, default=False)
     reminders: ReminderJobs = field(init=False)
+    # Called after a poll stores new items (see docs/news.md); append before start_jobs().
+    after_store: list[AfterStore] = field(default_factory=list)
+    poller: Poller | None = None
 
     def __post_init__(self) -> None:
         self.deadlines = DeadlineService(self.engine, self.outbox)
         self.reminders = ReminderJobs(self.engine, self.scheduler, self.outbox)
-        self.deadlines.on_change.append(self.reminders.refresh)
+        self.deadlines.on_change.append(self._refresh_if_leading)
+        self.leadership = Leadership(self.engine)
+
+    def _refresh_if_leading(self, deadline_id: int) -> None:
+        """Reschedule after a change here; a follower's changes reach the leader by sync."""
+        if self._leading:
+            self.reminders.refresh(deadline_id)
 
     @classmethod
     def create(cls, config: Config, database_url: str | None = None) -> Runtime:
@@ -60,8 +75,70 @@ class Runtime:
         )
 
     def start_jobs(self) -> None:
-        """Rebuild every job from the store, then start the scheduler."""
+        """Start the scheduler; the leader rebuilds every job from the store, others wait.
+
+        With several replicas on PostgreSQL only the holder of the leader lock runs the
+        scheduled work; the others retry the lock and take over if the leader goes away.
+        Every replica answers chats and delivers alerts.
+        """
+        self.start_polling()
+        if not self.scheduler.running:
+            self.scheduler.start()
+
+    def news_poller(self) -> Poller:
+        """The one poller of news sources, created on first use."""
+        if self.poller is None:
+            self.poller = Poller(
+                self.engine,
+                self.http(),
+                admins=self.config.admins,
+                outbox=self.outbox,
+                after_store=self.after_store,
+            )
+        return self.poller
+
+    def start_polling(self) -> None:
+        """Bring config sources into the store, then tick the poller every few seconds."""
+        with session_scope(self.engine) as session:
+            report = sync_sources(session, self.config.sources, utcnow())
+        log.info("sources synced: %d new, %d retired", report.created, report.retired)
+        self.scheduler.add_job(
+            self.news_poller().tick,
+            IntervalTrigger(seconds=TICK_S),
+            id="sources:poll",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+        )
+        if not self._lead():
+            self.scheduler.add_job(
+                self._lead,
+                IntervalTrigger(seconds=LEADER_RETRY_S),
+                id="leadership",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
+
+    def _lead(self) -> bool:
+        """Take the lead if free; on taking it, rebuild every job from the store."""
+        if self._leading:
+            return True
+        if not self.leadership.try_acquire():
+            return False
+        self._leading = True
+        if self.scheduler.get_job("leadership") is not None:
+            self.scheduler.remove_job("leadership")
         self.reminders.rebuild()
+        self.scheduler.add_job(
+            self.reminders.sync_changed,
+            IntervalTrigger(seconds=SYNC_EVERY_S),
+            id="reminders-sync",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         now = utcnow()
         for index, calendar in enumerate(self.config.calendars):
             self.scheduler.add_job(
@@ -75,8 +152,11 @@ class Runtime:
                 max_instances=1,
                 next_run_time=now + timedelta(seconds=jitter_s(CALENDAR_FIRST_RUN_S)),
             )
-        if not self.scheduler.running:
-            self.scheduler.start()
+        return True
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
 
     def http(self) -> Fetcher:
         """The one HTTP client for sources and calendars, created on first use."""
@@ -94,10 +174,14 @@ class Runtime:
     def stop_jobs(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.leadership.release()
+        self._leading = False
 
     async def close(self) -> None:
         """Stop jobs and release the HTTP client and the database pool."""
         self.stop_jobs()
+        if self.poller is not None:
+            await self.poller.aclose()
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None

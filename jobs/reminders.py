@@ -21,6 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.services.deadlines import changed_since
 from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineSubscription, utcnow
@@ -37,6 +38,9 @@ JOB_PREFIX = "deadline:"
 DUE_OFFSET = Offset()
 # A repeating deadline steps over at most this many fallen-due occurrences in one pass.
 MAX_OCCURRENCES_PER_PASS = 500
+# Changes seen by the periodic sync are looked up with this overlap (clock skew, slow commits).
+SYNC_OVERLAP = timedelta(seconds=5)
+SYNC_EVERY_S = 10
 
 
 @dataclass(frozen=True)
@@ -242,10 +246,12 @@ class ReminderJobs:
         self.scheduler = scheduler
         self.outbox = outbox
         self.clock = clock
+        self._synced_until = clock()
 
     def rebuild(self) -> int:
         """Catch up on anything missed, then schedule every deadline's next reminder."""
         now = self.clock()
+        self._synced_until = now
         scheduled = 0
         self._drop_all()
         with session_scope(self.engine) as session:
@@ -275,6 +281,16 @@ class ReminderJobs:
             self.outbox.notify()
         log.info("reminder jobs rebuilt: %d scheduled, %d alerts written", scheduled, created)
         return scheduled
+
+    def sync_changed(self) -> int:
+        """Refresh the deadlines changed since the last look (changes made by other replicas)."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            changed = changed_since(session, self._synced_until - SYNC_OVERLAP)
+        self._synced_until = now
+        for deadline_id in changed:
+            self.refresh(deadline_id)
+        return len(changed)
 
     def refresh(self, deadline_id: int) -> None:
         """Reschedule one deadline after a change (moved, followed, new offsets, cancelled)."""

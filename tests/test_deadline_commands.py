@@ -52,7 +52,9 @@ async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> st
     """Press a button and return the text the bot edited the message to."""
     before = len([c for c in api.api.calls if c.method == "editMessageText"])
     await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > before)
+    await api.api.wait_for(
+        lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > before
+    )
     return str([c for c in api.api.calls if c.method == "editMessageText"][before].params["text"])
 
 
@@ -65,7 +67,7 @@ async def test_add_is_stored_only_after_confirm(herald: HeraldBot, bot_api: Serv
     await say(bot_api, ADA, "/start")
     year = datetime.now(UTC).year + 1
     preview = await say(bot_api, ADA, f"/add 9 July {year} 17:00 UK–US trade deal")
-    assert preview.startswith(f"UK–US trade deal — ")
+    assert preview.startswith("UK–US trade deal — ")
     assert f"9 Jul {year}, 17:00 BST (in " in preview
     assert deadlines(herald) == []
     labels = bot_api.api.buttons(bot_api.api.sent(ADA)[-1])
@@ -84,14 +86,17 @@ async def test_add_is_stored_only_after_confirm(herald: HeraldBot, bot_api: Serv
     await bot_api.api.press(ADA, confirm)  # a second press adds nothing and says so
     await bot_api.api.wait_for(
         lambda: any(
-            c.method == "answerCallbackQuery" and c.params.get("text") == "That was already decided."
+            c.method == "answerCallbackQuery"
+            and c.params.get("text") == "That was already decided."
             for c in bot_api.api.calls
         )
     )
     assert len(deadlines(herald)) == 1
 
 
-async def test_add_cancel_and_unreadable_input_store_nothing(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_add_cancel_and_unreadable_input_store_nothing(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     await say(bot_api, ADA, "/add in 3 days Comment period closes")
     cancel = dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))["Cancel"]
@@ -114,8 +119,14 @@ async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: Served
 
     answer = await say(bot_api, ADA, f"/edit {deadline.slug} when in 100 days")
     assert answer.startswith("✅ Moved; followers are told.")
-    await bot_api.api.wait_for(lambda: any("Deadline moved" in str(c.params["text"]) for c in bot_api.api.sent(ADA)))
-    moved = [str(c.params["text"]) for c in bot_api.api.sent(ADA) if "Deadline moved" in str(c.params["text"])]
+    await bot_api.api.wait_for(
+        lambda: any("Deadline moved" in str(c.params["text"]) for c in bot_api.api.sent(ADA))
+    )
+    moved = [
+        str(c.params["text"])
+        for c in bot_api.api.sent(ADA)
+        if "Deadline moved" in str(c.params["text"])
+    ]
     assert len(moved) == 1 and "(+90 days)" in moved[0]
 
     details = await say(bot_api, ADA, f"/deadline {deadline.slug}")
@@ -125,29 +136,50 @@ async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: Served
     renamed = await say(bot_api, ADA, f"/edit {deadline.slug} title Extended truce expiry")
     assert renamed.startswith("✅ Renamed to “Extended truce expiry”.")
     bad = await say(bot_api, ADA, f"/edit {deadline.slug} remind 7x")
-    assert bad.startswith("'7x' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0.\nNothing was changed.")
+    assert bad.startswith(
+        "'7x' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0.\nNothing was changed."
+    )
     cancelled = await say(bot_api, ADA, f"/cancel {deadline.slug}")
     assert cancelled.startswith("✅ Cancelled; followers are told.")
     with session_scope(herald.runtime.engine) as session:
-        kinds = sorted(a.payload.get("change", "") for a in session.exec(select(Alert).where(Alert.kind == "deadline_changed")))
+        kinds = sorted(
+            a.payload.get("change", "")
+            for a in session.exec(select(Alert).where(Alert.kind == "deadline_changed"))
+        )
     assert kinds == ["cancelled", "moved", "renamed"]
 
 
-async def test_config_deadlines_are_not_edited_from_chats(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_config_deadlines_are_not_edited_from_chats(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     answer = await say(bot_api, ADA, "/edit shipped-deadline when tomorrow")
-    assert answer == "You can't change <code>shipped-deadline</code>: it comes from config.yaml; change it there."
-    assert (await say(bot_api, ADA, "/edit")).startswith("Usage: <code>/edit my-deadline when 12 Aug 09:00</code>")
+    assert (
+        answer
+        == "You can't change <code>shipped-deadline</code>: it comes from config.yaml; change it there."
+    )
+    assert (await say(bot_api, ADA, "/edit")).startswith(
+        "Usage: <code>/edit my-deadline when 12 Aug 09:00</code>"
+    )
 
 
 async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> None:
     await say(bot_api, ADA, "/start")
-    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith("🔕 You no longer follow")
-    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith("You weren't following")
+    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith(
+        "🔕 You no longer follow"
+    )
+    assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith(
+        "You weren't following"
+    )
     answer = await say(bot_api, ADA, "/remind shipped-deadline 2d 3h")
-    assert answer == "⏰ <b>Shipped deadline</b>: your reminders are 2 days, 3 hours before, and when it falls due."
+    assert (
+        answer
+        == "⏰ <b>Shipped deadline</b>: your reminders are 2 days, 3 hours before, and when it falls due."
+    )
     with session_scope(herald.runtime.engine) as session:
-        [sub] = session.exec(select(DeadlineSubscription).where(DeadlineSubscription.chat_id == ADA)).all()
+        [sub] = session.exec(
+            select(DeadlineSubscription).where(DeadlineSubscription.chat_id == ADA)
+        ).all()
         assert sub.remind == ["2d", "3h"]
     assert "your offsets" in await say(bot_api, ADA, "/deadline shipped-deadline")
     bad = await say(bot_api, ADA, "/remind shipped-deadline soon")
@@ -155,21 +187,31 @@ async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> 
     assert (await say(bot_api, ADA, "/remind shipped-deadline default")).startswith(
         "⏰ <b>Shipped deadline</b>: the default reminders are 7 days, 1 day, 1 hour before"
     )
-    assert (await say(bot_api, ADA, "/follow nope")).startswith("No deadline with id <code>nope</code>")
+    assert (await say(bot_api, ADA, "/follow nope")).startswith(
+        "No deadline with id <code>nope</code>"
+    )
 
 
 async def test_only_group_admins_change_deadlines(herald: HeraldBot, bot_api: ServedAPI) -> None:
     await say(bot_api, GROUP, "/start", chat_type="supergroup", user_id=ADA)
-    refused = await say(bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=BEN)
+    refused = await say(
+        bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=BEN
+    )
     assert refused == "Only this group's admins can change its deadlines and settings."
     bot_api.api.group_admins.add(ADA)
-    preview = await say(bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=ADA)
+    preview = await say(
+        bot_api, GROUP, "/add tomorrow noon Vote", chat_type="supergroup", user_id=ADA
+    )
     assert preview.startswith("Vote — ")
     # Anyone may read.
-    assert "Shipped deadline" in await say(bot_api, GROUP, "/deadlines", chat_type="supergroup", user_id=BEN)
+    assert "Shipped deadline" in await say(
+        bot_api, GROUP, "/deadlines", chat_type="supergroup", user_id=BEN
+    )
 
 
-async def test_countdown_message_is_recorded_for_edits(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_countdown_message_is_recorded_for_edits(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     text = await say(bot_api, ADA, "/countdown shipped-deadline")
     assert text.startswith("⏳ <b>Shipped deadline</b>: in ")

@@ -24,8 +24,15 @@ from jobs.reminders import Follower, ReminderJobs, effective_offsets, reminder_t
 
 
 def times_of(due: datetime, zone: str, remind: list[str]) -> dict[str, datetime]:
-    deadline = Deadline(id=1, slug="x", title="X", due_at=due, timezone=zone, remind=remind,
-                        reminded_until=due - timedelta(days=60))
+    deadline = Deadline(
+        id=1,
+        slug="x",
+        title="X",
+        due_at=due,
+        timezone=zone,
+        remind=remind,
+        reminded_until=due - timedelta(days=60),
+    )
     follower = Follower(1, effective_offsets(remind, None), due - timedelta(days=90))
     return {t.offset.text: t.fire_at for t in reminder_times(deadline, [follower])}
 
@@ -35,17 +42,33 @@ def times_of(due: datetime, zone: str, remind: list[str]) -> dict[str, datetime]
     [
         # London springs forward on 30 Mar 2025: 09:00 BST on 31 Mar is 08:00 UTC; 1 day before
         # is 09:00 BST on 30 Mar (08:00 UTC), 7 days before is 09:00 GMT on 24 Mar (09:00 UTC).
-        ("Europe/London", datetime(2025, 3, 31, 8, 0, tzinfo=UTC),
-         datetime(2025, 3, 30, 8, 0, tzinfo=UTC), datetime(2025, 3, 24, 9, 0, tzinfo=UTC)),
+        (
+            "Europe/London",
+            datetime(2025, 3, 31, 8, 0, tzinfo=UTC),
+            datetime(2025, 3, 30, 8, 0, tzinfo=UTC),
+            datetime(2025, 3, 24, 9, 0, tzinfo=UTC),
+        ),
         # London falls back on 26 Oct 2025: 09:00 GMT on 27 Oct; 7 days before is 09:00 BST.
-        ("Europe/London", datetime(2025, 10, 27, 9, 0, tzinfo=UTC),
-         datetime(2025, 10, 26, 9, 0, tzinfo=UTC), datetime(2025, 10, 20, 8, 0, tzinfo=UTC)),
+        (
+            "Europe/London",
+            datetime(2025, 10, 27, 9, 0, tzinfo=UTC),
+            datetime(2025, 10, 26, 9, 0, tzinfo=UTC),
+            datetime(2025, 10, 20, 8, 0, tzinfo=UTC),
+        ),
         # New York springs forward on 9 Mar 2025: 12:00 EDT on 10 Mar is 16:00 UTC.
-        ("America/New_York", datetime(2025, 3, 10, 16, 0, tzinfo=UTC),
-         datetime(2025, 3, 9, 16, 0, tzinfo=UTC), datetime(2025, 3, 3, 17, 0, tzinfo=UTC)),
+        (
+            "America/New_York",
+            datetime(2025, 3, 10, 16, 0, tzinfo=UTC),
+            datetime(2025, 3, 9, 16, 0, tzinfo=UTC),
+            datetime(2025, 3, 3, 17, 0, tzinfo=UTC),
+        ),
         # New York falls back on 2 Nov 2025: 12:00 EST on 3 Nov is 17:00 UTC.
-        ("America/New_York", datetime(2025, 11, 3, 17, 0, tzinfo=UTC),
-         datetime(2025, 11, 2, 17, 0, tzinfo=UTC), datetime(2025, 10, 27, 16, 0, tzinfo=UTC)),
+        (
+            "America/New_York",
+            datetime(2025, 11, 3, 17, 0, tzinfo=UTC),
+            datetime(2025, 11, 2, 17, 0, tzinfo=UTC),
+            datetime(2025, 10, 27, 16, 0, tzinfo=UTC),
+        ),
     ],
 )
 def test_day_offsets_keep_the_wall_time_across_dst(
@@ -59,8 +82,14 @@ def test_day_offsets_keep_the_wall_time_across_dst(
 
 def test_reminder_is_shown_in_the_chat_zone_not_the_event_zone() -> None:
     due = datetime(2025, 7, 9, 16, 0, tzinfo=UTC)  # 17:00 London
-    payload = {"slug": "uk-us", "title": "UK–US deal", "due_at": due.isoformat(),
-               "timezone": "Europe/London", "offset": "1d", "late": False}
+    payload = {
+        "slug": "uk-us",
+        "title": "UK–US deal",
+        "due_at": due.isoformat(),
+        "timezone": "Europe/London",
+        "offset": "1d",
+        "late": False,
+    }
     tokyo = render.alert("reminder", payload, "Asia/Tokyo", due - timedelta(days=1))
     london = render.alert("reminder", payload, "Europe/London", due - timedelta(days=1))
     assert "Due Thu 10 Jul 2025, 01:00 JST (in 1 day)" in tokyo.text
@@ -85,7 +114,9 @@ async def test_reminder_fires_at_its_time_across_the_october_change(engine: Engi
     with time_machine.travel(datetime(2025, 10, 20, 12, 0, tzinfo=UTC), tick=False) as clock:
         with session_scope(engine) as session:
             chats.register(session, 5, kind="private", title=None, auto_follow=False)
-            spec = DeadlineSpec(slug="vote", title="Vote", due_at=due, timezone="Europe/London", remind=("1d",))
+            spec = DeadlineSpec(
+                slug="vote", title="Vote", due_at=due, timezone="Europe/London", remind=("1d",)
+            )
             deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=5, actor="t")
             deadline_ops.follow(session, 5, deadline)
             deadline_id = deadline.id
@@ -134,7 +165,10 @@ async def test_repeating_deadline_reminds_for_each_occurrence(engine: Engine) ->
         assert deadline_id is not None
         jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
         jobs.rebuild()
-        for moment in (datetime(2026, 3, 6, 12, 30, 1, tzinfo=UTC), datetime(2026, 3, 6, 13, 30, 1, tzinfo=UTC)):
+        for moment in (
+            datetime(2026, 3, 6, 12, 30, 1, tzinfo=UTC),
+            datetime(2026, 3, 6, 13, 30, 1, tzinfo=UTC),
+        ):
             clock.move_to(moment)
             await jobs.run(deadline_id)
         with session_scope(engine) as session:

@@ -51,7 +51,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         zone = chats.zone_of(result.chat, runtime.config.timezone)
         followed = sorted(deadline_ops.followed_ids(session, tg_chat.id))
     for deadline_id in followed:
-        runtime.reminders.refresh(deadline_id)
+        runtime.deadlines.changed(deadline_id)
     await reply(
         update,
         render.welcome(

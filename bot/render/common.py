@@ -65,7 +65,7 @@ def _span(seconds: float) -> str:
 
 
 def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
-    """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago'; 'today' for a date-only one on its day."""
+    """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago'; 'today' for a date-only one."""
     delta = (due_at - now).total_seconds()
     if all_day and -86400 < delta <= 0:
         return "today"

@@ -15,7 +15,6 @@ from bot.services.outbox import PRIORITY_URGENT, NewAlert, OutboxSignal, cancel_
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineChange, DeadlineSubscription, utcnow
 
-
 ALL_DAY = timedelta(days=1)
 
 
@@ -129,6 +128,7 @@ def follow(
     `remind` sets the chat's own offsets; `reset` drops them for the deadline's defaults.
     """
     assert deadline.id is not None
+    _touch(session, deadline)
     existing = session.exec(
         select(DeadlineSubscription).where(
             DeadlineSubscription.chat_id == chat_id, DeadlineSubscription.deadline_id == deadline.id
@@ -156,7 +156,20 @@ def unfollow(session: Session, chat_id: int, deadline: Deadline) -> bool:
     if existing is None:
         return False
     session.delete(existing)
+    _touch(session, deadline)
     return True
+
+
+def _touch(session: Session, deadline: Deadline) -> None:
+    """Mark the deadline changed so every replica's scheduler picks up its new reminder times."""
+    deadline.updated_at = utcnow()
+    session.add(deadline)
+
+
+def changed_since(session: Session, since: datetime) -> list[int]:
+    """Ids of deadlines changed (or followed, unfollowed, re-offset) after `since`."""
+    query = select(Deadline.id).where(col(Deadline.updated_at) > since)
+    return [i for i in session.exec(query).all() if i is not None]
 
 
 def history(session: Session, deadline_id: int, *, limit: int = 10) -> list[DeadlineChange]:

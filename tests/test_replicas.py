@@ -1,0 +1,68 @@
+"""Several replicas on one database: one leader runs the scheduler, reminders are written once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.runtime import Runtime
+from bot.services import chats
+from bot.services import deadlines as deadline_ops
+from bot.services.deadlines import DeadlineSpec
+from bot.store.db import session_scope
+from bot.store.models import Alert
+
+CONFIG = parse_config("timezone: UTC\n")
+
+
+def postgres_only(database_url: str) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("leader election needs PostgreSQL (SQLite runs one process)")
+
+
+async def test_one_leader_and_a_takeover(database_url: str) -> None:
+    postgres_only(database_url)
+    first, second = Runtime.create(CONFIG, database_url), Runtime.create(CONFIG, database_url)
+    first.prepare_store()
+    first.start_jobs()
+    second.start_jobs()
+    try:
+        assert (first.leading, second.leading) == (True, False)
+        assert second.scheduler.get_job("leadership") is not None
+        first.stop_jobs()
+        assert second._lead() is True
+        assert second.leading and second.scheduler.get_job("reminders-sync") is not None
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_reminder_written_once_by_two_replicas_and_changes_reach_the_leader(database_url: str) -> None:
+    leader, other = Runtime.create(CONFIG, database_url), Runtime.create(CONFIG, database_url)
+    leader.prepare_store()
+    now = datetime.now(UTC)
+    with session_scope(leader.engine) as session:
+        chats.register(session, 1, kind="private", title=None, auto_follow=False)
+        spec = DeadlineSpec(slug="vote", title="Vote", due_at=now + timedelta(days=3), timezone="UTC", remind=("1d",))
+        deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
+    assert deadline.id is not None
+    leader.start_jobs()
+    try:
+        # A chat follows through the other replica: the leader learns of it by syncing.
+        other.deadlines.follow(1, "vote")
+        assert leader.scheduler.get_job(f"deadline:{deadline.id}") is None
+        assert leader.reminders.sync_changed() == 1
+        job = leader.scheduler.get_job(f"deadline:{deadline.id}")
+        assert job is not None and job.next_run_time == now + timedelta(days=2)
+        # Both replicas run the same job at once: the outbox keeps one alert.
+        for runtime in (leader, other):
+            runtime.reminders.clock = lambda: now + timedelta(days=2, seconds=1)
+            await runtime.reminders.run(deadline.id)
+        with session_scope(leader.engine) as session:
+            assert [a.kind for a in session.exec(select(Alert))] == ["reminder"]
+    finally:
+        await leader.close()
+        await other.close()
