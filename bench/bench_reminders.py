@@ -78,7 +78,7 @@ def seed(
                     "all_day": False,
                     "remind": offsets,
                     "keywords": [],
-                    "origin": "config",
+                    "origin": "calendar",
                     "status": "active",
                     "reminded_until": now,
                     "created_at": now,
