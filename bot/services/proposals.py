@@ -96,11 +96,17 @@ class NewsFinding:
     moved_deadline_title: str | None = None
 
 
-def propose_from_news(session: Session, chat_ids: list[int], finding: NewsFinding) -> int:
-    """Offer a found deadline to chats, once per chat; returns how many proposals were new."""
-    if finding.moved_deadline_slug:
+def propose_from_news(
+    session: Session, chat_ids: list[int], finding: NewsFinding, *, key: str | None = None
+) -> int:
+    """Offer a found deadline to chats, once per chat and key; returns how many were new.
+
+    The default key is the thing and its date; callers pass a coarser one (e.g. topic and
+    date) so the same deadline worded differently in other stories is not offered again.
+    """
+    if key is None and finding.moved_deadline_slug:
         key = f"news:move:{finding.moved_deadline_slug}:{finding.due.isoformat()}"
-    else:
+    elif key is None:
         key = f"news:{slugify(finding.what)}:{finding.due.isoformat()}"
     payload = {
         "date": finding.due.isoformat(),

@@ -1,0 +1,250 @@
+"""Signals from new news items, run by the poller right after it stores them (`after_store`).
+
+For each batch of new items, in the poller's transaction:
+1. stories: each item joins the story of an earlier item from another outlet, or starts one;
+   a copy that joins a story whose alert is still waiting is added to that alert as "+N more";
+2. deadlines: items matching a tracked deadline's keywords are linked to it (/deadline shows
+   them);
+3. proposals: dates in the text that announce a deadline ("the truce expires on August 12")
+   are offered to the chats that follow the item's topics ([Track] [Ignore]); a change to a
+   deadline already linked ("the truce was extended to November 10") is offered as a move to
+   its followers. Nothing is added without a click, and each is offered to a chat once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.services.proposals import NewsFinding, propose_from_news
+from bot.store.models import (
+    Alert,
+    Chat,
+    Deadline,
+    DeadlineItem,
+    DeadlineSubscription,
+    Item,
+    ItemTopic,
+    Story,
+    Topic,
+    TopicSubscription,
+)
+from jobs.signals.deadline_finder import FoundDeadline, find_deadlines
+from jobs.signals.stories import NewsItem, StoryClusterer
+from jobs.sources.match import Document, Matcher
+
+log = logging.getLogger(__name__)
+
+STORY_WINDOW = timedelta(hours=48)
+MAX_MORE_SOURCES = 10
+
+
+def keyword_query(keywords: list[str]) -> str | None:
+    """A deadline's keywords as one query: any of the phrases."""
+    phrases = [" ".join(k.replace('"', " ").split()) for k in keywords]
+    phrases = [p for p in phrases if p]
+    return " OR ".join(f'"{p}"' for p in phrases) if phrases else None
+
+
+def _news_item(item: Item) -> NewsItem:
+    return NewsItem(
+        id=str(item.id),
+        title=item.title,
+        source=item.source_name or "",
+        published=item.published_at or item.fetched_at,
+        summary=item.summary or "",
+    )
+
+
+@dataclass
+class NewsSignals:
+    """The `after_store` hook. Its memory (the clusterer) is rebuilt from the store on first use."""
+
+    default_zone: str
+    clusterer: StoryClusterer = field(default_factory=StoryClusterer)
+    _story_rows: dict[str, int] = field(default_factory=dict)  # clusterer story id -> Story.id
+    _warm: bool = False
+    _keywords: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    _matcher: Matcher | None = None
+
+    def __call__(self, session: Session, items: list[Item], now: datetime) -> None:
+        if not self._warm:
+            self._warm_up(session, now)
+        self.assign_stories(session, items, now)
+        linked = self.link_deadlines(session, items, now)
+        self.propose(session, items, linked)
+
+    # --- stories -------------------------------------------------------------------------
+
+    def _warm_up(self, session: Session, now: datetime) -> None:
+        """Replay the last 48 h of stored items so stories continue across restarts."""
+        recent = session.exec(
+            select(Item)
+            .where(col(Item.fetched_at) > now - STORY_WINDOW, col(Item.story_id).is_not(None))
+            .order_by(col(Item.published_at), col(Item.id))
+        ).all()
+        for item in recent:
+            assignment = self.clusterer.add(_news_item(item))
+            if item.story_id is not None:
+                self._story_rows.setdefault(assignment.story_id, item.story_id)
+        self._warm = True
+
+    def assign_stories(self, session: Session, items: list[Item], now: datetime) -> None:
+        ordered = sorted(items, key=lambda i: (i.published_at or i.fetched_at, i.id or 0))
+        for item in ordered:
+            assignment = self.clusterer.add(_news_item(item))
+            story_id = self._story_rows.get(assignment.story_id)
+            story = session.get(Story, story_id) if story_id is not None else None
+            if story is None or assignment.is_new_story:
+                story = Story(
+                    title=item.title[:500], first_item_id=item.id, created_at=now, updated_at=now
+                )
+                session.add(story)
+                session.flush()
+                assert story.id is not None
+                self._story_rows[assignment.story_id] = story.id
+            else:
+                story.size += 1
+                story.updated_at = now
+                session.add(story)
+                self._add_to_waiting_alerts(session, story, item)
+            item.story_id = story.id
+            session.add(item)
+
+    def _add_to_waiting_alerts(self, session: Session, story: Story, copy: Item) -> None:
+        """A later copy of a story is no alert of its own; it joins the first one's '+N more'."""
+        waiting = session.exec(
+            select(Alert).where(
+                Alert.dedup_key == f"news:{story.first_item_id}", col(Alert.status) == "pending"
+            )
+        ).all()
+        for alert in waiting:
+            more = list(alert.payload.get("more_sources") or [])
+            if len(more) < MAX_MORE_SOURCES:
+                more.append({"name": copy.source_name or "another outlet", "link": copy.link})
+                alert.payload = {**alert.payload, "more_sources": more}
+                session.add(alert)
+
+    # --- deadlines linked by keywords ------------------------------------------------------
+
+    def _deadline_matcher(self, session: Session) -> Matcher | None:
+        rows = session.exec(
+            select(Deadline.id, Deadline.keywords).where(Deadline.status == "active")
+        ).all()
+        signature = tuple((i, tuple(k)) for i, k in rows if i is not None and k)
+        if signature != self._keywords:
+            queries = {str(i): q for i, k in signature if (q := keyword_query(list(k)))}
+            self._matcher = Matcher(queries) if queries else None
+            self._keywords = signature
+        return self._matcher
+
+    def link_deadlines(
+        self, session: Session, items: list[Item], now: datetime
+    ) -> dict[int, list[int]]:
+        """Item id -> deadline ids whose keywords it matches; stored as DeadlineItem rows."""
+        matcher = self._deadline_matcher(session)
+        if matcher is None:
+            return {}
+        linked: dict[int, list[int]] = {}
+        rows = []
+        for item in items:
+            assert item.id is not None
+            hits = [
+                int(d)
+                for d in matcher.match(Document(item.title, item.summary or "", item.link or ""))
+            ]
+            if hits:
+                linked[item.id] = hits
+                rows += [{"deadline_id": d, "item_id": item.id, "linked_at": now} for d in hits]
+        if rows:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(DeadlineItem).values(rows).on_conflict_do_nothing())
+        return linked
+
+    # --- proposals ---------------------------------------------------------------------------
+
+    def propose(self, session: Session, items: list[Item], linked: dict[int, list[int]]) -> int:
+        made = 0
+        for item in items:
+            assert item.id is not None
+            published = (item.published_at or item.fetched_at).date()
+            found = find_deadlines(f"{item.title}.\n{item.summary or ''}", published=published)
+            if not found:
+                continue
+            deadlines = [
+                d for d in (session.get(Deadline, i) for i in linked.get(item.id, [])) if d
+            ]
+            for finding in found:
+                made += self._offer(session, item, finding, deadlines)
+        return made
+
+    def _offer(
+        self, session: Session, item: Item, finding: FoundDeadline, deadlines: list[Deadline]
+    ) -> int:
+        ref = {"item_id": item.id, "title": item.title, "link": item.link}
+        tracked_dates = {d.due_at.astimezone(ZoneInfo(d.timezone)).date() for d in deadlines}
+        if finding.kind == "moved":
+            made = 0
+            for deadline in deadlines:
+                if deadline.rule or finding.date in tracked_dates:
+                    continue
+                made += propose_from_news(
+                    session,
+                    _deadline_followers(session, deadline),
+                    NewsFinding(
+                        finding.date,
+                        finding.what,
+                        finding.sentence,
+                        ref,
+                        deadline.timezone,
+                        moved_deadline_slug=deadline.slug,
+                        moved_deadline_title=deadline.title,
+                    ),
+                )
+            return made
+        if finding.date in tracked_dates:
+            return 0  # already tracked: the news only confirms it
+        made = 0
+        for topic_slug, chat_ids in _topic_followers(session, item).items():
+            made += propose_from_news(
+                session,
+                chat_ids,
+                NewsFinding(finding.date, finding.what, finding.sentence, ref, self.default_zone),
+                key=f"news:{topic_slug}:{finding.date.isoformat()}",
+            )
+        return made
+
+
+def _deadline_followers(session: Session, deadline: Deadline) -> list[int]:
+    return list(
+        session.exec(
+            select(DeadlineSubscription.chat_id)
+            .join(Chat, col(Chat.id) == DeadlineSubscription.chat_id)
+            .where(DeadlineSubscription.deadline_id == deadline.id, col(Chat.active))
+        ).all()
+    )
+
+
+def _topic_followers(session: Session, item: Item) -> dict[str, list[int]]:
+    """Topic slug -> active chats following a topic this item matched."""
+    rows = session.exec(
+        select(Topic.slug, TopicSubscription.chat_id)
+        .join(ItemTopic, col(ItemTopic.topic_id) == Topic.id)
+        .join(TopicSubscription, col(TopicSubscription.topic_id) == Topic.id)
+        .join(Chat, col(Chat.id) == TopicSubscription.chat_id)
+        .where(ItemTopic.item_id == item.id, col(Chat.active))
+    ).all()
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    seen: set[int] = set()
+    for slug, chat_id in rows:
+        if chat_id not in seen:  # one offer per chat, under the first topic it follows
+            seen.add(chat_id)
+            by_topic[slug].append(chat_id)
+    return dict(by_topic)
