@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import sys
+import threading
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, TextIO
@@ -247,13 +248,24 @@ async def run_console(
             "Ctrl-D quits.\n"
         )
         stdout.flush()
+    lines = _read_lines(stdin, loop)
     try:
-        while True:
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
+        while (line := await lines.get()) is not None:
             await chat.handle_line(line)
         await _drain(runtime, DRAIN_TIMEOUT_S)
     finally:
         await herald.stop()
     return 0
+
+
+def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Read stdin on a daemon thread (so Ctrl-C never waits for a line); None ends input."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in iter(stdin.readline, ""):
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
