@@ -1,0 +1,198 @@
+"""/quiet, /mute, /unmute, /digest, /status and the Snooze button, through the real application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.interface.app import HeraldBot, build_application
+from bot.interface.policy_commands import snooze, status_facts
+from bot.runtime import Runtime
+from bot.services.outbox import NewAlert, enqueue
+from bot.store.db import session_scope
+from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
+from tests.fakebot import ServedAPI
+
+CHAT = 7001
+GROUP = -7002
+ADMIN = 99
+MEMBER = 55
+TOKEN = "123456:TEST-TOKEN"
+CONFIG = f"""
+timezone: Europe/London
+admins: [{ADMIN}]
+topics:
+  - id: rare-earths
+    title: Rare earths
+    query: '"rare earth"'
+"""
+
+
+@pytest.fixture
+async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
+    runtime = Runtime.create(parse_config(CONFIG), database_url)
+    running = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
+    await running.start(polling=True)
+    yield running
+    await running.stop()
+
+
+async def say(
+    api: ServedAPI, chat_id: int, line: str, *, user_id: int | None = None, group: bool = False
+) -> str:
+    """Type a line in the chat and return Herald's answer."""
+    before = len(api.api.sent(chat_id))
+    chat_type = "group" if group else "private"
+    await api.api.push_text(chat_id, line, chat_type=chat_type, user_id=user_id)
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before, 5)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+def stored(herald: HeraldBot, chat_id: int) -> Chat:
+    with session_scope(herald.runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
+        return chat
+
+
+async def test_quiet_hours_set_shown_refused_when_malformed_and_cleared(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    await say(bot_api, CHAT, "/start")
+    assert await say(bot_api, CHAT, "/quiet") == (
+        "No quiet hours are set: alerts arrive as they come. Set some with /quiet 22:00-07:00."
+    )
+    assert await say(bot_api, CHAT, "/quiet 22:00-07:00") == (
+        "🌙 Quiet hours are now <b>22:00-07:00</b> (Europe/London time). "
+        "Reminders and news wait until they end; a deadline within the hour still arrives."
+    )
+    assert (stored(herald, CHAT).quiet_start, stored(herald, CHAT).quiet_end) == ("22:00", "07:00")
+    assert await say(bot_api, CHAT, "/quiet 25:00-07:00") == (
+        "25:00 is not a time of day. Quiet hours look like 22:00-07:00 "
+        '(start-end, 24-hour clock, your time), or "off".'
+    )
+    assert await say(bot_api, CHAT, "/quiet tonight") == (
+        '"tonight" is not a time range. Quiet hours look like 22:00-07:00 '
+        '(start-end, 24-hour clock, your time), or "off".'
+    )
+    assert stored(herald, CHAT).quiet_start == "22:00"
+    assert (await say(bot_api, CHAT, "/quiet off")).startswith("Quiet hours are off")
+    assert stored(herald, CHAT).quiet_start is None
+
+
+async def test_mute_and_unmute_the_chat_and_a_topic(bot_api: ServedAPI, herald: HeraldBot) -> None:
+    await say(bot_api, CHAT, "/start")
+    before = utcnow()
+    answer = await say(bot_api, CHAT, "/mute 3h")
+    assert answer.startswith("🔕 Muted until <b>")
+    muted_until = stored(herald, CHAT).muted_until
+    assert muted_until is not None
+    assert timedelta(hours=3) <= muted_until - before < timedelta(hours=3, seconds=5)
+    assert await say(bot_api, CHAT, "/mute soon") == (
+        '"soon" is not a duration. '
+        "Give a duration like 30m, 3h, 2d, 1w or 1h30m (at most 366 days)."
+    )
+    assert stored(herald, CHAT).muted_until == muted_until
+    assert (await say(bot_api, CHAT, "/unmute")).startswith("🔔 Unmuted: alerts arrive again.")
+    assert stored(herald, CHAT).muted_until is None
+
+    answer = await say(bot_api, CHAT, "/mute topic rare-earths 2d")
+    assert answer.startswith("🔕 News on <code>rare-earths</code> is muted until <b>")
+    with session_scope(herald.runtime.engine) as session:
+        sub = session.exec(select(TopicSubscription)).one()
+        assert sub.muted_until is not None and sub.muted_until - before >= timedelta(days=2)
+    assert await say(bot_api, CHAT, "/mute topic chips") == (
+        "This chat does not follow a topic <code>chips</code>. See /topics for the ids."
+    )
+    assert await say(bot_api, CHAT, "/unmute topic rare-earths") == (
+        "🔔 News on <code>rare-earths</code> arrives again."
+    )
+    assert await say(bot_api, CHAT, "/unmute everything") == (
+        "Use /unmute, or /unmute topic rare-earths."
+    )
+
+
+async def test_digest_and_group_admin_rule(bot_api: ServedAPI, herald: HeraldBot) -> None:
+    bot_api.api.group_admins.add(ADMIN - 1)
+    await say(bot_api, GROUP, "/start", user_id=ADMIN - 1, group=True)
+    assert await say(bot_api, GROUP, "/digest hourly", user_id=MEMBER, group=True) == (
+        "Only this group's admins can change its deadlines and settings."
+    )
+    assert stored(herald, GROUP).digest == "off"
+    assert await say(bot_api, GROUP, "/digest", user_id=MEMBER, group=True) == (
+        "No digest is set: news arrives as it comes. Try /digest daily 08:00."
+    )
+    answer = await say(bot_api, GROUP, "/digest daily 7:30", user_id=ADMIN - 1, group=True)
+    assert answer.startswith("🗞 Your news digest is now <b>daily 07:30</b> (Europe/London time)")
+    assert stored(herald, GROUP).digest == "daily 07:30"
+    assert await say(bot_api, GROUP, "/digest weekly", user_id=ADMIN - 1, group=True) == (
+        '"weekly" is not a digest setting. '
+        'Digest is "off", "hourly" or "daily HH:MM", e.g. daily 08:00.'
+    )
+
+
+async def test_status_is_for_herald_admins_only(bot_api: ServedAPI, herald: HeraldBot) -> None:
+    await say(bot_api, CHAT, "/start")
+    with session_scope(herald.runtime.engine) as session:
+        session.add(Chat(id=8001, active=False, inactive_reason="bot was blocked by the user"))
+        enqueue(session, [NewAlert(CHAT, "f", "reminder", {}, not_before=utcnow() + timedelta(1))])
+        session.execute(Alert.__table__.update().values(status="failed", last_error="Bad <x>"))  # type: ignore[attr-defined]
+    assert (
+        await say(bot_api, CHAT, "/status", user_id=MEMBER) == "Only Herald admins can see /status."
+    )
+    report = await say(bot_api, ADMIN, "/status")
+    assert report.splitlines()[:4] == [
+        "<b>Delivery status</b>",
+        "Alerts: pending 0 · sending 0 · sent 0 · failed 1 · cancelled 0",
+        "",
+        "<b>Last failures</b> (1 in all)",
+    ]
+    assert "• #1 reminder to <code>7001</code>: Bad &lt;x&gt;" in report
+    assert report.endswith(
+        "<b>Inactive chats</b> (1)\n• <code>8001</code>: bot was blocked by the user"
+    )
+
+
+async def test_snooze_button_sends_the_reminder_again_an_hour_later_once(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    await say(bot_api, CHAT, "/start")
+    with session_scope(herald.runtime.engine) as session:
+        enqueue(
+            session,
+            [NewAlert(CHAT, "r", "reminder", {"slug": "x"}, not_before=utcnow() + timedelta(1))],
+        )
+        alert_id = session.exec(select(Alert.id)).one()
+    before = utcnow()
+    await bot_api.api.press(CHAT, f"sz:{alert_id}")
+    await bot_api.api.wait_for(
+        lambda: any(c.method == "answerCallbackQuery" for c in bot_api.api.calls), 5
+    )
+    answer = next(c for c in bot_api.api.calls if c.method == "answerCallbackQuery")
+    assert str(answer.params["text"]).startswith("Snoozed: I'll remind you again at ")
+    with session_scope(herald.runtime.engine) as session:
+        copy = session.exec(select(Alert).where(Alert.dedup_key == f"sz:{alert_id}")).one()
+    assert copy.kind == "reminder" and copy.payload == {"slug": "x"}
+    assert timedelta(hours=1) <= copy.not_before - before < timedelta(hours=1, seconds=5)
+
+
+def test_snooze_is_once_per_message_and_only_in_its_own_chat(database_url: str) -> None:
+    runtime = Runtime.create(parse_config(CONFIG), database_url)
+    runtime.prepare_store()
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with session_scope(runtime.engine) as session:
+        session.add(Chat(id=CHAT))
+        enqueue(session, [NewAlert(CHAT, "r", "reminder", {"slug": "x"})])
+    first = snooze(runtime.engine, CHAT, 1, now)
+    again = snooze(runtime.engine, CHAT, 1, now + timedelta(minutes=5))
+    assert first is not None and (first.created, first.until) == (True, now + timedelta(hours=1))
+    assert again is not None and (again.created, again.until) == (False, now + timedelta(hours=1))
+    assert snooze(runtime.engine, CHAT + 1, 1, now) is None
+    assert status_facts(runtime.engine).counts == {"pending": 2}
+    with session_scope(runtime.engine) as session:
+        assert session.exec(select(Topic.slug)).all() == ["rare-earths"]
+    runtime.engine.dispose()
