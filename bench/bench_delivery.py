@@ -278,7 +278,7 @@ async def run(chats: int, side_chats: int) -> str:
         print(f"Herald worker with AIORateLimiter, {side_chats:,} chats …", flush=True)
         side.append(
             (
-                "Herald worker + PTB `AIORateLimiter(max_retries=0)`, as app.py wires it now",
+                "Herald worker + PTB `AIORateLimiter(max_retries=0)` (an optional safety net, off by default)",
                 await herald_fan_out(directory, side_chats, limiter=True),
             )
         )

@@ -208,7 +208,7 @@ class DeliveryConfig(Strict):
     global_per_second: float = Field(default=30.0, gt=0, le=1000)
     private_interval_s: float = Field(default=1.0, ge=0)
     group_per_minute: int = Field(default=20, gt=0)
-    max_attempts: int = Field(default=5, ge=1, le=50)
+    max_attempts: int = Field(default=10, ge=1, le=50)
     group_window_s: int = Field(default=60, ge=0, le=3600)
 
 

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 POLL_TIMEOUT_S = 30
-# A safety net only: pacing is done by the delivery worker itself (see docs/delivery.md).
+# PTB's limiter is off by default: the delivery worker paces pushes itself, per chat too, and
+# waits exactly retry_after (see docs/delivery.md). It can be switched on as a safety net.
 LIMITER_MAX_RETRIES = 0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -42,7 +43,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
-    rate_limiter: bool = True,
+    rate_limiter: bool = False,
 ) -> AnyApplication:
     """The one place a PTB Application is built; handlers are registered here."""
     base_url, base_file_url = api_base_url()
