@@ -47,6 +47,7 @@ from bot.delivery_policy.quiet import (
 from bot.delivery_policy.split import html_to_plain, split_message, split_plain
 from bot.services import chats
 from bot.services.outbox import OutboxSignal
+from bot.services.policy import SNOOZE_PREFIX
 from bot.store.db import session_scope
 from bot.store.models import (
     Alert,
@@ -78,7 +79,6 @@ NEWS_KIND = "news"
 REMINDER_KIND = "reminder"
 DEADLINE_REACHED_KIND = "deadline_reached"
 SNOOZE_LABEL = "Snooze 1 h"
-SNOOZE_PREFIX = "sz:"
 ERROR_CHARS = 500
 DIGEST_OFF = Digest(DigestKind.OFF)
 

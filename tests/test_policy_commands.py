@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
-from bot.interface.policy_commands import snooze, status_facts
+from bot.services.policy import snooze, status_facts
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import session_scope

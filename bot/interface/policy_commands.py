@@ -1,28 +1,20 @@
 """Delivery-policy commands: /quiet, /mute, /unmute, /digest, /status, and the Snooze button.
 
-The store changes are plain functions over an engine (tested without Telegram); the handlers
-parse the update, call one of them, and reply with text from `bot.render.policy`. Input is
+The store changes live in `bot.services.policy` (tested without Telegram); the handlers parse
+the update, call one of them, and reply with text from `bot.render.policy`. Input is
 parsed by `bot.delivery_policy.quiet`, whose errors already show the expected form; a bad
 input changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.delivery import SNOOZE_PREFIX
 from bot.delivery_policy.quiet import (
     MAX_MUTE,
-    Digest,
     PolicyInputError,
-    QuietHours,
     parse_digest,
     parse_duration,
     parse_quiet,
@@ -37,145 +29,19 @@ from bot.interface.common import (
 )
 from bot.render import policy as text
 from bot.services import chats
-from bot.services.outbox import NewAlert, enqueue
+from bot.services.policy import (
+    SNOOZE_PREFIX,
+    TopicNotFollowed,
+    registered_chat,
+    set_digest,
+    set_mute,
+    set_quiet,
+    set_topic_mute,
+    snooze,
+    status_facts,
+)
 from bot.store.db import session_scope
-from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
-
-SNOOZE = timedelta(hours=1)
-FAILURES_LISTED = 5
-INACTIVE_LISTED = 5
-
-
-class ChatNotRegistered(LookupError):
-    """The chat never sent /start, so there is nowhere to keep its settings."""
-
-
-class TopicNotFollowed(LookupError):
-    """The chat does not follow a topic with that id."""
-
-
-@dataclass(frozen=True)
-class SnoozeResult:
-    until: datetime
-    created: bool  # False when this message was already snoozed
-
-
-def _chat(session: Session, chat_id: int) -> Chat:
-    chat = session.get(Chat, chat_id)
-    if chat is None:
-        raise ChatNotRegistered(chat_id)
-    return chat
-
-
-def _release_held(session: Session, chat_id: int, now: datetime) -> None:
-    """Let the worker look again at alerts held for the old setting (snoozes stay put)."""
-    session.execute(
-        update(Alert)
-        .where(
-            col(Alert.chat_id) == chat_id,
-            col(Alert.status) == "pending",
-            col(Alert.not_before) > now,
-            col(Alert.dedup_key).not_like(f"{SNOOZE_PREFIX}%"),
-        )
-        .values(not_before=now)
-    )
-
-
-def set_quiet(engine: Engine, chat_id: int, quiet: QuietHours | None, now: datetime) -> None:
-    with session_scope(engine) as session:
-        chat = _chat(session, chat_id)
-        chat.quiet_start = f"{quiet.start:%H:%M}" if quiet else None
-        chat.quiet_end = f"{quiet.end:%H:%M}" if quiet else None
-        session.add(chat)
-        _release_held(session, chat_id, now)
-
-
-def set_mute(engine: Engine, chat_id: int, until: datetime | None, now: datetime) -> None:
-    with session_scope(engine) as session:
-        chat = _chat(session, chat_id)
-        chat.muted_until = until
-        session.add(chat)
-        if until is None:
-            _release_held(session, chat_id, now)
-
-
-def set_topic_mute(engine: Engine, chat_id: int, slug: str, until: datetime | None) -> None:
-    with session_scope(engine) as session:
-        _chat(session, chat_id)
-        subscription = session.exec(
-            select(TopicSubscription)
-            .join(Topic, col(Topic.id) == TopicSubscription.topic_id)
-            .where(col(TopicSubscription.chat_id) == chat_id, col(Topic.slug) == slug)
-        ).first()
-        if subscription is None:
-            raise TopicNotFollowed(slug)
-        subscription.muted_until = until
-        session.add(subscription)
-
-
-def set_digest(engine: Engine, chat_id: int, digest: Digest, now: datetime) -> None:
-    with session_scope(engine) as session:
-        chat = _chat(session, chat_id)
-        chat.digest = str(digest)
-        session.add(chat)
-        _release_held(session, chat_id, now)
-
-
-def snooze(engine: Engine, chat_id: int, alert_id: int, now: datetime) -> SnoozeResult | None:
-    """Send the alert again in an hour (once per message); None if it is not this chat's."""
-    with session_scope(engine) as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None or alert.chat_id != chat_id:
-            return None
-        until = now + SNOOZE
-        again = NewAlert(
-            chat_id,
-            f"{SNOOZE_PREFIX}{alert_id}",
-            alert.kind,
-            dict(alert.payload),
-            alert.priority,
-            not_before=until,
-        )
-        created = enqueue(session, [again]) == 1
-        if not created:
-            existing = session.exec(
-                select(Alert.not_before).where(
-                    col(Alert.chat_id) == chat_id, col(Alert.dedup_key) == again.dedup_key
-                )
-            ).first()
-            until = existing or until
-    return SnoozeResult(until, created)
-
-
-def status_facts(engine: Engine) -> text.StatusFacts:
-    with session_scope(engine) as session:
-        counts = dict(
-            session.execute(select(Alert.status, func.count()).group_by(col(Alert.status))).all()
-        )
-        failed = session.exec(
-            select(Alert)
-            .where(col(Alert.status) == "failed")
-            .order_by(col(Alert.id).desc())
-            .limit(FAILURES_LISTED)
-        ).all()
-        inactive = session.exec(
-            select(Chat)
-            .where(col(Chat.active).is_(False))
-            .order_by(col(Chat.id))
-            .limit(INACTIVE_LISTED)
-        ).all()
-        inactive_total = session.exec(
-            select(func.count()).select_from(Chat).where(col(Chat.active).is_(False))
-        ).one()
-    return text.StatusFacts(
-        counts={str(k): int(v) for k, v in counts.items()},
-        failures=[
-            text.FailureLine(a.id or 0, a.chat_id, a.kind, a.last_error or "unknown")
-            for a in failed
-        ],
-        inactive=[(c.id, c.inactive_reason or "unknown") for c in inactive],
-        inactive_total=int(inactive_total),
-    )
+from bot.store.models import Chat, utcnow
 
 
 async def _settings_target(
@@ -204,7 +70,7 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     engine = runtime_of(context).engine
     if not context.args:
         with session_scope(engine) as session:
-            chat = _chat(session, chat_id)
+            chat = registered_chat(session, chat_id)
             current = f"{chat.quiet_start}-{chat.quiet_end}" if chat.quiet_start else None
         await reply(update, text.quiet_state(current, zone, changed=False))
         return
@@ -226,7 +92,7 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     engine, now, args = runtime_of(context).engine, utcnow(), list(context.args or [])
     if not args:
         with session_scope(engine) as session:
-            until = _chat(session, chat_id).muted_until
+            until = registered_chat(session, chat_id).muted_until
         await reply(update, text.mute_state(until if until and until > now else None, zone, False))
         return
     try:
@@ -279,7 +145,7 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     engine = runtime_of(context).engine
     if not context.args:
         with session_scope(engine) as session:
-            current = _chat(session, chat_id).digest or "off"
+            current = registered_chat(session, chat_id).digest or "off"
         await reply(update, text.digest_state(current, zone, changed=False))
         return
     try:
