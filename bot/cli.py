@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.config import Config, ConfigError, load_config
 from bot.render import countdown, format_due
@@ -35,7 +35,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the config and summarise it")
     _add_config_option(check)
+    _add_sources_parser(commands)
+
+    trying = commands.add_parser("try", help="try the bot's own matching and finding on text")
+    tries = trying.add_subparsers(dest="what", required=True, metavar="WHAT")
+    query = tries.add_parser(
+        "query", help="does a topic query match a text? (exit 0 yes, 1 no, 2 invalid)"
+    )
+    query.add_argument("query", help="the query, e.g. '\"rare earth\" -stocks'")
+    query.add_argument("text", help="the text to match (title and summary)")
+    query.add_argument("--json", action="store_true", help="one JSON object instead of words")
+    found = tries.add_parser(
+        "deadlines", help="deadlines found in the text on stdin, as JSON lines"
+    )
+    found.add_argument(
+        "--published",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="publication date that year-less and relative dates resolve against (default today)",
+    )
+    tries.add_parser("stories", help="cluster JSON-line items on stdin into stories")
     return parser
+
+
+def _add_sources_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sources = commands.add_parser("sources", help="check, import or export news sources")
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="fetch every configured source once, now")
+    _add_config_option(check)
+    check.add_argument("--json", action="store_true", help="print a JSON array")
+    for name, what in (("import", "add the sources of an OPML file"), ("export", "write OPML")):
+        action = actions.add_parser(name, help=what)
+        action.add_argument("file", metavar="FILE")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write 2025-07-09") from None
+
+
+def try_command(args: argparse.Namespace) -> int:
+    """`herald try`: exactly the code paths the bot uses."""
+    if args.what == "query":
+        from jobs.sources.try_query import run_try_query
+
+        return run_try_query(args.query, args.text, as_json=args.json, out=sys.stdout)
+    from jobs.signals.try_cli import run_try_deadlines, run_try_stories
+
+    if args.what == "deadlines":
+        return run_try_deadlines(sys.stdin, sys.stdout, published=args.published)
+    return run_try_stories(sys.stdin, sys.stdout)
 
 
 def _load(path: str | None, err: object = sys.stderr) -> Config | None:
@@ -89,12 +140,37 @@ def run(path: str | None, console: bool) -> int:
                 "TELEGRAM_BOT_TOKEN is not set: starting a console chat instead (Ctrl-D quits).",
                 file=sys.stderr,
             )
-        return asyncio.run(run_console(runtime))
+        try:
+            return asyncio.run(run_console(runtime))
+        except KeyboardInterrupt:
+            return 0
     from bot.interface.app import HeraldBot, build_application, run_until_signalled
 
     herald = HeraldBot(runtime, build_application(runtime, token))
     asyncio.run(run_until_signalled(herald))
     return 0
+
+
+def sources(action: str, path: str | None, file: str | None, as_json: bool) -> int:
+    """`herald sources check|import|export`."""
+    config = _load(path) if action == "check" else None
+    if action == "check" and config is None:
+        return 1
+    from pathlib import Path
+
+    from bot.store.db import make_engine, migrate
+    from jobs.sources import cli as sources_cli
+
+    engine = make_engine()
+    try:
+        migrate(engine)
+        if config is not None:
+            return asyncio.run(sources_cli.run_check(config, engine, sys.stdout, as_json=as_json))
+        if action == "import":
+            return sources_cli.import_opml(engine, Path(str(file)), sys.stdout)
+        return sources_cli.export_opml(engine, Path(str(file)), sys.stdout)
+    finally:
+        engine.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(args.config)
     if args.command == "run":
         return run(args.config, args.console)
+    if args.command == "try":
+        return try_command(args)
+    if args.command == "sources":
+        as_json = bool(getattr(args, "json", False))
+        return sources(
+            args.action, getattr(args, "config", None), getattr(args, "file", None), as_json
+        )
     return 2
 
 

@@ -20,6 +20,7 @@ from bot.store.leader import Leadership
 from bot.store.models import utcnow
 from jobs.calendars import CalendarSyncReport, refresh_calendar
 from jobs.reminders import SYNC_EVERY_S, ReminderJobs
+from jobs.sources.digest import default_workers
 from jobs.sources.fetch import Fetcher, jitter_s
 from jobs.sources.poll import TICK_S, AfterStore, Poller
 
@@ -81,7 +82,15 @@ class Runtime:
         scheduled work; the others retry the lock and take over if the leader goes away.
         Every replica answers chats and delivers alerts.
         """
-        self.start_polling()
+        if not self._lead():
+            self.scheduler.add_job(
+                self._lead,
+                IntervalTrigger(seconds=LEADER_RETRY_S),
+                id="leadership",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         if not self.scheduler.running:
             self.scheduler.start()
 
@@ -94,11 +103,13 @@ class Runtime:
                 admins=self.config.admins,
                 outbox=self.outbox,
                 after_store=self.after_store,
+                workers=default_workers(),
             )
         return self.poller
 
     def start_polling(self) -> None:
-        """Bring config sources into the store, then tick the poller every few seconds."""
+        """Bring config sources into the store, then tick the poller every few seconds
+        (the leader only: one replica fetches)."""
         with session_scope(self.engine) as session:
             report = sync_sources(session, self.config.sources, utcnow())
         log.info("sources synced: %d new, %d retired", report.created, report.retired)
@@ -111,15 +122,6 @@ class Runtime:
             coalesce=True,
             max_instances=1,
         )
-        if not self._lead():
-            self.scheduler.add_job(
-                self._lead,
-                IntervalTrigger(seconds=LEADER_RETRY_S),
-                id="leadership",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-            )
 
     def _lead(self) -> bool:
         """Take the lead if free; on taking it, rebuild every job from the store."""
@@ -152,6 +154,7 @@ class Runtime:
                 max_instances=1,
                 next_run_time=now + timedelta(seconds=jitter_s(CALENDAR_FIRST_RUN_S)),
             )
+        self.start_polling()
         return True
 
     @property

@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
-from bot.services.policy import snooze, status_facts
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
+from bot.services.policy import snooze, status_facts
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
 from tests.fakebot import ServedAPI

@@ -1,8 +1,174 @@
-"""News commands: /watch, /unwatch, /topics, /news, /sources, and the news buttons."""
+"""News commands: /watch, /unwatch, /topics, /news, /sources, /import, and the news buttons."""
 
 from __future__ import annotations
 
-from bot.interface.common import Callback
+from telegram import Update
+from telegram.ext import ContextTypes
 
-COMMANDS: dict[str, Callback] = {}
-CALLBACKS: list[tuple[str, Callback]] = []
+from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
+from bot.render import news as text
+from bot.render.deadline_replies import usage
+from bot.services import news
+from bot.services.sources import (
+    NewSource,
+    SourceRefused,
+    add_sources,
+    all_sources,
+    check_chat_source,
+)
+from bot.store.db import session_scope
+from bot.store.models import utcnow
+from jobs.sources.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+from jobs.sources.query import QuerySyntaxError
+
+WATCH_EXAMPLE = '/watch "rare earth" export -opinion'
+
+
+def _rest(update: Update) -> str:
+    """The text after the command word, as typed (quotes and all)."""
+    message = update.effective_message
+    parts = (message.text or "").split(maxsplit=1) if message else []
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, query = update.effective_chat, _rest(update)
+    if chat is None:
+        return
+    if not query:
+        what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
+        await reply(update, usage("watch", WATCH_EXAMPLE, what))
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    runtime = runtime_of(context)
+    try:
+        with session_scope(runtime.engine) as session:
+            topic, created = news.watch(session, chat.id, query)
+            rendered = text.watched(topic.slug, topic.title, topic.query, created)
+    except QuerySyntaxError as exc:
+        await reply(update, text.invalid_query(" ".join(query.split()), exc.message, exc.position))
+        return
+    await reply(update, rendered)
+
+
+async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, slug = update.effective_chat, _rest(update).lower()
+    if chat is None:
+        return
+    if not slug:
+        await reply(update, usage("unwatch", "/unwatch rare-earths", "Stop following a topic."))
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    try:
+        with session_scope(runtime_of(context).engine) as session:
+            topic, was_followed = news.unwatch(session, chat.id, slug)
+    except news.TopicNotFound:
+        await reply(update, text.topic_not_found(slug))
+        return
+    await reply(update, text.unwatched(topic.slug, topic.title, was_followed))
+
+
+async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    with session_scope(runtime_of(context).engine) as session:
+        rows = news.topics(session, chat.id, utcnow())
+    await reply(update, text.topic_list(rows))
+
+
+async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, slug = update.effective_chat, _rest(update).lower() or None
+    if chat is None:
+        return
+    try:
+        with session_scope(runtime_of(context).engine) as session:
+            title = news.visible_topic(session, slug, chat.id).title if slug else None
+            rows = news.latest_news(session, chat.id, slug)
+    except news.TopicNotFound:
+        await reply(update, text.topic_not_found(slug or ""))
+        return
+    await reply(update, text.news_list(rows, title, utcnow()))
+
+
+async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    runtime = runtime_of(context)
+    if chat is None:
+        return
+    if not runtime.is_admin(user.id if user else None):
+        await reply(update, text.admins_only())
+        return
+    _, zone = chat_zone(runtime, chat.id)
+    with session_scope(runtime.engine) as session:
+        rows = all_sources(session)
+    await reply(update, text.sources_health(rows, zone, utcnow()))
+
+
+async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/import as a reply to an OPML file: add its feeds as untrusted (SSRF-checked) sources."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    runtime = runtime_of(context)
+    if chat is None or message is None:
+        return
+    if not runtime.is_admin(user.id if user else None):
+        await reply(update, text.admins_only())
+        return
+    original = message.reply_to_message
+    document = original.document if original else None
+    if document is None:
+        await reply(update, text.opml_unreadable("no file: reply to the OPML file itself"))
+        return
+    if (document.file_size or 0) > MAX_OPML_BYTES:
+        await reply(update, text.opml_unreadable(f"it is larger than {MAX_OPML_BYTES} bytes"))
+        return
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    try:
+        read = parse_opml(data)
+    except OpmlError as exc:
+        await reply(update, text.opml_unreadable(str(exc)))
+        return
+    accepted, refused = [], list(read.skipped)
+    for source in read.sources:
+        try:
+            await check_chat_source(source.spec.url)
+        except SourceRefused as exc:
+            refused.append(str(exc))
+            continue
+        accepted.append(NewSource(source.spec, source.title))
+    with session_scope(runtime.engine) as session:
+        added, present = add_sources(
+            session, accepted, origin="chat", trusted=False, owner_chat_id=chat.id
+        )
+    await reply(update, text.opml_imported(added, present, refused))
+
+
+async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Mute topic] under a news alert: mute it here until /unmute topic."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    if await refuse_unless_allowed(update, context):
+        await query.answer()
+        return
+    slug = query.data.split(":", 1)[1]
+    try:
+        with session_scope(runtime_of(context).engine) as session:
+            topic = news.mute(session, chat.id, slug, utcnow())
+    except news.TopicNotFound:
+        await query.answer("You no longer follow that topic.")
+        return
+    await query.answer(text.topic_muted(topic.title, topic.slug))
+
+
+COMMANDS: dict[str, Callback] = {
+    "watch": watch_command,
+    "unwatch": unwatch_command,
+    "topics": topics_command,
+    "news": news_command,
+    "sources": sources_command,
+    "import": import_command,
+}
+CALLBACKS: list[tuple[str, Callback]] = [(r"^mt:[a-z0-9-]+$", mute_topic_button)]

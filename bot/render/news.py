@@ -8,12 +8,24 @@ Payload contract for a story (alert kind "news", and each entry of "news_group" 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.render.common import Button, Rendered, escape, format_due, title_link
 
-NEWS_HELP: tuple[tuple[str, str, str], ...] = ()
+NEWS_HELP: tuple[tuple[str, str, str], ...] = (
+    (
+        "watch",
+        '/watch "rare earth" export -opinion',
+        "follow news matching a query (or a topic id)",
+    ),
+    ("unwatch", "/unwatch rare-earth-export", "stop following a topic"),
+    ("topics", "/topics", "the topics you follow and the ones you can follow"),
+    ("news", "/news rare-earths", "the latest news on your topics (or one topic)"),
+    ("sources", "/sources", "health of every news source (Herald admins)"),
+    ("import", "/import (as a reply to an OPML file)", "add the feeds of an OPML file (admins)"),
+)
 
 MAX_LISTED_STORIES = 25
 MAX_MORE_LINKS = 3
@@ -148,6 +160,174 @@ def source_health(payload: dict[str, Any], zone: str, now: datetime) -> Rendered
         since = format_due(datetime.fromisoformat(last), zone, False) if last else "never"
         text = f"💤 <b>Source quiet</b>: {name}\nNothing new since {since}."
     return Rendered(text)
+
+
+# --- replies to the news commands ---------------------------------------------------------
+
+
+class TopicRow(Protocol):
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def followed(self) -> bool: ...
+    @property
+    def muted(self) -> bool: ...
+    @property
+    def own(self) -> bool: ...
+
+
+class StoryRow(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def topic_title(self) -> str: ...
+
+
+class SourceRow(Protocol):
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def last_new_item_at(self) -> datetime | None: ...
+    @property
+    def next_check_at(self) -> datetime: ...
+    @property
+    def consecutive_failures(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def quiet_reported(self) -> bool: ...
+    @property
+    def items_seen(self) -> int: ...
+
+
+def invalid_query(query: str, message: str, position: int) -> Rendered:
+    """The parser's message, and a caret under the place it points at."""
+    shown = "".join(" " if ch.isspace() else ch for ch in query)
+    return Rendered(
+        f"I couldn't read that query: {escape(message)}\n"
+        f"<pre>{escape(shown)}\n{' ' * position}^</pre>\n"
+        "Nothing was changed. The syntax: /help, or docs/topics.md."
+    )
+
+
+def watched(slug: str, title: str, query: str, created: bool) -> Rendered:
+    head = "👀 Watching" if created else "👀 You follow"
+    return Rendered(
+        f"{head} <b>{escape(title)}</b> (id <code>{escape(slug)}</code>)\n"
+        f"Query: <code>{escape(query)}</code>\n"
+        f"New matching items will be pushed here. /unwatch {escape(slug)} to stop."
+    )
+
+
+def unwatched(slug: str, title: str, was_followed: bool) -> Rendered:
+    if not was_followed:
+        return Rendered(f"You weren't following <b>{escape(title)}</b>.")
+    return Rendered(
+        f"🔕 You no longer follow <b>{escape(title)}</b> (<code>{escape(slug)}</code>)."
+    )
+
+
+def topic_not_found(slug: str) -> Rendered:
+    return Rendered(f"No topic with id <code>{escape(slug)}</code>. See /topics for the ids.")
+
+
+def topic_list(rows: Sequence[TopicRow]) -> Rendered:
+    followed = [r for r in rows if r.followed]
+    others = [r for r in rows if not r.followed]
+    lines = ["<b>Topics you follow</b>"]
+    for row in followed:
+        muted = " · 🔕 muted" if row.muted else ""
+        lines.append(f"• <code>{escape(row.slug)}</code> {escape(row.title)}{muted}")
+    if not followed:
+        lines.append("None yet: /watch a query, or /watch one of the ids below.")
+    if others:
+        lines += ["", "<b>You can also follow</b> (/watch id)"]
+        lines += [f"• <code>{escape(r.slug)}</code> {escape(r.title)}" for r in others]
+    return Rendered("\n".join(lines))
+
+
+def news_list(rows: Sequence[StoryRow], topic: str | None, now: datetime) -> Rendered:
+    where = f" on {escape(topic)}" if topic else " on your topics"
+    if not rows:
+        return Rendered(f"No news{where} yet. New items are pushed as they come.")
+    lines = [f"📰 <b>Latest news{where}</b>"]
+    for row in rows:
+        facts = [escape(row.source)] if row.source else []
+        if not topic:
+            facts.append(escape(row.topic_title))
+        when = age(row.published_at.isoformat() if row.published_at else None, now)
+        if when:
+            facts.append(when)
+        line = f"• {title_link(row.title, row.link)}"
+        lines.append(line + (f" — {' · '.join(facts)}" if facts else ""))
+    return Rendered("\n".join(lines))
+
+
+def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
+    if row.consecutive_failures:
+        return f"⚠️ {row.consecutive_failures} failures: {escape(row.last_error or 'unknown')}"
+    if row.last_success_at is None:
+        return "⏳ not checked yet"
+    if row.quiet_reported:
+        return "💤 quiet"
+    return "✅ ok"
+
+
+def sources_health(rows: Sequence[SourceRow], zone: str, now: datetime) -> Rendered:
+    if not rows:
+        return Rendered("No news sources yet: add them to config.yaml or /import an OPML file.")
+    lines = [f"<b>{len(rows)} news sources</b>"]
+    for row in rows:
+        name = escape(row.name or row.url)
+        last = format_due(row.last_success_at, zone, False) if row.last_success_at else "never"
+        lines.append(
+            f"• {name} — {_source_state(row, zone, now)}\n"
+            f"  last success {last}; next check {format_due(row.next_check_at, zone, False)}; "
+            f"{row.items_seen} items"
+        )
+    return Rendered("\n".join(lines))
+
+
+def admins_only() -> Rendered:
+    return Rendered("Only Herald's admins can do that.")
+
+
+def topic_muted(title: str, slug: str) -> str:
+    """Button answer (plain text, shown as a toast)."""
+    return f"Muted {title}. /unmute topic {slug} to hear it again."
+
+
+def opml_imported(added: int, present: int, refused: Sequence[str]) -> Rendered:
+    lines = [f"📥 Added {added} sources; {present} were already there."]
+    if refused:
+        lines.append(f"Refused {len(refused)}:")
+        lines += [f"• {escape(reason)}" for reason in refused[:20]]
+    return Rendered("\n".join(lines))
+
+
+def opml_unreadable(message: str) -> Rendered:
+    return Rendered(
+        f"I couldn't read that OPML file: {escape(message)}. "
+        "Send the file, then reply to it with /import."
+    )
 
 
 ALERT_RENDERERS = {

@@ -18,7 +18,6 @@ from bot.store.models import Alert, utcnow
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 1
 PRIORITY_NEWS = 2
-INSERT_CHUNK_ROWS = 500  # keeps one statement well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -69,13 +68,12 @@ def enqueue(session: Session, alerts: list[NewAlert]) -> int:
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    created = 0
-    for start in range(0, len(rows), INSERT_CHUNK_ROWS):
-        statement = insert(Alert).values(rows[start : start + INSERT_CHUNK_ROWS])
-        statement = statement.on_conflict_do_nothing(index_elements=["chat_id", "dedup_key"])
-        # RETURNING counts what was really inserted; rowcount is -1 on some drivers.
-        created += len(session.execute(statement.returning(col(Alert.id))).all())
-    return created
+    table = Alert.__table__  # type: ignore[attr-defined]
+    # One statement with many parameter sets: compiled once (a multi-row VALUES clause is
+    # compiled anew for every call, which costs more than the insert), sent in batches.
+    statement = insert(table).on_conflict_do_nothing(index_elements=["chat_id", "dedup_key"])
+    # RETURNING counts what was really inserted; rowcount is -1 on some drivers.
+    return len(session.execute(statement.returning(table.c.id), rows).all())
 
 
 def cancel_pending(session: Session, dedup_prefix: str) -> int:

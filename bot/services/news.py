@@ -1,0 +1,216 @@
+"""Topics and news for chats: /watch, /unwatch, /topics, /news and muting a topic."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_
+from sqlmodel import Session, col, select
+
+from bot.store.models import Item, ItemTopic, Source, Topic, TopicSubscription
+from jobs.sources.query import parse_query
+
+MAX_TOPIC_TITLE_CHARS = 300
+MAX_QUERY_CHARS = 500
+SLUG_WORDS = 5
+SLUG_MAX_CHARS = 40
+LATEST_NEWS = 10
+MUTE_FOREVER = timedelta(days=3650)  # "muted" until /unmute topic: ten years is never here
+
+
+class TopicNotFound(LookupError):
+    """No topic with that id is visible to the chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLine:
+    slug: str
+    title: str
+    query: str
+    followed: bool
+    muted: bool
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewsLine:
+    title: str
+    link: str | None
+    source: str | None
+    published_at: datetime | None
+    topic_title: str
+
+
+def topic_slug_base(query: str) -> str:
+    """A readable id from a query's words: '"rare earth" -stock' -> 'rare-earth-stock'."""
+    ascii_text = unicodedata.normalize("NFKD", query).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    words = [w for w in words if w not in ("or", "and", "site", "intitle")][:SLUG_WORDS]
+    return ("-".join(words)[:SLUG_MAX_CHARS].strip("-")) or "topic"
+
+
+def _unique_topic_slug(session: Session, base: str) -> str:
+    taken = set(session.exec(select(Topic.slug).where(col(Topic.slug).startswith(base))).all())
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def visible_topic(session: Session, slug: str, chat_id: int) -> Topic:
+    """A config topic, or one this chat created; raises TopicNotFound."""
+    topic = session.exec(select(Topic).where(Topic.slug == slug.lower())).first()
+    if topic is None or (topic.origin != "config" and topic.owner_chat_id != chat_id):
+        raise TopicNotFound(slug)
+    return topic
+
+
+def _follow(session: Session, chat_id: int, topic: Topic) -> bool:
+    assert topic.id is not None
+    current = session.exec(
+        select(TopicSubscription).where(
+            TopicSubscription.chat_id == chat_id, TopicSubscription.topic_id == topic.id
+        )
+    ).first()
+    if current is not None:
+        return False
+    session.add(TopicSubscription(chat_id=chat_id, topic_id=topic.id))
+    return True
+
+
+def watch(session: Session, chat_id: int, query: str) -> tuple[Topic, bool]:
+    """Follow a visible topic named `query`, or create a chat topic for the query and follow it.
+
+    Returns (topic, created). Raises QuerySyntaxError (with its position) for a bad query.
+    """
+    text = " ".join(query.split())
+    try:
+        topic = visible_topic(session, text, chat_id)
+    except TopicNotFound:
+        pass
+    else:
+        _follow(session, chat_id, topic)
+        return topic, False
+    parse_query(text)
+    same = session.exec(
+        select(Topic).where(Topic.owner_chat_id == chat_id, Topic.query == text)
+    ).first()
+    if same is not None:
+        _follow(session, chat_id, same)
+        return same, False
+    topic = Topic(
+        slug=_unique_topic_slug(session, topic_slug_base(text)),
+        title=text[:MAX_TOPIC_TITLE_CHARS],
+        query=text[:MAX_QUERY_CHARS],
+        origin="chat",
+        owner_chat_id=chat_id,
+    )
+    session.add(topic)
+    session.flush()
+    _follow(session, chat_id, topic)
+    return topic, True
+
+
+def unwatch(session: Session, chat_id: int, slug: str) -> tuple[Topic, bool]:
+    """Stop following; a chat's own topic is deleted with it. Returns (topic, was followed)."""
+    topic = visible_topic(session, slug, chat_id)
+    assert topic.id is not None
+    removed = session.execute(
+        delete(TopicSubscription).where(
+            col(TopicSubscription.chat_id) == chat_id, col(TopicSubscription.topic_id) == topic.id
+        )
+    )
+    was_followed = bool(removed.rowcount)  # type: ignore[attr-defined]
+    if topic.origin == "chat" and topic.owner_chat_id == chat_id:
+        session.execute(
+            delete(TopicSubscription).where(col(TopicSubscription.topic_id) == topic.id)
+        )
+        session.execute(delete(ItemTopic).where(col(ItemTopic.topic_id) == topic.id))
+        session.delete(topic)
+    return topic, was_followed
+
+
+def mute(session: Session, chat_id: int, slug: str, now: datetime) -> Topic:
+    """Mute a followed topic until /unmute topic (news of it is no longer pushed here)."""
+    topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
+    if topic is None:
+        raise TopicNotFound(slug)
+    subscription = session.exec(
+        select(TopicSubscription).where(
+            TopicSubscription.chat_id == chat_id, TopicSubscription.topic_id == topic.id
+        )
+    ).first()
+    if subscription is None:
+        raise TopicNotFound(slug)
+    subscription.muted_until = now + MUTE_FOREVER
+    session.add(subscription)
+    return topic
+
+
+def topics(session: Session, chat_id: int, now: datetime) -> list[TopicLine]:
+    """Followed topics first, then the others this chat may follow, by id."""
+    subscriptions = {
+        s.topic_id: s
+        for s in session.exec(select(TopicSubscription).where(TopicSubscription.chat_id == chat_id))
+    }
+    rows = session.exec(
+        select(Topic)
+        .where(or_(col(Topic.origin) == "config", col(Topic.owner_chat_id) == chat_id))
+        .order_by(col(Topic.slug))
+    ).all()
+    lines = []
+    for topic in rows:
+        sub = subscriptions.get(topic.id or 0)
+        lines.append(
+            TopicLine(
+                slug=topic.slug,
+                title=topic.title,
+                query=topic.query,
+                followed=sub is not None,
+                muted=bool(sub and sub.muted_until and sub.muted_until > now),
+                own=topic.owner_chat_id == chat_id,
+            )
+        )
+    lines.sort(key=lambda line: (not line.followed, line.slug))
+    return lines
+
+
+def latest_news(
+    session: Session, chat_id: int, slug: str | None = None, limit: int = LATEST_NEWS
+) -> list[NewsLine]:
+    """The latest matched items of one visible topic, or of every topic the chat follows."""
+    statement = (
+        select(Item, Topic.title, Source.name)
+        .join(ItemTopic, col(ItemTopic.item_id) == Item.id)
+        .join(Topic, col(Topic.id) == ItemTopic.topic_id)
+        .outerjoin(Source, col(Source.id) == Item.source_id)
+    )
+    if slug is not None:
+        statement = statement.where(col(Topic.id) == visible_topic(session, slug, chat_id).id)
+    else:
+        followed = select(TopicSubscription.topic_id).where(TopicSubscription.chat_id == chat_id)
+        statement = statement.where(col(Topic.id).in_(followed))
+    statement = statement.order_by(col(ItemTopic.matched_at).desc(), col(Item.id).desc())
+    lines: list[NewsLine] = []
+    seen: set[int] = set()
+    for item, topic_title, source_name in session.exec(statement.limit(limit * 3)):
+        if item.id in seen:
+            continue
+        seen.add(item.id or 0)
+        lines.append(
+            NewsLine(
+                item.title,
+                item.link,
+                item.source_name or source_name,
+                item.published_at,
+                topic_title,
+            )
+        )
+        if len(lines) >= limit:
+            break
+    return lines

@@ -1,0 +1,486 @@
+"""The news pipeline: due sources → fetch → parse → dedup → store → match → alerts.
+
+`Poller.tick()` (run by one scheduler job every few seconds) starts a fetch for every source
+whose `next_check_at` has come and returns at once; each fetch is handled in its own
+transaction as soon as it completes, so a slow or broken source never delays the others.
+Decisions (next check, back-off, failing, quiet) live in `jobs/sources/health.py`.
+
+Extension point: `after_store` callables run in the same transaction right after a source's
+new items (not baseline ones) and their topic matches are stored, and before the news alerts
+are written. A hook that raises is logged and its writes are rolled back (a savepoint); the
+items and alerts are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.services.outbox import PRIORITY_NEWS, PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
+from bot.store.db import session_scope
+from bot.store.models import Item, Source, Topic, utcnow
+from jobs.sources import health
+from jobs.sources.digest import Body, Digest, DigestPool, digest_body
+from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
+from jobs.sources.match import Matcher
+from jobs.sources.parse import FeedData, ParseError, parse_feed
+from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.query import QuerySyntaxError, parse_query
+from jobs.sources.storage import (
+    MAX_LINK_CHARS,
+    TopicRef,
+    admin_chats,
+    followers,
+    health_payload,
+    news_payload,
+    recent_published,
+    store_items,
+    store_matches,
+)
+
+log = logging.getLogger(__name__)
+
+AfterStore = Callable[[Session, list[Item], datetime], None]
+TICK_S = 5
+MAX_STARTS_PER_TICK = 500  # the fetcher's own limits pace them; this bounds the task list
+MAX_ERROR_CHARS = 500
+RECENT_ITEMS_FOR_RHYTHM = 20
+BATCH_SOURCES = 50  # fetches stored per transaction at most (the SQLite write lock is held)
+
+
+@dataclass(frozen=True, slots=True)
+class DueSource:
+    """A snapshot of the Source row a fetch is made for."""
+
+    id: int
+    kind: str
+    url: str
+    select: str | None
+    name: str | None
+    trusted: bool
+    every_s: int
+    etag: str | None
+    last_modified: str | None
+
+    @classmethod
+    def of(cls, row: Source) -> DueSource:
+        assert row.id is not None
+        return cls(
+            row.id,
+            row.kind,
+            row.url,
+            row.select,
+            row.name,
+            row.trusted,
+            row.every_s,
+            row.etag,
+            row.last_modified,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one check of one source did (`herald sources check` prints one per source)."""
+
+    source_id: int
+    url: str
+    ok: bool
+    error: str | None = None
+    parsed: int = 0
+    new: int = 0
+    not_modified: bool = False
+    alerts: int = 0
+
+
+Handled = tuple[DueSource, FetchResult, datetime, "Digest | ParseError | None"]
+
+
+def read_feed(due: DueSource, result: FetchResult, now: datetime) -> FeedData:
+    """Parse a fetched body as the source's kind; raises ParseError."""
+    assert result.body is not None
+    return parse_feed(
+        result.body,
+        url=result.final_url,
+        content_type=result.content_type,
+        kind=due.kind,
+        select=due.select,
+        now=now,
+    )
+
+
+def _body(due: DueSource, result: FetchResult) -> Body:
+    assert result.body is not None
+    return Body(result.body, result.final_url, result.content_type, due.kind, due.select)
+
+
+class Poller:
+    """Polls due sources through the shared Fetcher and turns new items into news alerts."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        fetcher: Fetcher,
+        *,
+        admins: Sequence[int] = (),
+        outbox: OutboxSignal | None = None,
+        after_store: list[AfterStore] | None = None,
+        failure_threshold: int = health.FAILURE_ALERT_THRESHOLD,
+        rng: random.Random | None = None,
+        workers: int = 0,
+    ) -> None:
+        self.engine = engine
+        self.fetcher = fetcher
+        self.admins = tuple(admins)
+        self.outbox = outbox
+        # Kept by reference: hooks appended to the caller's list later are called too.
+        self.after_store: list[AfterStore] = after_store if after_store is not None else []
+        self.failure_threshold = failure_threshold
+        self._rng = rng or random.Random()
+        self._signature: tuple[tuple[int, str, str, str], ...] | None = None
+        self._matcher = Matcher({})
+        self._queries: dict[str, str] = {}
+        self._digests = DigestPool(workers)
+        self._topics: dict[str, TopicRef] = {}
+        self._followers: dict[int, list[int]] = {}
+        self._in_flight: set[int] = set()
+        self._ready: list[tuple[Handled, asyncio.Future[SourceReport]]] = []
+        self._drain_scheduled = False
+        self._tasks: set[asyncio.Task[SourceReport]] = set()
+
+    # --- scheduling -------------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Start checks of the due sources not already being checked; return how many."""
+        now = now or utcnow()
+        self.refresh_topics(now)
+        due = self.due_sources(now)
+        for source in due:
+            self._in_flight.add(source.id)
+            task = asyncio.create_task(self._guarded_check(source))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(due)
+
+    async def run_due(self, now: datetime | None = None) -> list[SourceReport]:
+        """Check every due source and wait for all of them (tests, benchmarks)."""
+        now = now or utcnow()
+        self.refresh_topics(now)
+        due = self.due_sources(now, limit=None)
+        self._in_flight.update(s.id for s in due)
+        return list(await asyncio.gather(*(self._guarded_check(s, now) for s in due)))
+
+    async def warm_up(self) -> None:
+        """Compile the topics and start the digest workers (else the first bodies wait)."""
+        self.refresh_topics()
+        await self._digests.warm_up(utcnow(), hash(self._signature), self._queries)
+
+    async def wait_idle(self) -> None:
+        """Wait for the checks started by `tick` to finish."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._digests.close()
+
+    def due_sources(
+        self, now: datetime, limit: int | None = MAX_STARTS_PER_TICK
+    ) -> list[DueSource]:
+        """Active sources whose check time has come, not being checked, most overdue first."""
+        statement = (
+            select(Source)
+            .where(col(Source.active), col(Source.next_check_at) <= now)
+            .order_by(col(Source.next_check_at))
+        )
+        if limit is not None:
+            statement = statement.limit(limit + len(self._in_flight))
+        with session_scope(self.engine) as session:
+            rows = session.exec(statement).all()
+            due = [DueSource.of(r) for r in rows if r.id not in self._in_flight]
+        return due if limit is None else due[:limit]
+
+    async def _guarded_check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
+        try:
+            return await self.check(due, now)
+        except Exception as exc:  # a bug on one source must not stop the others
+            log.exception("checking source %s failed", due.url)
+            return SourceReport(due.id, due.url, ok=False, error=f"internal error: {exc}"[:200])
+        finally:
+            self._in_flight.discard(due.id)
+
+    async def check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
+        """Fetch one source (conditionally) and handle the result."""
+        result = await self.fetcher.fetch(
+            due.url, etag=due.etag, last_modified=due.last_modified, trusted=due.trusted
+        )
+        now = now or utcnow()
+        digest: Digest | ParseError | None = None
+        if result.ok and result.body is not None:
+            try:
+                digest = await self._digests.digest(
+                    _body(due, result), now, self._matcher, hash(self._signature), self._queries
+                )
+            except ParseError as exc:
+                digest = exc
+        future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
+        self._ready.append(((due, result, now, digest), future))
+        if not self._drain_scheduled:
+            # Deferred a turn, so fetches completing together are stored in one transaction.
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        while self._ready:
+            batch = self._ready[:BATCH_SOURCES]
+            del self._ready[:BATCH_SOURCES]
+            reports = self.handle_batch([entry for entry, _ in batch])
+            for (_, future), report in zip(batch, reports, strict=True):
+                if not future.done():
+                    future.set_result(report)
+
+    # --- topics -----------------------------------------------------------------------------
+
+    def refresh_topics(self, now: datetime | None = None) -> None:
+        """Load who follows what, and recompile the topics into one Matcher if they changed."""
+        with session_scope(self.engine) as session:
+            rows = session.exec(select(Topic.id, Topic.slug, Topic.title, Topic.query)).all()
+            self._followers = followers(session, now or utcnow())
+        signature = tuple(sorted((int(i or 0), s, t, q) for i, s, t, q in rows))
+        if signature == self._signature:
+            return
+        queries: dict[str, str] = {}
+        topics: dict[str, TopicRef] = {}
+        for topic_id, slug, title, query in signature:
+            try:
+                parse_query(query)
+            except QuerySyntaxError as exc:
+                log.warning("topic %s skipped: invalid query: %s", slug, exc.message)
+                continue
+            queries[slug] = query
+            topics[slug] = TopicRef(topic_id, slug, title)
+        self._matcher = Matcher(queries)
+        self._queries = queries
+        self._topics = topics
+        self._signature = signature
+
+    # --- handling a result ------------------------------------------------------------------
+
+    def handle(
+        self,
+        due: DueSource,
+        result: FetchResult,
+        now: datetime,
+        digest: Digest | ParseError | None = None,
+    ) -> SourceReport:
+        """Store what one fetch produced (and its digest, made here if not given)."""
+        if digest is None and result.ok and result.body is not None:
+            try:
+                digest = digest_body(_body(due, result), now, self._matcher)
+            except ParseError as exc:
+                digest = exc
+        return self.handle_batch([(due, result, now, digest)])[0]
+
+    def handle_batch(self, entries: Sequence[Handled]) -> list[SourceReport]:
+        """Store what several fetches produced in one transaction; if that fails, each in its
+        own, so that one bad source cannot lose the others' work."""
+        try:
+            with session_scope(self.engine) as session, session.no_autoflush:
+                ids = [due.id for due, *_ in entries]
+                session.exec(select(Source).where(col(Source.id).in_(ids))).all()  # one query
+                reports = [self._handle_in(session, *entry) for entry in entries]
+        except Exception as exc:
+            if len(entries) == 1:
+                log.exception("storing source %s failed", entries[0][0].url)
+                due = entries[0][0]
+                return [SourceReport(due.id, due.url, ok=False, error=f"internal error: {exc}")]
+            return [report for entry in entries for report in self.handle_batch([entry])]
+        if self.outbox is not None and any(r.alerts for r in reports):
+            self.outbox.notify()
+        return reports
+
+    def _handle_in(
+        self,
+        session: Session,
+        due: DueSource,
+        result: FetchResult,
+        now: datetime,
+        digest: Digest | ParseError | None,
+    ) -> SourceReport:
+        error: SourceError | None = result.error
+        if isinstance(digest, ParseError):
+            error, digest = digest, None
+        source = session.get(Source, due.id)
+        if source is None or not source.active:
+            return SourceReport(due.id, due.url, ok=False, error="source removed")
+        if result.permanent_redirect_to:
+            source.url = result.permanent_redirect_to[:MAX_LINK_CHARS]
+        if error is not None:
+            self._record_failure(session, source, error.message, result, now)
+            session.add(source)
+            return SourceReport(due.id, due.url, ok=False, error=error.message)
+        report = self._record_success(session, source, digest, result, now)
+        session.add(source)
+        return report
+
+    def _state(self, source: Source) -> health.HealthState:
+        return health.HealthState(
+            source.every_s, source.consecutive_failures, source.failing_reported
+        )
+
+    def _jitter(self, every_s: int) -> float:
+        return jitter_s(every_s, rng=self._rng)
+
+    def _record_failure(
+        self, session: Session, source: Source, message: str, result: FetchResult, now: datetime
+    ) -> None:
+        decision = health.after_failure(
+            self._state(source),
+            now,
+            retry_after_s=result.retry_after_s,
+            threshold=self.failure_threshold,
+            jitter_s=self._jitter(source.every_s),
+        )
+        source.last_checked_at = now
+        source.last_error = message[:MAX_ERROR_CHARS]
+        source.consecutive_failures = decision.consecutive_failures
+        source.failing_reported = decision.failing_reported
+        source.next_check_at = decision.next_check_at
+        if decision.event == "failing":
+            self._tell_admins(session, source, "failing", now)
+
+    def _record_success(
+        self,
+        session: Session,
+        source: Source,
+        digest: Digest | None,
+        result: FetchResult,
+        now: datetime,
+    ) -> SourceReport:
+        decision = health.after_success(
+            self._state(source),
+            now,
+            max_age_s=result.max_age_s,
+            jitter_s=self._jitter(source.every_s),
+        )
+        source.last_checked_at = source.last_success_at = now
+        source.last_error = None
+        source.consecutive_failures = decision.consecutive_failures
+        source.failing_reported = decision.failing_reported
+        source.next_check_at = decision.next_check_at
+        if result.etag or not result.not_modified:
+            source.etag = result.etag[:500] if result.etag else None
+        if result.last_modified or not result.not_modified:
+            modified = result.last_modified
+            source.last_modified = modified[:100] if modified else None
+        if decision.event == "recovered":
+            self._tell_admins(session, source, "recovered", now)
+        if digest is None:
+            self._check_quiet(session, source, now)
+            return SourceReport(source.id or 0, result.url, ok=True, not_modified=True)
+        parsed, new, alerts = self._take_items(session, source, digest, now)
+        return SourceReport(
+            source.id or 0, result.url, ok=True, parsed=parsed, new=new, alerts=alerts
+        )
+
+    def _take_items(
+        self, session: Session, source: Source, digest: Digest, now: datetime
+    ) -> tuple[int, int, int]:
+        """Dedup, store and match a parsed feed; returns (parsed, new, alerts written)."""
+        assert source.id is not None
+        fresh = {key: item for key, item, _ in digest.items}
+        # Keys seen before (from any source) conflict and are not returned: only new ones are.
+        ids = store_items(session, source.id, fresh, now) if fresh else {}
+        baseline = not source.baseline_done
+        source.baseline_done = True
+        matches = [
+            (ids[key], item, [self._topics[s] for s in slugs if s in self._topics])
+            for key, item, slugs in digest.items
+            if key in ids
+        ]
+        store_matches(session, matches, now)
+        alerts = 0
+        if ids:
+            source.items_seen += len(ids)
+            source.last_new_item_at = now
+            source.quiet_reported = False
+        else:
+            self._check_quiet(session, source, now)
+        if ids and not baseline:
+            self._run_hooks(session, list(ids.values()), now)
+            alerts = self._alert_news(session, source, digest.title, matches)
+        return digest.parsed, len(ids), alerts
+
+    def _run_hooks(self, session: Session, item_ids: list[int], now: datetime) -> None:
+        if not self.after_store:
+            return
+        by_id = {
+            row.id: row for row in session.exec(select(Item).where(col(Item.id).in_(item_ids)))
+        }
+        items = [by_id[i] for i in item_ids if i in by_id]  # in feed order
+        for hook in self.after_store:
+            try:
+                with session.begin_nested():
+                    hook(session, items, now)
+            except Exception:
+                log.exception("after_store hook %r failed", hook)
+
+    def _alert_news(
+        self,
+        session: Session,
+        source: Source,
+        feed_title: str,
+        matches: list[tuple[int, ParsedItem, list[TopicRef]]],
+    ) -> int:
+        following = self._followers
+        alerts: list[NewAlert] = []
+        for item_id, item, topics in matches:
+            told: set[int] = set()  # one alert per chat and item, for its first topic
+            for topic in topics:
+                for chat_id in following.get(topic.id, ()):
+                    if chat_id in told:
+                        continue
+                    told.add(chat_id)
+                    payload = news_payload(item_id, item, topic, source.name or feed_title)
+                    alerts.append(
+                        NewAlert(chat_id, f"news:{item_id}", "news", payload, PRIORITY_NEWS)
+                    )
+        return enqueue(session, alerts)
+
+    # --- health alerts ----------------------------------------------------------------------
+
+    def _check_quiet(self, session: Session, source: Source, now: datetime) -> None:
+        if source.quiet_reported or not health.may_be_quiet(now, source.last_new_item_at):
+            return
+        dates = recent_published(session, source.id or 0, RECENT_ITEMS_FOR_RHYTHM)
+        gap = health.usual_gap_s(dates)
+        if health.is_quiet(now, source.last_new_item_at, gap, source.every_s):
+            source.quiet_reported = True
+            self._tell_admins(session, source, "quiet", now)
+
+    def _tell_admins(self, session: Session, source: Source, state: str, now: datetime) -> None:
+        chat_ids = admin_chats(session, self.admins)
+        log.warning(
+            "source %s is %s%s", source.name or source.url, state,
+            f": {source.last_error}" if state == "failing" else "",
+        )  # fmt: skip
+        if not chat_ids:
+            return
+        payload = health_payload(source, state)
+        key = f"source_health:{source.id}:{state}:{now.isoformat()}"
+        enqueue(
+            session,
+            [NewAlert(c, key, "source_health", payload, PRIORITY_NORMAL) for c in chat_ids],
+        )
+        if self.outbox is not None:
+            self.outbox.notify()

@@ -1,0 +1,143 @@
+"""Store operations of the news pipeline: items, topic matches, followers, alert payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.store.models import Chat, Item, ItemTopic, Source, TopicSubscription
+from jobs.sources.parse import Item as ParsedItem
+
+KEY_CHUNK = 500  # keys per IN (...), under SQLite's parameter limit
+MAX_LINK_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    id: int
+    slug: str
+    title: str
+
+
+def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """The keys among `keys` that the store already holds."""
+    wanted = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), KEY_CHUNK):
+        chunk = wanted[start : start + KEY_CHUNK]
+        found.update(session.exec(select(Item.key).where(col(Item.key).in_(chunk))).all())
+    return found
+
+
+def store_items(
+    session: Session, source_id: int, items: dict[str, ParsedItem], now: datetime
+) -> dict[str, int]:
+    """Insert items whose key is new (another replica may win a race: skipped); key -> id."""
+    rows = [
+        {
+            "key": key,
+            "source_id": source_id,
+            "title": item.title[:1000],
+            "link": item.link if item.link and len(item.link) <= MAX_LINK_CHARS else None,
+            "summary": item.summary,
+            "source_name": item.source_name[:300] if item.source_name else None,
+            "published_at": item.published,
+            "fetched_at": now,
+        }
+        for key, item in items.items()
+    ]
+    table = Item.__table__  # type: ignore[attr-defined]
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # One statement run with many parameter sets: compiled once, sent in batches.
+    statement = (
+        insert_of(table)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id, table.c.key)
+    )
+    return {key: item_id for item_id, key in session.execute(statement, rows)}
+
+
+def store_matches(
+    session: Session, matches: list[tuple[int, ParsedItem, list[TopicRef]]], now: datetime
+) -> None:
+    """Record which topics each new item matched (what /news shows)."""
+    rows = [
+        {"item_id": item_id, "topic_id": topic.id, "matched_at": now}
+        for item_id, _, topics in matches
+        for topic in topics
+    ]
+    if rows:
+        session.execute(insert(ItemTopic.__table__), rows)  # type: ignore[attr-defined]
+
+
+def recent_published(session: Session, source_id: int, limit: int) -> list[datetime]:
+    """The publication dates of a source's latest dated items (for its usual rhythm)."""
+    dates = session.exec(
+        select(Item.published_at)
+        .where(Item.source_id == source_id, col(Item.published_at).is_not(None))
+        .order_by(col(Item.published_at).desc())
+        .limit(limit)
+    ).all()
+    return [d for d in dates if d is not None]
+
+
+def news_payload(
+    item_id: int, item: ParsedItem, topic: TopicRef, source: str | None
+) -> dict[str, object]:
+    """The payload contract of bot/render/news.py for one story."""
+    return {
+        "item_id": item_id,
+        "title": item.title,
+        "link": item.link,
+        "source": item.source_name or source,
+        "published_at": item.published.isoformat() if item.published else None,
+        "topic_slug": topic.slug,
+        "topic_title": topic.title,
+        "more_sources": [],
+        "deadline": None,
+    }
+
+
+def health_payload(source: Source, state: str) -> dict[str, object]:
+    last = source.last_new_item_at
+    return {
+        "source_id": source.id,
+        "name": source.name or source.url,
+        "url": source.url,
+        "state": state,
+        "failures": source.consecutive_failures,
+        "error": source.last_error,
+        "last_new_item_at": last.isoformat() if last else None,
+    }
+
+
+def admin_chats(session: Session, admins: Sequence[int]) -> list[int]:
+    """The admins who have a chat with Herald (they sent /start), active."""
+    if not admins:
+        return []
+    rows = session.exec(select(Chat.id).where(col(Chat.id).in_(list(admins)), col(Chat.active)))
+    return sorted(rows.all())
+
+
+def followers(session: Session, now: datetime) -> dict[int, list[int]]:
+    """Active chats following each topic and not muting it, by topic id."""
+    rows = session.exec(
+        select(TopicSubscription.topic_id, TopicSubscription.chat_id)
+        .join(Chat, col(Chat.id) == TopicSubscription.chat_id)
+        .where(
+            col(Chat.active),
+            (col(TopicSubscription.muted_until).is_(None))
+            | (col(TopicSubscription.muted_until) <= now),
+        )
+        .order_by(col(TopicSubscription.chat_id))
+    ).all()
+    followers: dict[int, list[int]] = {}
+    for topic_id, chat_id in rows:
+        followers.setdefault(topic_id, []).append(chat_id)
+    return followers

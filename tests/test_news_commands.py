@@ -1,0 +1,253 @@
+"""News commands end to end through the fake Bot API: /watch, /unwatch, /topics, /news,
+/sources, /import of an OPML file, and the [Mute topic] button."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.interface.app import HeraldBot, build_application
+from bot.runtime import Runtime
+from bot.store.db import session_scope
+from bot.store.models import Source, Topic, TopicSubscription
+from tests.fakebot import FakeBotAPI, ServedAPI, _MethodHandler
+from tests.feed_server import FeedServer, Route, rss
+
+ADA, BEN, ADMIN = 8101, 8102, 8001
+GROUP = -100777
+TOKEN = "123456:NEWS-TOKEN"
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+OPML = b"""<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+<outline text="Trade"><outline text="Public" type="rss" xmlUrl="http://93.184.216.34/feed.xml"/>
+<outline text="Local" type="rss" xmlUrl="http://127.0.0.1:8080/feed.xml"/>
+<outline text="Metadata" type="rss" xmlUrl="http://169.254.169.254/latest"/>
+<outline text="File" type="rss" xmlUrl="file:///etc/passwd"/></outline></body></opml>"""
+
+
+@dataclass
+class FilesBotAPI(FakeBotAPI):
+    """The fake Bot API plus getFile and file downloads."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            self.calls.append(type(self.calls[0])(method, params, time.time()))
+            result = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}.opml",
+            }
+            return 200, {"ok": True, "result": result}
+        return await super().handle(method, params)
+
+    async def push_reply_to_document(self, chat_id: int, text: str, file_id: str) -> None:
+        chat = {"id": chat_id, "type": "private", "first_name": "Ada"}
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ada"}
+        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": "feeds.opml"}
+        original = {"message_id": 500, "date": int(time.time()), "chat": chat, "from": user}
+        message = {
+            "message_id": 501,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+            "reply_to_message": original | {"document": document},
+        }
+        self.updates.append({"update_id": next(self._update_ids), "message": message})
+        await self._notify()
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    def initialize(self, api: FilesBotAPI) -> None:
+        self.api = api
+
+    def get(self, token: str, path: str) -> None:
+        self.finish(self.api.files[path.removeprefix("documents/").removesuffix(".opml")])
+
+
+@pytest.fixture
+async def bot_api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ServedAPI]:
+    api = FilesBotAPI()
+    app = tornado.web.Application(
+        [
+            (r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": api}),
+            (r"/file/bot([^/]+)/(.+)", _FileHandler, {"api": api}),
+        ]
+    )
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    served = ServedAPI(api, server, f"http://127.0.0.1:{sockets[0].getsockname()[1]}/bot")
+    monkeypatch.setenv("TELEGRAM_API_URL", served.base_url)
+    yield served
+    server.stop()
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        running.set("/a.xml", Route(body=rss([("a1", "Rare earth exports curbed", T0)])))
+        yield running
+
+
+@pytest.fixture
+async def herald(
+    bot_api: ServedAPI, database_url: str, feeds: FeedServer
+) -> AsyncIterator[HeraldBot]:
+    config = (
+        f"admins: [{ADMIN}]\ndelivery: {{group_window_s: 0}}\n"
+        "topics:\n  - id: rare-earths\n    title: Rare earths\n    query: '\"rare earth\"'\n"
+        f"sources:\n  - url: {feeds.url('/a.xml')}\n    name: Local wire\n"
+    )
+    runtime = Runtime.create(parse_config(config), database_url)
+    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
+    await bot.start(polling=True)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: Any) -> str:
+    before = len(api.api.sent(chat_id))
+    await api.api.push_text(chat_id, text, **kwargs)
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+async def test_watch_bad_query_gets_the_position_and_changes_nothing(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    answer = await say(bot_api, ADA, "/watch tariffs OR -steel")
+    assert answer == (
+        "I couldn't read that query: exclusion next to OR at position 8 cannot be an "
+        "alternative; move it out of the OR\n<pre>tariffs OR -steel\n        ^</pre>\n"
+        "Nothing was changed. The syntax: /help, or docs/topics.md."
+    )
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Topic).where(Topic.origin == "chat")).all() == []
+    usage = await say(bot_api, ADA, "/watch")
+    assert usage.startswith('Usage: <code>/watch "rare earth" export -opinion</code>')
+
+
+async def test_watch_topics_unwatch(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    answer = await say(bot_api, ADA, '/watch "chip export" controls')
+    assert answer.startswith('👀 Watching <b>"chip export" controls</b>')
+    assert "(id <code>chip-export-controls</code>)" in answer
+    listing = await say(bot_api, ADA, "/topics")
+    assert listing == (
+        "<b>Topics you follow</b>\n"
+        '• <code>chip-export-controls</code> "chip export" controls\n'
+        "• <code>rare-earths</code> Rare earths"
+    )
+    # Ben cannot see Ada's topic; he follows the config one by its id.
+    assert (await say(bot_api, BEN, "/unwatch chip-export-controls")).startswith("No topic with id")
+    await say(bot_api, BEN, "/start")
+    await say(bot_api, BEN, "/unwatch rare-earths")
+    assert "You can also follow" in await say(bot_api, BEN, "/topics")
+    again = await say(bot_api, BEN, "/watch rare-earths")
+    assert again.startswith("👀 You follow <b>Rare earths</b> (id <code>rare-earths</code>)")
+    gone = await say(bot_api, ADA, "/unwatch chip-export-controls")
+    assert (
+        gone
+        == '🔕 You no longer follow <b>"chip export" controls</b> (<code>chip-export-controls</code>).'
+    )
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Topic).where(Topic.origin == "chat")).all() == []
+
+
+async def test_news_lists_matched_items_and_mute_button(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    poller = herald.runtime.news_poller()
+    await poller.wait_idle()
+    await poller.run_due(datetime.now(UTC) + timedelta(hours=1))
+    listing = await say(bot_api, ADA, "/news")
+    assert listing.startswith("📰 <b>Latest news on your topics</b>\n")
+    assert (
+        '<a href="https://news.test/a1">Rare earth exports curbed</a> — Local wire · Rare earths'
+        in listing
+    )
+    one = await say(bot_api, ADA, "/news rare-earths")
+    assert one.startswith("📰 <b>Latest news on Rare earths</b>")
+    assert (await say(bot_api, ADA, "/news nope")).startswith("No topic with id <code>nope</code>")
+
+    await bot_api.api.press(ADA, "mt:rare-earths")
+    await bot_api.api.wait_for(
+        lambda: any(
+            c.method == "answerCallbackQuery"
+            and c.params.get("text")
+            == "Muted Rare earths. /unmute topic rare-earths to hear it again."
+            for c in bot_api.api.calls
+        )
+    )
+    with session_scope(herald.runtime.engine) as session:
+        [sub] = session.exec(
+            select(TopicSubscription).where(TopicSubscription.chat_id == ADA)
+        ).all()
+    assert sub.muted_until is not None and sub.muted_until > datetime.now(UTC) + timedelta(
+        days=3000
+    )
+    assert "🔕 muted" in await say(bot_api, ADA, "/topics")
+
+
+async def test_group_members_cannot_watch(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, GROUP, "/start", chat_type="supergroup", user_id=ADA)
+    refused = await say(bot_api, GROUP, "/watch tariffs", chat_type="supergroup", user_id=BEN)
+    assert refused == "Only this group's admins can change its deadlines and settings."
+
+
+async def test_sources_health_is_for_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    assert await say(bot_api, ADA, "/sources") == "Only Herald's admins can do that."
+    await say(bot_api, ADMIN, "/start")
+    poller = herald.runtime.news_poller()
+    await poller.wait_idle()
+    await poller.run_due(datetime.now(UTC) + timedelta(hours=1))
+    health = await say(bot_api, ADMIN, "/sources")
+    assert health.startswith("<b>1 news sources</b>\n• Local wire — ✅ ok\n  last success ")
+    assert health.endswith("; 1 items")
+
+
+async def test_import_opml_refuses_non_public_addresses(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    api = bot_api.api
+    assert isinstance(api, FilesBotAPI)
+    api.files["opml1"] = OPML
+    await say(bot_api, ADMIN, "/start")
+    before = len(api.sent(ADMIN))
+    await api.push_reply_to_document(ADMIN, "/import", "opml1")
+    await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
+    answer = str(api.sent(ADMIN)[before].params["text"])
+    assert answer.startswith("📥 Added 1 sources; 0 were already there.\nRefused 3:\n")
+    assert "http://127.0.0.1:8080/feed.xml is refused: " in answer
+    assert "http://169.254.169.254/latest is refused: " in answer
+    assert "File: not an http(s) URL: 'file:///etc/passwd'" in answer
+    with session_scope(herald.runtime.engine) as session:
+        [added] = session.exec(select(Source).where(Source.origin == "chat")).all()
+    assert (added.url, added.trusted, added.owner_chat_id) == (
+        "http://93.184.216.34/feed.xml",
+        False,
+        ADMIN,
+    )
+    before = len(api.sent(ADA))
+    await api.push_reply_to_document(ADA, "/import", "opml1")
+    await api.wait_for(lambda: len(api.sent(ADA)) > before)
+    assert api.sent(ADA)[before].params["text"] == "Only Herald's admins can do that."

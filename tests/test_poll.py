@@ -1,0 +1,291 @@
+"""The news pipeline: baseline, no repeats, 304s, back-off, health alerts, and delivery end to end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.config import Config, parse_config
+from bot.interface.app import HeraldBot, build_application
+from bot.runtime import Runtime
+from bot.services import chats
+from bot.services.config_sync import sync_config
+from bot.services.sources import sync_sources
+from bot.store.db import make_engine, migrate, session_scope
+from bot.store.models import Alert, Item, ItemTopic, Source, TopicSubscription
+from jobs.sources import health
+from jobs.sources.fetch import Fetcher
+from jobs.sources.poll import Poller
+from tests.fakebot import ServedAPI
+from tests.feed_server import FeedServer, Route, rss
+
+ADA, BEN, ADMIN = 9101, 9102, 9001
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+OLD = [("a1", "Tariff talks resume", T0 - timedelta(hours=2)), ("a2", "Weather is fine", T0)]
+NEW = ("a3", "New tariff on steel", T0 + timedelta(hours=1))
+
+
+def config_text(server: FeedServer, *paths: str) -> str:
+    sources = "".join(f"  - url: {server.url(p)}\n    name: Feed {p}\n" for p in paths)
+    return (
+        f"admins: [{ADMIN}]\n"
+        "delivery: {group_window_s: 0}\n"
+        "topics:\n"
+        "  - id: tariffs\n    title: Tariffs\n    query: tariff OR tariffs\n"
+        f"sources:\n{sources}"
+    )
+
+
+async def say(api: ServedAPI, chat_id: int, text: str) -> str:
+    """Type a command and return the bot's next reply in that chat."""
+    before = len(api.api.sent(chat_id))
+    await api.api.push_text(chat_id, text)
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+# --- pure decisions -------------------------------------------------------------------------
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [health.backoff_s(600, n) for n in (0, 1, 2, 3)] == [600, 1200, 2400, 4800]
+    assert health.backoff_s(600, 12) == health.MAX_DELAY_S
+    assert health.failure_delay_s(60, 1, retry_after_s=3600) == 3600
+    assert health.failure_delay_s(60, 1, retry_after_s=10**7) == health.MAX_DELAY_S
+    assert health.success_delay_s(600, max_age_s=1800) == 1800
+    assert health.success_delay_s(600, max_age_s=60) == 600
+
+
+def test_failing_is_told_once_and_recovery_once() -> None:
+    state = health.HealthState(every_s=600)
+    events = []
+    for _ in range(5):
+        update = health.after_failure(state, T0, threshold=3)
+        events.append(update.event)
+        state = health.HealthState(600, update.consecutive_failures, update.failing_reported)
+    assert events == [None, None, "failing", None, None]
+    assert state.consecutive_failures == 5
+    recovered = health.after_success(state, T0, max_age_s=None)
+    assert (recovered.event, recovered.consecutive_failures) == ("recovered", 0)
+    assert recovered.next_check_at == T0 + timedelta(seconds=600)
+    assert health.after_success(health.HealthState(600), T0).event is None
+
+
+def test_quiet_needs_a_known_rhythm_and_a_long_silence() -> None:
+    hourly = [T0 - timedelta(hours=h) for h in range(10)]
+    gap = health.usual_gap_s(hourly)
+    assert gap == 3600
+    assert health.usual_gap_s(hourly[:3]) is None
+    assert not health.is_quiet(T0 + timedelta(days=1), T0, gap, 600)  # 2 days minimum
+    assert health.is_quiet(T0 + timedelta(days=3), T0, gap, 600)
+    assert not health.is_quiet(T0 + timedelta(days=30), T0, None, 600)
+
+
+# --- the pipeline against a local feed server -----------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+def prepared(database_url: str, config: Config) -> Engine:
+    engine = make_engine(database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        sync_config(session, config)
+        sync_sources(session, config.sources, T0 - timedelta(minutes=1))
+        for chat_id in (ADA, ADMIN):
+            chats.register(session, chat_id, kind="private", title=None, auto_follow=True)
+    return engine
+
+
+@pytest.fixture
+async def pipeline(
+    server: FeedServer, database_url: str
+) -> AsyncIterator[tuple[Engine, Poller, FeedServer]]:
+    config = parse_config(config_text(server, "/a.xml", "/b.xml"))
+    server.set("/a.xml", Route(body=rss(OLD), etag='"a-1"'))
+    server.set("/b.xml", Route(body=rss([("b1", "Other tariff news", T0)])))
+    engine = prepared(database_url, config)
+    async with Fetcher() as fetcher:
+        yield engine, Poller(engine, fetcher, admins=config.admins), server
+    engine.dispose()
+
+
+def alerts(engine: Engine, kind: str = "news") -> list[Alert]:
+    with session_scope(engine) as session:
+        rows = session.exec(select(Alert).where(Alert.kind == kind).order_by(col(Alert.id))).all()
+        return list(rows)
+
+
+def source(engine: Engine, path: str, server: FeedServer) -> Source:
+    with session_scope(engine) as session:
+        found = session.exec(select(Source).where(Source.key == f"feed:{server.url(path)}")).one()
+        return found
+
+
+async def test_baseline_then_one_alert_then_no_repeats(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    first = await poller.run_due(T0)
+    assert sorted((r.parsed, r.new, r.alerts) for r in first) == [(1, 1, 0), (2, 2, 0)]
+    assert alerts(engine) == []  # the baseline alerts nothing
+    with session_scope(engine) as session:
+        assert len(session.exec(select(ItemTopic)).all()) == 2  # but /news can show it
+
+    server.set("/a.xml", Route(body=rss([NEW, *OLD]), etag='"a-2"'))
+    await poller.run_due(T0 + timedelta(hours=1))
+    written = alerts(engine)
+    assert sorted(a.chat_id for a in written) == [ADMIN, ADA]  # both follow the topic
+    alert = next(a for a in written if a.chat_id == ADA)
+    assert (alert.kind, alert.priority) == ("news", 2)
+    assert alert.dedup_key.startswith("news:")
+    assert alert.payload["title"] == "New tariff on steel"
+    assert alert.payload["topic_slug"] == "tariffs"
+    assert alert.payload["source"] == "Feed /a.xml"
+    assert alert.payload["link"] == "https://news.test/a3"
+
+    # Re-ordered and re-dated: the same items, nothing new.
+    redated = [(g, t, w + timedelta(days=1)) for g, t, w in reversed([NEW, *OLD])]
+    server.set("/a.xml", Route(body=rss(redated), etag='"a-3"'))
+    reports = await poller.run_due(T0 + timedelta(hours=2))
+    assert [(r.parsed, r.new) for r in reports if r.url.endswith("/a.xml")] == [(3, 0)]
+    assert len(alerts(engine)) == 2
+
+
+async def test_not_modified_sends_validators_and_changes_nothing(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    await poller.run_due(T0)
+    server.requests.clear()
+    [report] = [r for r in await poller.run_due(T0 + timedelta(hours=1)) if "/a.xml" in r.url]
+    assert report.not_modified and report.ok and report.new == 0
+    [(_, headers)] = [req for req in server.requests if req[0] == "/a.xml"]
+    assert headers["If-None-Match"] == '"a-1"'
+    stored = source(engine, "/a.xml", server)
+    assert stored.etag == '"a-1"'
+    assert stored.next_check_at > T0 + timedelta(hours=1)
+
+
+async def test_failures_back_off_and_admins_are_told_once_each_way(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    await poller.run_due(T0)
+    server.set("/a.xml", Route(status=500, body=b"oops"))
+    now = T0
+    delays = []
+    for _ in range(4):
+        now = source(engine, "/a.xml", server).next_check_at
+        await poller.run_due(now)
+        delays.append(source(engine, "/a.xml", server).next_check_at - now)
+    stored = source(engine, "/a.xml", server)
+    assert stored.consecutive_failures == 4
+    assert stored.last_error == "HTTP 500 Internal Server Error"
+    # Doubling from the 15-minute period (the jitter adds at most 10 %).
+    assert [round(d.total_seconds() / 900) for d in delays] == [2, 4, 8, 16]
+    [failing] = alerts(engine, "source_health")
+    assert (failing.chat_id, failing.payload["state"], failing.payload["failures"]) == (
+        ADMIN,
+        "failing",
+        3,
+    )
+    server.set("/a.xml", Route(body=rss(OLD)))
+    await poller.run_due(stored.next_check_at)
+    states = [a.payload["state"] for a in alerts(engine, "source_health")]
+    assert states == ["failing", "recovered"]
+    assert source(engine, "/a.xml", server).consecutive_failures == 0
+
+
+async def test_malformed_feed_is_recorded_while_others_work(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    server.set("/a.xml", Route(body=b"<html><body>Moved to our new site</body></html>"))
+    reports = {r.url.rsplit("/", 1)[1]: r for r in await poller.run_due(T0)}
+    assert not reports["a.xml"].ok and reports["a.xml"].error is not None
+    assert reports["b.xml"].ok and reports["b.xml"].new == 1
+    stored = source(engine, "/a.xml", server)
+    assert stored.consecutive_failures == 1 and stored.last_error == reports["a.xml"].error
+    assert not stored.baseline_done
+
+
+async def test_permanent_redirect_updates_the_url_and_muted_chats_get_nothing(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    await poller.run_due(T0)
+    server.set("/a.xml", Route(status=301, headers={"Location": "/a2.xml"}))
+    server.set("/a2.xml", Route(body=rss([NEW, *OLD])))
+    with session_scope(engine) as session:
+        for sub in session.exec(select(TopicSubscription)):
+            sub.muted_until = T0 + timedelta(days=365) if sub.chat_id == ADA else None
+            session.add(sub)
+    await poller.run_due(T0 + timedelta(hours=1))
+    assert source(engine, "/a.xml", server).url == server.url("/a2.xml")
+    assert [a.chat_id for a in alerts(engine)] == [ADMIN]  # Ada muted the topic
+
+
+async def test_after_store_hooks_get_new_items_in_the_same_transaction(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    seen: list[list[str]] = []
+
+    def hook(session: Session, items: list[Item], now: datetime) -> None:
+        seen.append([i.title for i in items])
+        assert all(i.id is not None for i in items) and now == T0 + timedelta(hours=1)
+
+    def broken(session: Session, items: list[Item], now: datetime) -> None:
+        raise RuntimeError("hook bug")
+
+    poller.after_store.extend([broken, hook])
+    await poller.run_due(T0)
+    assert seen == []  # not for the baseline
+    server.set("/a.xml", Route(body=rss([NEW, *OLD])))
+    await poller.run_due(T0 + timedelta(hours=1))
+    assert seen == [["New tariff on steel"]]
+    assert len(alerts(engine)) == 2  # a broken hook loses nothing
+
+
+# --- end to end through the fake Bot API ----------------------------------------------------
+
+
+async def test_new_item_is_delivered_once_to_a_following_chat(
+    server: FeedServer, bot_api: ServedAPI, database_url: str
+) -> None:
+    server.set("/a.xml", Route(body=rss(OLD)))
+    runtime = Runtime.create(parse_config(config_text(server, "/a.xml")), database_url)
+    herald = HeraldBot(runtime, build_application(runtime, "1:T", rate_limiter=False))
+    await herald.start(polling=True)
+    try:
+        await say(bot_api, BEN, "/start")
+        poller = runtime.news_poller()
+        await poller.wait_idle()
+        await poller.run_due(datetime.now(UTC) + timedelta(hours=1))
+        server.set("/a.xml", Route(body=rss([NEW, *OLD])))
+        await poller.run_due(datetime.now(UTC) + timedelta(hours=2))
+        api = bot_api.api
+        await api.wait_for(
+            lambda: any("New tariff" in str(c.params["text"]) for c in api.sent(BEN))
+        )
+        await poller.run_due(datetime.now(UTC) + timedelta(hours=3))
+        await say(bot_api, BEN, "/help")  # later updates flush any stray delivery
+        news = [c for c in api.sent(BEN) if "New tariff" in str(c.params["text"])]
+        assert len(news) == 1
+        assert (
+            news[0]
+            .params["text"]
+            .startswith('📰 <b><a href="https://news.test/a3">New tariff on steel</a></b>')
+        )
+        assert api.buttons(news[0]) == [("Mute topic", "mt:tariffs")]
+    finally:
+        await herald.stop()
