@@ -20,6 +20,7 @@ from bot.store.leader import Leadership
 from bot.store.models import utcnow
 from jobs.calendars import CalendarSyncReport, refresh_calendar
 from jobs.reminders import SYNC_EVERY_S, ReminderJobs
+from jobs.signals.pipeline import NewsSignals
 from jobs.sources.digest import default_workers
 from jobs.sources.fetch import Fetcher, jitter_s
 from jobs.sources.poll import TICK_S, AfterStore, Poller
@@ -51,6 +52,8 @@ class Runtime:
         self.reminders = ReminderJobs(self.engine, self.scheduler, self.outbox)
         self.deadlines.on_change.append(self._refresh_if_leading)
         self.leadership = Leadership(self.engine)
+        # Stories, deadline links and deadline proposals from every batch of new items.
+        self.after_store.append(NewsSignals(self.config.timezone))
 
     def _refresh_if_leading(self, deadline_id: int) -> None:
         """Reschedule after a change here; a follower's changes reach the leader by sync."""

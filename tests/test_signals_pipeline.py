@@ -63,8 +63,10 @@ def store(session: Session, title: str, source: str, *, minutes: int = 0, summar
     return item
 
 
-def test_keyword_query_quotes_each_phrase() -> None:
-    assert keyword_query(['UK US "trade" deal', "steel tariffs", " "]) == '"UK US trade deal" OR "steel tariffs"'
+def test_keyword_query_needs_every_word_of_a_keyword() -> None:
+    assert keyword_query(['UK US "trade deal"', "steel tariffs", " ", "-(x: OR y)"]) == (
+        '(UK US "trade deal") OR (steel tariffs) OR (x y)'
+    )
     assert keyword_query([]) is None
 
 

@@ -14,6 +14,7 @@ For each batch of new items, in the poller's transaction:
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from bot.store.models import (
     DeadlineSubscription,
     Item,
     ItemTopic,
+    Source,
     Story,
     Topic,
     TopicSubscription,
@@ -39,25 +41,34 @@ from bot.store.models import (
 from jobs.signals.deadline_finder import FoundDeadline, find_deadlines
 from jobs.signals.stories import NewsItem, StoryClusterer
 from jobs.sources.match import Document, Matcher
+from jobs.sources.query import QuerySyntaxError, parse_query
 
 log = logging.getLogger(__name__)
 
-STORY_WINDOW = timedelta(hours=48)
+# Items replayed into the clusterer on first use: its 48 h window, plus older items whose
+# words still weigh (word frequencies fade over about two weeks).
+WARM_UP_SPAN = timedelta(days=7)
+WARM_UP_MAX_ITEMS = 20_000
 MAX_MORE_SOURCES = 10
 
 
 def keyword_query(keywords: list[str]) -> str | None:
-    """A deadline's keywords as one query: any of the phrases."""
-    phrases = [" ".join(k.replace('"', " ").split()) for k in keywords]
-    phrases = [p for p in phrases if p]
-    return " OR ".join(f'"{p}"' for p in phrases) if phrases else None
+    """A deadline's keywords as one query: any keyword, each needing all its words
+    ("UK US trade deal" matches "US and UK near trade deal"); quoted parts stay exact phrases."""
+    groups = []
+    for keyword in keywords:
+        words = [w.lstrip("-") for w in re.sub(r"[():]", " ", keyword).split()]
+        words = [w for w in words if w and w.upper() != "OR"]
+        if words:
+            groups.append("(" + " ".join(words) + ")")
+    return " OR ".join(groups) if groups else None
 
 
-def _news_item(item: Item) -> NewsItem:
+def _news_item(item: Item, outlet: str) -> NewsItem:
     return NewsItem(
         id=str(item.id),
         title=item.title,
-        source=item.source_name or "",
+        source=outlet,
         published=item.published_at or item.fetched_at,
         summary=item.summary or "",
     )
@@ -73,33 +84,51 @@ class NewsSignals:
     _warm: bool = False
     _keywords: tuple[tuple[int, tuple[str, ...]], ...] = ()
     _matcher: Matcher | None = None
+    _feed_names: dict[int, str] = field(default_factory=dict)
 
-    def __call__(self, session: Session, items: list[Item], now: datetime) -> None:
+    def __call__(self, session: Session, items: list[Item], now: datetime) -> set[int]:
+        """Returns the ids of items that joined an earlier story: they alert no one again."""
         if not self._warm:
             self._warm_up(session, now)
-        self.assign_stories(session, items, now)
+        copies = self.assign_stories(session, items, now)
         linked = self.link_deadlines(session, items, now)
         self.propose(session, items, linked)
+        return copies
 
     # --- stories -------------------------------------------------------------------------
 
+    def _outlet(self, session: Session, item: Item) -> str:
+        """Who published it: the item's own source (Google News names it), else the feed's."""
+        if item.source_name:
+            return item.source_name
+        if item.source_id is None:
+            return ""
+        if item.source_id not in self._feed_names:
+            feed = session.get(Source, item.source_id)
+            self._feed_names[item.source_id] = (feed.name or feed.url) if feed else ""
+        return self._feed_names[item.source_id]
+
     def _warm_up(self, session: Session, now: datetime) -> None:
-        """Replay the last 48 h of stored items so stories continue across restarts."""
+        """Replay recent stored items (baselines too: they teach word weights) so stories
+        continue across restarts."""
         recent = session.exec(
             select(Item)
-            .where(col(Item.fetched_at) > now - STORY_WINDOW, col(Item.story_id).is_not(None))
+            .where(col(Item.fetched_at) > now - WARM_UP_SPAN)
             .order_by(col(Item.published_at), col(Item.id))
+            .limit(WARM_UP_MAX_ITEMS)
         ).all()
         for item in recent:
-            assignment = self.clusterer.add(_news_item(item))
+            assignment = self.clusterer.add(_news_item(item, self._outlet(session, item)))
             if item.story_id is not None:
                 self._story_rows.setdefault(assignment.story_id, item.story_id)
         self._warm = True
 
-    def assign_stories(self, session: Session, items: list[Item], now: datetime) -> None:
+    def assign_stories(self, session: Session, items: list[Item], now: datetime) -> set[int]:
+        """Put each item in a story; return the ids of those that joined an existing one."""
+        copies: set[int] = set()
         ordered = sorted(items, key=lambda i: (i.published_at or i.fetched_at, i.id or 0))
         for item in ordered:
-            assignment = self.clusterer.add(_news_item(item))
+            assignment = self.clusterer.add(_news_item(item, self._outlet(session, item)))
             story_id = self._story_rows.get(assignment.story_id)
             story = session.get(Story, story_id) if story_id is not None else None
             if story is None or assignment.is_new_story:
@@ -115,8 +144,11 @@ class NewsSignals:
                 story.updated_at = now
                 session.add(story)
                 self._add_to_waiting_alerts(session, story, item)
+                if item.id is not None:
+                    copies.add(item.id)
             item.story_id = story.id
             session.add(item)
+        return copies
 
     def _add_to_waiting_alerts(self, session: Session, story: Story, copy: Item) -> None:
         """A later copy of a story is no alert of its own; it joins the first one's '+N more'."""
@@ -128,7 +160,9 @@ class NewsSignals:
         for alert in waiting:
             more = list(alert.payload.get("more_sources") or [])
             if len(more) < MAX_MORE_SOURCES:
-                more.append({"name": copy.source_name or "another outlet", "link": copy.link})
+                more.append(
+                    {"name": self._outlet(session, copy) or "another outlet", "link": copy.link}
+                )
                 alert.payload = {**alert.payload, "more_sources": more}
                 session.add(alert)
 
@@ -140,7 +174,15 @@ class NewsSignals:
         ).all()
         signature = tuple((i, tuple(k)) for i, k in rows if i is not None and k)
         if signature != self._keywords:
-            queries = {str(i): q for i, k in signature if (q := keyword_query(list(k)))}
+            queries = {}
+            for deadline_id, keywords in signature:
+                query = keyword_query(list(keywords))
+                try:
+                    if query:
+                        parse_query(query)
+                        queries[str(deadline_id)] = query
+                except QuerySyntaxError as exc:
+                    log.warning("deadline %s: keywords not usable (%s)", deadline_id, exc)
             self._matcher = Matcher(queries) if queries else None
             self._keywords = signature
         return self._matcher

@@ -7,8 +7,9 @@ Decisions (next check, back-off, failing, quiet) live in `jobs/sources/health.py
 
 Extension point: `after_store` callables run in the same transaction right after a source's
 new items (not baseline ones) and their topic matches are stored, and before the news alerts
-are written. A hook that raises is logged and its writes are rolled back (a savepoint); the
-items and alerts are kept.
+are written. A hook may return the ids of items that must not alert on their own (a later
+copy of a story already alerted). A hook that raises is logged and its writes are rolled back
+(a savepoint); the items and alerts are kept.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +48,7 @@ from jobs.sources.storage import (
 
 log = logging.getLogger(__name__)
 
-AfterStore = Callable[[Session, list[Item], datetime], None]
+AfterStore = Callable[[Session, list[Item], datetime], Collection[int] | None]
 TICK_S = 5
 MAX_STARTS_PER_TICK = 500  # the fetcher's own limits pace them; this bounds the task list
 MAX_ERROR_CHARS = 500
@@ -417,23 +418,27 @@ class Poller:
         else:
             self._check_quiet(session, source, now)
         if ids and not baseline:
-            self._run_hooks(session, list(ids.values()), now)
-            alerts = self._alert_news(session, source, digest.title, matches)
+            quiet = self._run_hooks(session, list(ids.values()), now)
+            loud = [match for match in matches if match[0] not in quiet]
+            alerts = self._alert_news(session, source, digest.title, loud)
         return digest.parsed, len(ids), alerts
 
-    def _run_hooks(self, session: Session, item_ids: list[int], now: datetime) -> None:
+    def _run_hooks(self, session: Session, item_ids: list[int], now: datetime) -> set[int]:
+        """Run the hooks; return the ids of items they absorbed (no alert of their own)."""
         if not self.after_store:
-            return
+            return set()
         by_id = {
             row.id: row for row in session.exec(select(Item).where(col(Item.id).in_(item_ids)))
         }
         items = [by_id[i] for i in item_ids if i in by_id]  # in feed order
+        quiet: set[int] = set()
         for hook in self.after_store:
             try:
                 with session.begin_nested():
-                    hook(session, items, now)
+                    quiet.update(hook(session, items, now) or ())
             except Exception:
                 log.exception("after_store hook %r failed", hook)
+        return quiet
 
     def _alert_news(
         self,
