@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
+	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
 	for b in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 clean:

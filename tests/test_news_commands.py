@@ -71,6 +71,16 @@ class FilesBotAPI(FakeBotAPI):
         await self._notify()
 
 
+    async def push_document(self, chat_id: int, file_id: str) -> None:
+        """A person sends a file (no command)."""
+        chat = {"id": chat_id, "type": "private", "first_name": "Ada"}
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ada"}
+        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": "feeds.opml"}
+        message = {"message_id": 502, "date": int(time.time()), "chat": chat, "from": user, "document": document}
+        self.updates.append({"update_id": next(self._update_ids), "message": message})
+        await self._notify()
+
+
 class _FileHandler(tornado.web.RequestHandler):
     def initialize(self, api: FilesBotAPI) -> None:
         self.api = api
@@ -251,3 +261,16 @@ async def test_import_opml_refuses_non_public_addresses(
     await api.push_reply_to_document(ADA, "/import", "opml1")
     await api.wait_for(lambda: len(api.sent(ADA)) > before)
     assert api.sent(ADA)[before].params["text"] == "Only Herald's admins can do that."
+
+
+async def test_an_opml_file_sent_by_an_admin_is_imported_at_once(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    api = bot_api.api
+    assert isinstance(api, FilesBotAPI)
+    api.files["opml2"] = OPML
+    await say(bot_api, ADMIN, "/start")
+    before = len(api.sent(ADMIN))
+    await api.push_document(ADMIN, "opml2")
+    await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
+    assert str(api.sent(ADMIN)[before].params["text"]).startswith("📥 Added 1 sources;")

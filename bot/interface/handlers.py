@@ -216,5 +216,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             application.add_handler(CommandHandler(name, callback))
         for pattern, button in module.CALLBACKS:
             application.add_handler(CallbackQueryHandler(button, pattern=pattern))
+        for message_filter, callback in getattr(module, "MESSAGES", ()):
+            application.add_handler(MessageHandler(message_filter, callback))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

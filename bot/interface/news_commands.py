@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import ContextTypes
+from telegram import Document, Update
+from telegram.ext import ContextTypes, filters
 
 from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
 from bot.render import news as text
 from bot.render.deadline_replies import usage
+from bot.runtime import Runtime
 from bot.services import news
 from bot.services.sources import (
     NewSource,
@@ -121,6 +122,23 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if document is None:
         await reply(update, text.opml_unreadable("no file: reply to the OPML file itself"))
         return
+    await _import_opml(update, runtime, chat.id, document)
+
+
+async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin sends an .opml file: import it at once (others are told it is for admins)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    runtime = runtime_of(context)
+    if chat is None or message is None or message.document is None:
+        return
+    if not runtime.is_admin(user.id if user else None):
+        await reply(update, text.admins_only())
+        return
+    await _import_opml(update, runtime, chat.id, message.document)
+
+
+async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document: Document) -> None:
+    """Add an OPML file's feeds as untrusted (SSRF-checked) sources, and say what happened."""
     if (document.file_size or 0) > MAX_OPML_BYTES:
         await reply(update, text.opml_unreadable(f"it is larger than {MAX_OPML_BYTES} bytes"))
         return
@@ -140,7 +158,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         accepted.append(NewSource(source.spec, source.title))
     with session_scope(runtime.engine) as session:
         added, present = add_sources(
-            session, accepted, origin="chat", trusted=False, owner_chat_id=chat.id
+            session, accepted, origin="chat", trusted=False, owner_chat_id=chat_id
         )
     await reply(update, text.opml_imported(added, present, refused))
 
@@ -172,3 +190,6 @@ COMMANDS: dict[str, Callback] = {
     "import": import_command,
 }
 CALLBACKS: list[tuple[str, Callback]] = [(r"^mt:[a-z0-9-]+$", mute_topic_button)]
+MESSAGES: list[tuple[filters.BaseFilter, Callback]] = [
+    (filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml"), opml_upload)
+]
