@@ -87,7 +87,7 @@ class Runtime:
         """
         if not self._lead():
             self.scheduler.add_job(
-                self._lead,
+                self._try_to_lead,
                 IntervalTrigger(seconds=LEADER_RETRY_S),
                 id="leadership",
                 replace_existing=True,
@@ -126,6 +126,13 @@ class Runtime:
             max_instances=1,
         )
 
+    async def _try_to_lead(self) -> None:
+        """The follower's periodic attempt, on the event loop like every other job."""
+        try:
+            self._lead()
+        except Exception:
+            log.exception("could not check the leader lock; will try again")
+
     def _lead(self) -> bool:
         """Take the lead if free; on taking it, rebuild every job from the store."""
         if self._leading:
@@ -137,7 +144,7 @@ class Runtime:
             self.scheduler.remove_job("leadership")
         self.reminders.rebuild()
         self.scheduler.add_job(
-            self.reminders.sync_changed,
+            self.reminders.sync_changed_job,
             IntervalTrigger(seconds=SYNC_EVERY_S),
             id="reminders-sync",
             replace_existing=True,

@@ -41,6 +41,7 @@ MAX_OCCURRENCES_PER_PASS = 500
 # Changes seen by the periodic sync are looked up with this overlap (clock skew, slow commits).
 SYNC_OVERLAP = timedelta(seconds=5)
 SYNC_EVERY_S = 10
+RETRY_S = 5  # a reminder pass that failed is tried again this soon
 
 
 @dataclass(frozen=True)
@@ -300,23 +301,47 @@ class ReminderJobs:
                 self._schedule(deadline_id, None)
                 return
             mine = load_followers(session, [deadline_id]).get(deadline_id, [])
-            self._schedule(deadline_id, next_fire_at(reminder_times(deadline, mine), self.clock()))
+            # From the watermark, not from now: a reminder time that has just passed but whose
+            # job has not run yet must keep its job (it runs at once), or it would be lost.
+            upcoming = next_fire_at(reminder_times(deadline, mine), deadline.reminded_until)
+            self._schedule(deadline_id, upcoming)
 
     async def run(self, deadline_id: int) -> None:
-        """The job body: write the reminders now due for this deadline, then schedule the next."""
+        """The job body: write the reminders now due for this deadline, then schedule the next.
+
+        If the store fails (locked, connection lost), the same work is retried shortly: a
+        one-off job leaves the scheduler when it starts, so giving up would lose the reminder
+        until the next start-up.
+        """
         now = self.clock()
+        try:
+            created, upcoming = self._write_due(deadline_id, now)
+        except Exception:
+            log.exception("reminders of deadline %s failed; retrying in %d s", deadline_id, RETRY_S)
+            self._schedule(deadline_id, now + timedelta(seconds=RETRY_S))
+            return
+        if created:
+            self.outbox.notify()
+        self._schedule(deadline_id, upcoming)
+
+    def _write_due(self, deadline_id: int, now: datetime) -> tuple[int, datetime | None]:
+        """One transaction: alerts for what is due, the watermark moved; the next fire time."""
         with session_scope(self.engine) as session:
             deadline = session.get(Deadline, deadline_id)
             if deadline is None or deadline.status != "active":
-                return
+                return 0, None
             mine = load_followers(session, [deadline_id]).get(deadline_id, [])
             due = process(deadline, mine, now)
             created = enqueue(session, due.alerts + offline_summary_alerts(due.missed, now))
             session.add(deadline)
-            upcoming = next_fire_at(reminder_times(deadline, mine), now)
-        if created:
-            self.outbox.notify()
-        self._schedule(deadline_id, upcoming)
+            return created, next_fire_at(reminder_times(deadline, mine), now)
+
+    async def sync_changed_job(self) -> None:
+        """The periodic sync as a coroutine, so it runs on the event loop with everything else."""
+        try:
+            self.sync_changed()
+        except Exception:
+            log.exception("reminder sync failed; the next one retries")
 
     def _drop_all(self) -> None:
         for job in self.scheduler.get_jobs():

@@ -97,8 +97,8 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "herald.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with engine.connect() as connection:  # outside a transaction, on the driver itself
+        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
 

@@ -184,3 +184,37 @@ async def test_moving_a_deadline_cancels_pending_reminders_and_tells_followers(e
         history = deadline_ops.history(session, deadline.id or 0)
     assert rows == {("reminder", "cancelled"), ("deadline_changed", "pending")}
     assert [h.kind for h in history] == ["moved", "created"]
+
+
+async def test_a_failed_pass_is_retried_not_lost(engine, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
+    frozen = datetime(2026, 1, 1, tzinfo=UTC)
+    jobs.clock = lambda: frozen
+
+    def locked(deadline_id: int, now: datetime) -> tuple[int, datetime | None]:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(jobs, "_write_due", locked)
+    await jobs.run(42)
+    job = jobs.scheduler.get_job("deadline:42")
+    assert job is not None and job.trigger.run_date == frozen + timedelta(seconds=5)
+
+
+async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine) -> None:  # type: ignore[no-untyped-def]
+    """A change handled just after a reminder time, before its job ran, must not drop it."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        chats.register(session, 1, kind="private", title=None, auto_follow=False)
+        spec = DeadlineSpec(slug="soon", title="Soon", due_at=now + timedelta(seconds=1), timezone="UTC", remind=())
+        deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
+        deadline.reminded_until = now - timedelta(seconds=1)
+        deadline_ops.follow(session, 1, deadline)
+    assert deadline.id is not None
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
+    jobs.clock = lambda: now + timedelta(seconds=2)  # the due time has passed; the job has not run
+    jobs.refresh(deadline.id)
+    job = jobs.scheduler.get_job(f"deadline:{deadline.id}")
+    assert job is not None and job.trigger.run_date == spec.due_at
+    await jobs.run(deadline.id)
+    with session_scope(engine) as session:
+        assert [a.kind for a in session.exec(select(Alert))] == ["deadline_reached"]

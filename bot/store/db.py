@@ -33,12 +33,24 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by _begin_immediate below, not by the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction begins, not at its first write.
+
+    A transaction that reads and then writes would otherwise fail at once with "database is
+    locked" whenever another connection wrote in between (busy_timeout cannot help there);
+    begun IMMEDIATE, it waits its turn instead.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -50,6 +62,7 @@ def make_engine(url: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(resolved, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(resolved, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
