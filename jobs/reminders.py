@@ -248,11 +248,12 @@ class ReminderJobs:
         self.outbox = outbox
         self.clock = clock
         self._synced_until = clock()
+        self._rebuilt_at = self._synced_until  # changes before this are in the rebuild
 
     def rebuild(self) -> int:
         """Catch up on anything missed, then schedule every deadline's next reminder."""
         now = self.clock()
-        self._synced_until = now
+        self._synced_until = self._rebuilt_at = now
         scheduled = 0
         self._drop_all()
         with session_scope(self.engine) as session:
@@ -286,8 +287,9 @@ class ReminderJobs:
     def sync_changed(self) -> int:
         """Refresh the deadlines changed since the last look (changes made by other replicas)."""
         now = self.clock()
+        since = max(self._synced_until - SYNC_OVERLAP, self._rebuilt_at)
         with session_scope(self.engine) as session:
-            changed = changed_since(session, self._synced_until - SYNC_OVERLAP)
+            changed = changed_since(session, since)
         self._synced_until = now
         for deadline_id in changed:
             self.refresh(deadline_id)
