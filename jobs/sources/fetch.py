@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import re
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -263,10 +264,11 @@ class _HostLimiter:
 
 
 class Fetcher:
-    """Fetches sources over shared connection pools (one for trusted sources, one guarded
-    against SSRF for untrusted ones). Use as an async context manager, or call `aclose()`.
+    """Fetches sources over small per-host connection pools (plain for trusted sources,
+    guarded against SSRF for untrusted ones). Use as an async context manager, or call
+    `aclose()`.
 
-    `transport` replaces both pools (tests); `resolver` is used by the guarded pool.
+    `transport` replaces every pool (tests); `resolver` is used by the guarded pools.
     """
 
     def __init__(
@@ -285,34 +287,57 @@ class Fetcher:
         self._total_timeout_s = total_timeout_s
         self._global = asyncio.Semaphore(max_concurrency)
         self._hosts = _HostLimiter(per_host_limit)
-        limits = httpx.Limits(
-            max_connections=max_concurrency,
-            max_keepalive_connections=max_concurrency,
-            keepalive_expiry=KEEPALIVE_EXPIRY_S,
-        )
-        timeout = httpx.Timeout(total_timeout_s, connect=connect_timeout_s)
-        headers = {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
-
-        def client(pool: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                transport=pool,
-                timeout=timeout,
-                headers=headers,
-                follow_redirects=False,
-                trust_env=False,
-            )
-
+        self._timeout = httpx.Timeout(total_timeout_s, connect=connect_timeout_s)
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self._resolver = resolver or system_resolver
+        self._per_host_limit = per_host_limit
+        # One small pool per host and trust level, not one big pool: httpcore scans every
+        # connection of a pool on each request, so a pool of many connections costs CPU per
+        # request that grows with its size (measured in docs/benchmarks.md).
+        self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
+        self._shared: httpx.AsyncClient | None = None
+        self._ssl_context: ssl.SSLContext | None = None
         if transport is not None:
-            self._trusted = self._guarded = client(transport)
-            return
-        # One TLS context for both pools: loading the CA bundle is the costly part of each.
-        ssl_context = httpx.create_ssl_context(trust_env=False)
-        plain = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
-        self._trusted = client(plain)
-        guard = GuardedTransport(
-            limits=limits, resolver=resolver or system_resolver, ssl_context=ssl_context
+            self._shared = self._client(transport)
+
+    def _client(self, pool: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=pool,
+            timeout=self._timeout,
+            headers=self._headers,
+            follow_redirects=False,
+            trust_env=False,
         )
-        self._guarded = client(guard)
+
+    def _client_for(self, url: str, trusted: bool) -> httpx.AsyncClient:
+        if self._shared is not None:
+            return self._shared
+        key = (_host_key(url), trusted)
+        client = self._clients.get(key)
+        if client is None:
+            if self._ssl_context is None:
+                # One TLS context for every pool: loading the CA bundle is the costly part.
+                self._ssl_context = httpx.create_ssl_context(trust_env=False)
+            limits = httpx.Limits(
+                max_connections=self._per_host_limit,
+                max_keepalive_connections=self._per_host_limit,
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            )
+            pool: httpx.AsyncBaseTransport
+            if trusted:
+                pool = httpx.AsyncHTTPTransport(
+                    verify=self._ssl_context, limits=limits, trust_env=False
+                )
+            else:
+                pool = GuardedTransport(
+                    limits=limits, resolver=self._resolver, ssl_context=self._ssl_context
+                )
+            client = self._clients[key] = self._client(pool)
+        return client
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -326,9 +351,10 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._trusted.aclose()
-        if self._guarded is not self._trusted:
-            await self._guarded.aclose()
+        clients = [*self._clients.values(), *([self._shared] if self._shared else [])]
+        self._clients.clear()
+        for client in clients:
+            await client.aclose()
 
     async def fetch(
         self,
@@ -384,10 +410,10 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        client = self._trusted if trusted else self._guarded
         for _hop in range(MAX_REDIRECTS + 1):
             _check_hop(chain.url, trusted)
             chain.visited.add(chain.url)
+            client = self._client_for(chain.url, trusted)
             request = client.build_request("GET", chain.url, headers=headers)
             response = await client.send(request, stream=True)
             try:
