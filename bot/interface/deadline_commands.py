@@ -48,12 +48,12 @@ async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)
-    with session_scope(runtime.engine) as session:
-        try:
+    try:
+        with session_scope(runtime.engine) as session:
             details = deadline_details(session, args[0].lower(), chat.id, runtime.config.timezone)
-        except DeadlineNotFound:
-            await reply(update, replies.not_found(args[0]))
-            return
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(args[0]))
+        return
     await reply(update, replies.details(details, zone, utcnow()))
 
 
@@ -169,29 +169,44 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     _, zone = chat_zone(runtime, chat.id)
     actor = _actor(update)
     user_id = update.effective_user.id if update.effective_user else None
-    with session_scope(runtime.engine) as session:
-        try:
-            deadline = deadline_ops.find(session, slug, chat.id)
-        except DeadlineNotFound:
-            await reply(update, replies.not_found(slug))
-            return
-        if not _owned(deadline, chat.id, runtime, user_id):
-            await reply(update, replies.not_yours(slug, deadline.origin))
-            return
-        try:
+    try:
+        with session_scope(runtime.engine) as session:
+            deadline = _changeable(session, runtime, chat.id, user_id, slug)
             written, what = _apply_edit(session, deadline, field, value, zone, actor)
-        except (WhenError, OffsetError) as exc:
-            example = (
-                f"/edit {slug} when 12 Aug 09:00"
-                if field == "when"
-                else f"/edit {slug} remind 7d 1d"
-            )
-            await reply(update, replies.bad_input(str(exc), example))
-            return
-        deadline_id = deadline.id
+            deadline_id = deadline.id
+    except Refused as refusal:
+        await reply(update, refusal.reply)
+        return
+    except (WhenError, OffsetError) as exc:
+        example = (
+            f"/edit {slug} when 12 Aug 09:00" if field == "when" else f"/edit {slug} remind 7d 1d"
+        )
+        await reply(update, replies.bad_input(str(exc), example))
+        return
     assert deadline_id is not None
     runtime.deadlines.changed(deadline_id, written)
     await reply(update, replies.edited(slug, what))
+
+
+class Refused(Exception):
+    """The chat may not change that deadline; `reply` says why (the transaction rolls back)."""
+
+    def __init__(self, reply: Rendered) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+def _changeable(
+    session: Session, runtime: Runtime, chat_id: int, user_id: int | None, slug: str
+) -> Deadline:
+    """The deadline with that id, if this chat may change it; else raise Refused."""
+    try:
+        deadline = deadline_ops.find(session, slug, chat_id)
+    except DeadlineNotFound:
+        raise Refused(replies.not_found(slug)) from None
+    if not _owned(deadline, chat_id, runtime, user_id):
+        raise Refused(replies.not_yours(slug, deadline.origin))
+    return deadline
 
 
 def _apply_edit(
@@ -236,20 +251,16 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     runtime = runtime_of(context)
     slug = args[0].lower()
     user_id = update.effective_user.id if update.effective_user else None
-    with session_scope(runtime.engine) as session:
-        try:
-            deadline = deadline_ops.find(session, slug, chat.id)
-        except DeadlineNotFound:
-            await reply(update, replies.not_found(slug))
-            return
-        if not _owned(deadline, chat.id, runtime, user_id):
-            await reply(update, replies.not_yours(slug, deadline.origin))
-            return
-        if deadline.status != "active":
-            await reply(update, replies.edited(slug, "It was already cancelled."))
-            return
-        written = deadline_ops.cancel(session, deadline, actor=_actor(update))
-        deadline_id = deadline.id
+    try:
+        with session_scope(runtime.engine) as session:
+            deadline = _changeable(session, runtime, chat.id, user_id, slug)
+            if deadline.status != "active":
+                raise Refused(replies.edited(slug, "It was already cancelled."))
+            written = deadline_ops.cancel(session, deadline, actor=_actor(update))
+            deadline_id = deadline.id
+    except Refused as refusal:
+        await reply(update, refusal.reply)
+        return
     assert deadline_id is not None
     runtime.deadlines.changed(deadline_id, written)
     await reply(update, replies.edited(slug, "Cancelled; followers are told."))
@@ -361,12 +372,12 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)
     now = utcnow()
-    with session_scope(runtime.engine) as session:
-        try:
+    try:
+        with session_scope(runtime.engine) as session:
             deadline = deadline_ops.find(session, args[0].lower(), chat.id)
-        except DeadlineNotFound:
-            await reply(update, replies.not_found(args[0]))
-            return
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(args[0]))
+        return
     rendered = replies.countdown_message(
         deadline.title,
         deadline.slug,

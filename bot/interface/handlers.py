@@ -143,11 +143,12 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     with session_scope(runtime.engine) as session:
         stored = session.get(Chat, chat.id)
-        if stored is None:
-            await reply_text(update, "Send /start first, then set the time zone.")
-            return
-        stored.timezone = name
-        session.add(stored)
+        if stored is not None:
+            stored.timezone = name
+            session.add(stored)
+    if stored is None:
+        await reply_text(update, "Send /start first, then set the time zone.")
+        return
     await reply_text(update, f"Done: times are now shown in {name}.")
 
 

@@ -21,6 +21,7 @@ from bot.delivery_policy.quiet import (
 )
 from bot.interface.common import (
     Callback,
+    chat_zone,
     may_change,
     refuse_unless_allowed,
     reply,
@@ -54,12 +55,11 @@ async def _settings_target(
     if changing and await refuse_unless_allowed(update, context):
         return None
     runtime = runtime_of(context)
-    with session_scope(runtime.engine) as session:
-        stored = session.get(Chat, chat.id)
-        if stored is None:
-            await reply_text(update, text.REGISTER_FIRST)
-            return None
-        return chat.id, chats.zone_of(stored, runtime.config.timezone)
+    stored, zone = chat_zone(runtime, chat.id)
+    if stored is None:
+        await reply_text(update, text.REGISTER_FIRST)
+        return None
+    return chat.id, zone
 
 
 async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
