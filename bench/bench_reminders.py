@@ -127,7 +127,10 @@ async def lateness_run(count: int) -> dict[str, float]:
             row_late = [(a.created_at - d.due_at).total_seconds() for a, d in rows]
             due_by_chat = {a.chat_id: d.due_at.timestamp() for a, d in rows}
         engine.dispose()
-        send_late = [c.at - due_by_chat[int(c.params["chat_id"])] for c in served.api.sent()]
+        sends = served.api.sent()
+        send_late = [c.at - due_by_chat[int(c.params["chat_id"])] for c in sends]
+        if len(sends) != count or len({int(c.params["chat_id"]) for c in sends}) != count:
+            raise SystemExit(f"{len(sends)} sends for {count} reminders: lost or doubled")
     return {
         "row_p50": percentile(row_late, 50),
         "row_p99": percentile(row_late, 99),
