@@ -83,6 +83,20 @@ class FakeBotAPI:
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 
+    async def push_membership(self, chat_id: int, status: str) -> None:
+        """The person blocks ("kicked") or unblocks ("member") the bot in a private chat."""
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ada"}
+        change = {
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": {"status": "member", "user": BOT_USER},
+            "new_chat_member": {"status": status, "user": BOT_USER}
+            | ({"until_date": 0} if status == "kicked" else {}),
+        }
+        self.updates.append({"update_id": next(self._update_ids), "my_chat_member": change})
+        await self._notify()
+
     async def press(
         self,
         chat_id: int,

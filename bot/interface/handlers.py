@@ -8,10 +8,11 @@ import sys
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -62,6 +63,29 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             zone,
         ),
     )
+
+
+async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Herald was blocked, removed, or let back in: stop or resume alerts at once.
+
+    Without this the chat would only be found out at the next push (a 403). Being added or
+    unblocked does not follow anything by itself: /start does that.
+    """
+    change, chat = update.my_chat_member, update.effective_chat
+    if change is None or chat is None:
+        return
+    status = change.new_chat_member.status
+    with session_scope(runtime_of(context).engine) as session:
+        if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+            chats.deactivate(session, chat.id, f"bot {status}")
+        elif session.get(Chat, chat.id) is not None:
+            chats.register(
+                session,
+                chat.id,
+                kind=chat.type,
+                title=chat.title or chat.full_name,
+                auto_follow=False,
+            )
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -219,5 +243,6 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             application.add_handler(CallbackQueryHandler(button, pattern=pattern))
         for message_filter, callback in getattr(module, "MESSAGES", ()):
             application.add_handler(MessageHandler(message_filter, callback))
+    application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)
