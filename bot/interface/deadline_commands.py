@@ -22,7 +22,6 @@ from bot.store.models import Deadline, utcnow
 from jobs.deadlines.natural import WhenError, parse_when
 from jobs.deadlines.offsets import OffsetError, parse_offsets
 
-EDIT_EXAMPLE = "/edit my-deadline when 12 Aug 09:00"
 # Stands in for a title when only a date is typed (/edit … when …): parse_when needs one.
 _TITLE_SENTINEL = "\u2063"
 
@@ -42,9 +41,7 @@ async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is None:
         return
     if not args:
-        await reply(
-            update, replies.usage("deadline", "/deadline uk-us-trade-deal", "Shows one deadline.")
-        )
+        await reply(update, replies.usage_of("deadline"))
         return
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)
@@ -153,14 +150,7 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat is None:
         return
     if len(args) < 3 or args[1].lower() not in ("when", "title", "remind"):
-        await reply(
-            update,
-            replies.usage(
-                "edit",
-                EDIT_EXAMPLE,
-                "Change when, title or remind (e.g. remind 7d 1d) of a deadline this chat added.",
-            ),
-        )
+        await reply(update, replies.usage_of("edit"))
         return
     if await refuse_unless_allowed(update, context):
         return
@@ -237,14 +227,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if chat is None:
         return
     if not args:
-        await reply(
-            update,
-            replies.usage(
-                "cancel",
-                "/cancel my-deadline",
-                "Cancels a deadline this chat added; followers are told.",
-            ),
-        )
+        await reply(update, replies.usage_of("cancel"))
         return
     if await refuse_unless_allowed(update, context):
         return
@@ -283,12 +266,7 @@ async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str 
     if chat is None:
         return
     if not slug:
-        await reply(
-            update,
-            replies.usage(
-                "follow", "/follow us-china-tariff-truce", "Get reminders for a deadline."
-            ),
-        )
+        await reply(update, replies.usage_of("follow"))
         return
     if await refuse_unless_allowed(update, context):
         return
@@ -306,12 +284,7 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is None:
         return
     if not args:
-        await reply(
-            update,
-            replies.usage(
-                "unfollow", "/unfollow us-china-tariff-truce", "Stop reminders for a deadline."
-            ),
-        )
+        await reply(update, replies.usage_of("unfollow"))
         return
     if await refuse_unless_allowed(update, context):
         return
@@ -328,14 +301,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if chat is None:
         return
     if len(args) < 2:
-        await reply(
-            update,
-            replies.usage(
-                "remind",
-                "/remind uk-us-trade-deal 7d 1d 2h",
-                "Choose this chat's reminder offsets (or 'default').",
-            ),
-        )
+        await reply(update, replies.usage_of("remind"))
         return
     if await refuse_unless_allowed(update, context):
         return
@@ -360,14 +326,7 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if chat is None:
         return
     if not args:
-        await reply(
-            update,
-            replies.usage(
-                "countdown",
-                "/countdown uk-us-trade-deal",
-                "Posts a countdown that updates daily, then hourly on the last day.",
-            ),
-        )
+        await reply(update, replies.usage_of("countdown"))
         return
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)

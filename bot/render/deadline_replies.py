@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.render.chat import CORE_HELP, DEADLINE_HELP
 from bot.render.common import Button, Rendered, countdown, escape, format_due, title_link
 from jobs.deadlines.offsets import format_offset, parse_offset
 
@@ -55,6 +56,14 @@ class DeadlineDetails:
 
 def usage(command: str, example: str, what: str) -> Rendered:
     return Rendered(f"Usage: <code>{escape(example)}</code>\n{escape(what)}")
+
+
+def usage_of(command: str) -> Rendered:
+    """Usage taken from the command's /help entry, so example and purpose live in one place."""
+    for name, example, what in CORE_HELP + DEADLINE_HELP:
+        if name == command:
+            return usage(command, example, what[:1].upper() + what[1:] + ".")
+    raise KeyError(command)
 
 
 def not_found(slug: str) -> Rendered:
