@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+
+from tests.background_server import BackgroundServer
 
 
 @dataclass
@@ -76,14 +76,13 @@ class _Server(ThreadingHTTPServer):
         self.requests: list[tuple[str, dict[str, str]]] = []
 
 
-class FeedServer:
+class FeedServer(BackgroundServer):
     """`with FeedServer() as s: s.set("/a.xml", Route(body=...)); s.url("/a.xml")`."""
 
+    _server: _Server
+
     def __init__(self) -> None:
-        self._server = _Server()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Server())
 
     def set(self, path: str, route: Route) -> None:
         self._server.routes[path] = route
@@ -91,21 +90,3 @@ class FeedServer:
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:
         return self._server.requests
-
-    def url(self, path: str) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
-
-    def __enter__(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
+from tests.background_server import BackgroundServer
+
 ETAG = '"v1"'
 LAST_MODIFIED = "Mon, 01 Jun 2026 12:00:00 GMT"
 MAX_AGE_S = 300
@@ -248,14 +250,13 @@ class _Server(ThreadingHTTPServer):
             self.active -= 1
 
 
-class SourcesServer:
+class SourcesServer(BackgroundServer):
     """Run the server in a thread: `with SourcesServer() as server: server.url("/feed.xml")`."""
 
+    _server: _Server
+
     def __init__(self) -> None:
-        self._server = _Server()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Server())
 
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:
@@ -271,24 +272,14 @@ class SourcesServer:
         self._server.requests.clear()
         self._server.max_active = 0
 
-    def url(self, path: str) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
-
-    def __enter__(self) -> SourcesServer:
-        self._thread.start()
-        return self
-
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._server.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stopping.set()  # slow handlers stop dripping, so shutdown is quick
+        super().__exit__(exc_type, exc, traceback)
 
 
 if __name__ == "__main__":
