@@ -21,7 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.services.deadlines import changed_since
+from bot.services.deadlines import changed_since, deadline_payload, reminder_prefix
 from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineSubscription, utcnow
@@ -93,23 +93,7 @@ def next_fire_at(times: Iterable[ReminderTime], after: datetime) -> datetime | N
 
 def reminder_key(deadline: Deadline, offset: Offset) -> str:
     """Dedup key of (deadline, occurrence, offset): the same reminder is one alert forever."""
-    return f"r:{deadline.id}:{int(deadline.due_at.timestamp())}:{offset.text}"
-
-
-def occurrence_prefix(deadline: Deadline) -> str:
-    return f"r:{deadline.id}:{int(deadline.due_at.timestamp())}:"
-
-
-def deadline_payload(deadline: Deadline) -> dict[str, Any]:
-    return {
-        "deadline_id": deadline.id,
-        "slug": deadline.slug,
-        "title": deadline.title,
-        "due_at": deadline.due_at.isoformat(),
-        "timezone": deadline.timezone,
-        "all_day": deadline.all_day,
-        "url": deadline.url,
-    }
+    return reminder_prefix(deadline.id, deadline.due_at) + offset.text
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,8 @@ def _announce(
     return enqueue(session, alerts)
 
 
-def _base_payload(deadline: Deadline) -> dict[str, Any]:
+def deadline_payload(deadline: Deadline) -> dict[str, Any]:
+    """What every alert about a deadline carries (the render reads these keys)."""
     return {
         "deadline_id": deadline.id,
         "slug": deadline.slug,
@@ -240,6 +241,16 @@ def _base_payload(deadline: Deadline) -> dict[str, Any]:
         "all_day": deadline.all_day,
         "url": deadline.url,
     }
+
+
+def reminder_prefix(deadline_id: int | None, due_at: datetime | None = None) -> str:
+    """Dedup-key prefix of a deadline's reminders: all of them, or one occurrence's.
+
+    A reminder's key is this prefix for its occurrence plus the offset, e.g. `r:7:1752073200:1d`.
+    """
+    if due_at is None:
+        return f"r:{deadline_id}:"
+    return f"r:{deadline_id}:{int(due_at.timestamp())}:"
 
 
 def move(
@@ -252,7 +263,7 @@ def move(
     """
     assert deadline.id is not None
     old_due = deadline.due_at
-    cancel_pending(session, f"r:{deadline.id}:{int(old_due.timestamp())}:")
+    cancel_pending(session, reminder_prefix(deadline.id, old_due))
     now = utcnow()
     deadline.due_at = new_due
     deadline.all_day = all_day
@@ -267,7 +278,7 @@ def move(
         actor=actor,
     )
     session.add(change)
-    payload = {**_base_payload(deadline), "change": "moved", "old_due_at": old_due.isoformat()}
+    payload = {**deadline_payload(deadline), "change": "moved", "old_due_at": old_due.isoformat()}
     return _announce(session, deadline, change, payload)
 
 
@@ -285,19 +296,19 @@ def rename(session: Session, deadline: Deadline, new_title: str, *, actor: str) 
         actor=actor,
     )
     session.add(change)
-    payload = {**_base_payload(deadline), "change": "renamed", "old_title": old_title}
+    payload = {**deadline_payload(deadline), "change": "renamed", "old_title": old_title}
     return _announce(session, deadline, change, payload)
 
 
 def cancel(session: Session, deadline: Deadline, *, actor: str) -> int:
     assert deadline.id is not None
-    cancel_pending(session, f"r:{deadline.id}:")
+    cancel_pending(session, reminder_prefix(deadline.id))
     deadline.status = "cancelled"
     deadline.updated_at = utcnow()
     session.add(deadline)
     change = DeadlineChange(deadline_id=deadline.id, kind="cancelled", actor=actor)
     session.add(change)
-    payload = {**_base_payload(deadline), "change": "cancelled"}
+    payload = {**deadline_payload(deadline), "change": "cancelled"}
     return _announce(session, deadline, change, payload)
 
 
