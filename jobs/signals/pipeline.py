@@ -24,13 +24,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.services.deadlines import follower_ids
 from bot.services.proposals import NewsFinding, propose_from_news
 from bot.store.models import (
     Alert,
     Chat,
     Deadline,
     DeadlineItem,
-    DeadlineSubscription,
     Item,
     ItemTopic,
     Source,
@@ -239,7 +239,7 @@ class NewsSignals:
                     continue
                 made += propose_from_news(
                     session,
-                    _deadline_followers(session, deadline),
+                    follower_ids(session, deadline.id or 0),
                     NewsFinding(
                         finding.date,
                         finding.what,
@@ -262,16 +262,6 @@ class NewsSignals:
                 key=f"news:{topic_slug}:{finding.date.isoformat()}",
             )
         return made
-
-
-def _deadline_followers(session: Session, deadline: Deadline) -> list[int]:
-    return list(
-        session.exec(
-            select(DeadlineSubscription.chat_id)
-            .join(Chat, col(Chat.id) == DeadlineSubscription.chat_id)
-            .where(DeadlineSubscription.deadline_id == deadline.id, col(Chat.active))
-        ).all()
-    )
 
 
 def _topic_followers(session: Session, item: Item) -> dict[str, list[int]]:
