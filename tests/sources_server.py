@@ -68,6 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         self.server.requests.append((parts.path, dict(self.headers.items())))
+        self.server.peers.append(self.client_address)
         route = ROUTES.get(parts.path)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         try:
@@ -235,6 +236,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.peers: list[tuple[str, int]] = []
         self.stopping = threading.Event()
         self.active = 0
         self.max_active = 0
@@ -264,12 +266,18 @@ class SourcesServer(BackgroundServer):
         return self._server.requests
 
     @property
+    def peers(self) -> list[tuple[str, int]]:
+        """The client (address, port) of every request: one port per connection used."""
+        return self._server.peers
+
+    @property
     def max_active(self) -> int:
         """The most /slow-headers?count=1 requests waiting at once since the last reset()."""
         return self._server.max_active
 
     def reset(self) -> None:
         self._server.requests.clear()
+        self._server.peers.clear()
         self._server.max_active = 0
 
     def __exit__(

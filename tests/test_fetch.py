@@ -93,6 +93,24 @@ async def test_conditional_request_gives_not_modified(
     assert result.etag == ETAG
 
 
+async def test_one_connection_serves_every_kind_of_response(
+    server: SourcesServer, fetcher: Fetcher
+) -> None:
+    """A 304, an error page or a redirect leaves the connection reusable: polling a source
+    must not cost a new connection (a TLS handshake, in real life) every time."""
+    for path, etag in [
+        ("/feed.xml", None),
+        ("/feed.xml", ETAG),
+        ("/status/500", None),
+        ("/temp", None),
+        ("/status/404", None),
+        ("/feed.xml", ETAG),
+    ]:
+        await fetcher.fetch(server.url(path), etag=etag)
+    assert len(server.requests) == 7  # /temp redirected to /feed.xml
+    assert len(set(server.peers)) == 1
+
+
 @pytest.mark.parametrize("path", ["/feed.gz", "/feed.deflate"])
 async def test_compressed_bodies_are_decoded(
     server: SourcesServer, fetcher: Fetcher, path: str

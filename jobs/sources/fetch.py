@@ -46,6 +46,9 @@ PER_HOST_LIMIT = 2
 MAX_REDIRECTS = 5
 KEEPALIVE_EXPIRY_S = 30.0
 READ_CHUNK_BYTES = 65_536
+# An error page, redirect or 304 body up to this size is read and dropped, so its connection
+# is kept alive; a larger one is cut off and its connection closed.
+MAX_DISCARDED_BYTES = 65_536
 # Decompressed bytes produced per zlib call, so a bomb never inflates more than this at once.
 DECODE_CHUNK_BYTES = 65_536
 JITTER_FRACTION = 0.1
@@ -420,6 +423,7 @@ class Fetcher:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     _follow(chain, response.status_code, location)
+                    await _discard_body(response)
                     continue
                 return await self._result(response, chain, started)
             finally:
@@ -436,8 +440,10 @@ class Fetcher:
         error = None
         if 200 <= status < 300:
             body = await self._read_body(response)
-        elif status != 304:
-            error = _status_error(status, response.reason_phrase, retry_after_s)
+        else:
+            await _discard_body(response)
+            if status != 304:
+                error = _status_error(status, response.reason_phrase, retry_after_s)
         return FetchResult(
             url=chain.start,
             final_url=chain.url,
@@ -472,6 +478,18 @@ class Fetcher:
                     raise BodyTooLarge(f"body exceeds {limit} bytes{inflated}")
                 chunks.append(piece)
         return b"".join(chunks)
+
+
+async def _discard_body(response: httpx.Response) -> None:
+    """Read a body nobody needs, so that httpcore sees the response end and keeps the
+    connection (closing a response mid-body closes its connection)."""
+    if response.is_stream_consumed:  # a response made in memory (a test transport)
+        return
+    read = 0
+    async for raw in response.aiter_raw(READ_CHUNK_BYTES):
+        read += len(raw)
+        if read > MAX_DISCARDED_BYTES:
+            return
 
 
 def _host_key(url: str) -> str:
