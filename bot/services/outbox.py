@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -18,6 +19,7 @@ from bot.store.models import Alert, utcnow
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 1
 PRIORITY_NEWS = 2
+KEY_CHUNK = 500  # keys per IN (...), well under SQLite's parameter limit
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,14 @@ class OutboxSignal:
 
 def enqueue(session: Session, alerts: list[NewAlert]) -> int:
     """Insert alerts, ignoring any whose (chat, dedup_key) exists; return how many are new."""
+    return len(enqueue_returning(session, alerts))
+
+
+def enqueue_returning(session: Session, alerts: list[NewAlert]) -> list[tuple[int, str]]:
+    """Insert alerts, ignoring any whose (chat, dedup_key) exists; return the (chat_id,
+    dedup_key) of those that are new."""
     if not alerts:
-        return 0
+        return []
     now = utcnow()
     rows = [
         {
@@ -72,8 +80,25 @@ def enqueue(session: Session, alerts: list[NewAlert]) -> int:
     # One statement with many parameter sets: compiled once (a multi-row VALUES clause is
     # compiled anew for every call, which costs more than the insert), sent in batches.
     statement = insert(table).on_conflict_do_nothing(index_elements=["chat_id", "dedup_key"])
-    # RETURNING counts what was really inserted; rowcount is -1 on some drivers.
-    return len(session.execute(statement.returning(table.c.id), rows).all())
+    # RETURNING tells what was really inserted; rowcount is -1 on some drivers.
+    returning = statement.returning(table.c.chat_id, table.c.dedup_key)
+    return [(chat_id, key) for chat_id, key in session.execute(returning, rows)]
+
+
+def withdraw_pending(session: Session, dedup_keys: Collection[str]) -> list[tuple[int, str]]:
+    """Delete the unsent, unclaimed alerts with these keys (written in this transaction and
+    found not to be news after all); return their (chat_id, dedup_key)."""
+    keys = list(dedup_keys)
+    withdrawn: list[tuple[int, str]] = []
+    for start in range(0, len(keys), KEY_CHUNK):
+        result = session.execute(
+            delete(Alert)
+            .where(col(Alert.dedup_key).in_(keys[start : start + KEY_CHUNK]))
+            .where(col(Alert.status) == "pending")
+            .returning(col(Alert.chat_id), col(Alert.dedup_key))
+        )
+        withdrawn += [(chat_id, key) for chat_id, key in result]
+    return withdrawn
 
 
 def cancel_pending(session: Session, dedup_prefix: str) -> int:

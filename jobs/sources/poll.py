@@ -5,11 +5,14 @@ whose `next_check_at` has come and returns at once; each fetch is handled in its
 transaction as soon as it completes, so a slow or broken source never delays the others.
 Decisions (next check, back-off, failing, quiet) live in `jobs/sources/health.py`.
 
-Extension point: `after_store` callables run in the same transaction right after a source's
-new items (not baseline ones) and their topic matches are stored, and before the news alerts
-are written. A hook may return the ids of items that must not alert on their own (a later
-copy of a story already alerted). A hook that raises is logged and its writes are rolled back
-(a savepoint); the items and alerts are kept.
+Fetches completing together are stored together: `jobs/sources/intake.py` takes a whole
+batch in a few statements.
+
+Extension point: `after_store` callables run in the same transaction right after a batch's
+new items (not baseline ones), their topic matches and their news alerts are stored. A hook
+may return the ids of items that must not alert on their own (a later copy of a story already
+alerted): their alerts are withdrawn before the transaction commits. A hook that raises is
+logged and its writes are rolled back (a savepoint); the items and alerts are kept.
 """
 
 from __future__ import annotations
@@ -17,22 +20,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.services.outbox import PRIORITY_NEWS, PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
+from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
-from bot.store.models import Item, Source, Topic, utcnow
+from bot.store.models import Source, Topic, utcnow
 from jobs.sources import health
 from jobs.sources.digest import Body, Digest, DigestPool, digest_body
 from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
+from jobs.sources.intake import AfterStore, Parsed, take_batch
 from jobs.sources.match import Matcher
 from jobs.sources.parse import FeedData, ParseError, parse_feed
-from jobs.sources.parse import Item as ParsedItem
 from jobs.sources.query import QuerySyntaxError, parse_query
 from jobs.sources.storage import (
     MAX_LINK_CHARS,
@@ -40,15 +43,11 @@ from jobs.sources.storage import (
     admin_chats,
     followers,
     health_payload,
-    news_payload,
     recent_published,
-    store_items,
-    store_matches,
 )
 
 log = logging.getLogger(__name__)
 
-AfterStore = Callable[[Session, list[Item], datetime], Collection[int] | None]
 TICK_S = 5
 MAX_STARTS_PER_TICK = 500  # the fetcher's own limits pace them; this bounds the task list
 MAX_ERROR_CHARS = 500
@@ -297,9 +296,7 @@ class Poller:
         own, so that one bad source cannot lose the others' work."""
         try:
             with session_scope(self.engine) as session, session.no_autoflush:
-                ids = [due.id for due, *_ in entries]
-                session.exec(select(Source).where(col(Source.id).in_(ids))).all()  # one query
-                reports = [self._handle_in(session, *entry) for entry in entries]
+                reports = self._handle_in(session, entries)
         except Exception as exc:
             if len(entries) == 1:
                 log.exception("storing source %s failed", entries[0][0].url)
@@ -310,29 +307,62 @@ class Poller:
             self.outbox.notify()
         return reports
 
-    def _handle_in(
+    def _handle_in(self, session: Session, entries: Sequence[Handled]) -> list[SourceReport]:
+        ids = [due.id for due, *_ in entries]
+        sources = {
+            row.id: row for row in session.exec(select(Source).where(col(Source.id).in_(ids)))
+        }
+        reports: list[SourceReport] = []
+        taking: list[tuple[int, Source, Parsed]] = []  # (report index, row, feed)
+        for due, result, now, digest in entries:
+            source = sources.get(due.id)
+            if source is None or not source.active:
+                reports.append(SourceReport(due.id, due.url, ok=False, error="source removed"))
+                continue
+            report = self._record_check(session, source, due, result, now, digest)
+            if isinstance(report, Parsed):
+                taking.append((len(reports), source, report))
+                report = SourceReport(due.id, result.url, ok=True)
+            reports.append(report)
+        batch = [parsed for _, _, parsed in taking]
+        taken = take_batch(session, batch, self._topics, self._followers, self.after_store)
+        for (index, source, parsed), took in zip(taking, taken, strict=True):
+            source.baseline_done = True
+            if took.new:
+                source.items_seen += took.new
+                source.last_new_item_at = parsed.fetched_at
+                source.quiet_reported = False
+            else:
+                self._check_quiet(session, source, parsed.fetched_at)
+            reports[index] = replace(
+                reports[index], parsed=parsed.digest.parsed, new=took.new, alerts=took.alerts
+            )
+        return reports
+
+    def _record_check(
         self,
         session: Session,
+        source: Source,
         due: DueSource,
         result: FetchResult,
         now: datetime,
         digest: Digest | ParseError | None,
-    ) -> SourceReport:
+    ) -> SourceReport | Parsed:
+        """Record the check in the source's health; a parsed feed is returned to be taken in."""
         error: SourceError | None = result.error
         if isinstance(digest, ParseError):
             error, digest = digest, None
-        source = session.get(Source, due.id)
-        if source is None or not source.active:
-            return SourceReport(due.id, due.url, ok=False, error="source removed")
         if result.permanent_redirect_to:
             source.url = result.permanent_redirect_to[:MAX_LINK_CHARS]
         if error is not None:
             self._record_failure(session, source, error.message, result, now)
-            session.add(source)
             return SourceReport(due.id, due.url, ok=False, error=error.message)
-        report = self._record_success(session, source, digest, result, now)
-        session.add(source)
-        return report
+        self._record_success(session, source, result, now)
+        if digest is None:
+            self._check_quiet(session, source, now)
+            return SourceReport(due.id, result.url, ok=True, not_modified=True)
+        name = source.name or digest.title
+        return Parsed(due.id, name, digest, now, baseline=not source.baseline_done)
 
     def _state(self, source: Source) -> health.HealthState:
         return health.HealthState(
@@ -361,13 +391,8 @@ class Poller:
             self._tell_admins(session, source, "failing", now)
 
     def _record_success(
-        self,
-        session: Session,
-        source: Source,
-        digest: Digest | None,
-        result: FetchResult,
-        now: datetime,
-    ) -> SourceReport:
+        self, session: Session, source: Source, result: FetchResult, now: datetime
+    ) -> None:
         decision = health.after_success(
             self._state(source),
             now,
@@ -386,81 +411,6 @@ class Poller:
             source.last_modified = modified[:100] if modified else None
         if decision.event == "recovered":
             self._tell_admins(session, source, "recovered", now)
-        if digest is None:
-            self._check_quiet(session, source, now)
-            return SourceReport(source.id or 0, result.url, ok=True, not_modified=True)
-        parsed, new, alerts = self._take_items(session, source, digest, now)
-        return SourceReport(
-            source.id or 0, result.url, ok=True, parsed=parsed, new=new, alerts=alerts
-        )
-
-    def _take_items(
-        self, session: Session, source: Source, digest: Digest, now: datetime
-    ) -> tuple[int, int, int]:
-        """Dedup, store and match a parsed feed; returns (parsed, new, alerts written)."""
-        assert source.id is not None
-        fresh = {key: item for key, item, _ in digest.items}
-        # Keys seen before (from any source) conflict and are not returned: only new ones are.
-        ids = store_items(session, source.id, fresh, now) if fresh else {}
-        baseline = not source.baseline_done
-        source.baseline_done = True
-        matches = [
-            (ids[key], item, [self._topics[s] for s in slugs if s in self._topics])
-            for key, item, slugs in digest.items
-            if key in ids
-        ]
-        store_matches(session, matches, now)
-        alerts = 0
-        if ids:
-            source.items_seen += len(ids)
-            source.last_new_item_at = now
-            source.quiet_reported = False
-        else:
-            self._check_quiet(session, source, now)
-        if ids and not baseline:
-            quiet = self._run_hooks(session, list(ids.values()), now)
-            loud = [match for match in matches if match[0] not in quiet]
-            alerts = self._alert_news(session, source, digest.title, loud)
-        return digest.parsed, len(ids), alerts
-
-    def _run_hooks(self, session: Session, item_ids: list[int], now: datetime) -> set[int]:
-        """Run the hooks; return the ids of items they absorbed (no alert of their own)."""
-        if not self.after_store:
-            return set()
-        by_id = {
-            row.id: row for row in session.exec(select(Item).where(col(Item.id).in_(item_ids)))
-        }
-        items = [by_id[i] for i in item_ids if i in by_id]  # in feed order
-        quiet: set[int] = set()
-        for hook in self.after_store:
-            try:
-                with session.begin_nested():
-                    quiet.update(hook(session, items, now) or ())
-            except Exception:
-                log.exception("after_store hook %r failed", hook)
-        return quiet
-
-    def _alert_news(
-        self,
-        session: Session,
-        source: Source,
-        feed_title: str,
-        matches: list[tuple[int, ParsedItem, list[TopicRef]]],
-    ) -> int:
-        following = self._followers
-        alerts: list[NewAlert] = []
-        for item_id, item, topics in matches:
-            told: set[int] = set()  # one alert per chat and item, for its first topic
-            for topic in topics:
-                for chat_id in following.get(topic.id, ()):
-                    if chat_id in told:
-                        continue
-                    told.add(chat_id)
-                    payload = news_payload(item_id, item, topic, source.name or feed_title)
-                    alerts.append(
-                        NewAlert(chat_id, f"news:{item_id}", "news", payload, PRIORITY_NEWS)
-                    )
-        return enqueue(session, alerts)
 
     # --- health alerts ----------------------------------------------------------------------
 

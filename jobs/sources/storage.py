@@ -35,22 +35,35 @@ def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def store_items(
-    session: Session, source_id: int, items: dict[str, ParsedItem], now: datetime
-) -> dict[str, int]:
-    """Insert items whose key is new (another replica may win a race: skipped); key -> id."""
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item to store, under its identity key, for the source that gave it."""
+
+    source_id: int
+    key: str
+    item: ParsedItem
+    fetched_at: datetime
+
+
+def store_items(session: Session, items: Sequence[NewItem]) -> dict[str, int]:
+    """Insert the items whose key the store does not hold yet; key -> id of those inserted.
+
+    Keys must be distinct. A key stored before, by any source or by another replica racing
+    this one, conflicts and is skipped: what comes back is exactly what is new.
+    """
     rows = [
         {
-            "key": key,
-            "source_id": source_id,
+            "key": new.key,
+            "source_id": new.source_id,
             "title": item.title[:1000],
             "link": item.link if item.link and len(item.link) <= MAX_LINK_CHARS else None,
             "summary": item.summary,
             "source_name": item.source_name[:300] if item.source_name else None,
             "published_at": item.published,
-            "fetched_at": now,
+            "fetched_at": new.fetched_at,
         }
-        for key, item in items.items()
+        for new in items
+        for item in (new.item,)
     ]
     table = Item.__table__  # type: ignore[attr-defined]
     insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -64,12 +77,12 @@ def store_items(
 
 
 def store_matches(
-    session: Session, matches: list[tuple[int, ParsedItem, list[TopicRef]]], now: datetime
+    session: Session, matches: Iterable[tuple[int, Iterable[TopicRef], datetime]]
 ) -> None:
-    """Record which topics each new item matched (what /news shows)."""
+    """Record which topics each new item matched, and when (what /news shows)."""
     rows = [
-        {"item_id": item_id, "topic_id": topic.id, "matched_at": now}
-        for item_id, _, topics in matches
+        {"item_id": item_id, "topic_id": topic.id, "matched_at": matched_at}
+        for item_id, topics, matched_at in matches
         for topic in topics
     ]
     if rows:
