@@ -461,3 +461,45 @@ def test_parser_crash_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_feed(b"<<<not xml", url="http://local.test/")
     with pytest.raises(ParseError, match="invalid JSON"):
         parse_feed(b'{"a":' + b"[" * 100_000, url="http://local.test/")
+
+
+TRICKY_MARKUP = [
+    'Tariffs &amp; <a href="https://x.test/?a=1&b=2" title="a > b">quotas</a> rise',
+    "<p>US<b>–</b>China</p><p>talks&nbsp;resume</p>",
+    "caf&eacute; &copy 2025 &#169; &#x2014; &notanentity; AT&T",
+    "<img src='x.png' alt=\"<chart>\"/>Steel <br/>output",
+    "a < b and c > d",
+    "<script>var x = '<p>';</script>Visible",
+    "<!-- note -->Kept<![CDATA[ raw ]]>",
+    "<style>p { color: red }</style><p>Styled</p>",
+    "<custom-tag>Custom</custom-tag> text",
+    "<p class=lead data-x='1'>Unquoted</p ><P>Upper</P>",
+    "<textarea><b>not bold</b></textarea>",
+    "&#0; &#x80; &#150; zero and cp1252 references",
+    "<a href=x>unclosed",
+    "<title>Inner</title>",
+]
+
+
+def _raw_markup(name: str) -> Iterator[str]:
+    import fastfeedparser
+
+    feed = fastfeedparser.parse((SAMPLES / name).read_bytes())
+    for entry in feed.entries:
+        for field in ("title", "description", "summary", "content"):
+            value = entry.get(field)
+            if isinstance(value, str) and value:
+                yield value
+
+
+def test_simple_markup_reads_as_an_html_parser_reads_it() -> None:
+    """The fast path (cutting tags) gives exactly Lexbor's text for every sample feed's
+    titles and summaries, and for markup that must not take it."""
+    values = [*TRICKY_MARKUP]
+    for name in ("bbc-world.rss.xml", "guardian-us.rss.xml", "google-news-search.rss.xml"):
+        values += list(_raw_markup(name))
+    assert len(values) > 100
+    for value in values:
+        spaced = parse._BLOCK_BREAK.sub(" ", value)
+        fast = " ".join(parse._html_text(spaced).split())
+        assert fast == " ".join(parse.lexbor_text(spaced).split()), value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -25,6 +26,18 @@ MAX_ITEMS_PER_FEED = 1000
 GDELT_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 # Tags after which text from the next element must not be glued to the previous word.
 _BLOCK_BREAK = re.compile(r"<(?:br|/?p|/?li|/?div|/?h[1-6]|/tr|/td|/blockquote)\b[^>]*>", re.I)
+# A start or end tag with well-formed attributes; markup made only of these, with no element
+# whose content is not text (script, style…), no comment and no stray "<", reads the same with
+# the tags cut out as through an HTML parser, at a tenth of the cost.
+_SIMPLE_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9]*"
+    r"(?:\s+[^\s\"'<>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
+)
+_NOT_SIMPLE = re.compile(
+    r"<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext|template"
+    r"|svg|math|select)\b|<[!?]|\x00",
+    re.I,
+)
 _XML_DECLARATION = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])([A-Za-z0-9._-]+)\2")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
@@ -135,11 +148,7 @@ def plain_text(value: str | None, max_chars: int) -> str:
     if not value:
         return ""
     if "<" in value or "&" in value:
-        spaced = _BLOCK_BREAK.sub(" ", value)
-        try:
-            value = LexborHTMLParser(spaced).text(separator="") or ""
-        except SelectolaxError:
-            value = spaced
+        value = _html_text(_BLOCK_BREAK.sub(" ", value))
     collapsed = " ".join(value.split())
     if len(collapsed) <= max_chars:
         return collapsed
@@ -148,6 +157,23 @@ def plain_text(value: str | None, max_chars: int) -> str:
     if space > max_chars // 2:  # end on a whole word unless that loses too much
         head = head[:space]
     return head.rstrip() + "…"
+
+
+def _html_text(markup: str) -> str:
+    """The text of an HTML fragment: simple markup by cutting its tags, the rest by Lexbor."""
+    if not _NOT_SIMPLE.search(markup):
+        text = _SIMPLE_TAG.sub("", markup)
+        if "<" not in text:
+            return html.unescape(text)
+    return lexbor_text(markup)
+
+
+def lexbor_text(markup: str) -> str:
+    """The text of an HTML fragment as an HTML parser reads it."""
+    try:
+        return LexborHTMLParser(markup).text(separator="") or ""
+    except SelectolaxError:
+        return markup
 
 
 def parse_date(value: Any, now: datetime) -> datetime | None:
