@@ -10,10 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from bot.store.bulk import insert_new
 from bot.store.models import Alert, utcnow
 
 PRIORITY_URGENT = 0
@@ -54,35 +53,47 @@ def enqueue(session: Session, alerts: list[NewAlert]) -> int:
     return len(enqueue_returning(session, alerts))
 
 
+ALERT_COLUMNS = (
+    "chat_id",
+    "dedup_key",
+    "kind",
+    "priority",
+    "payload",
+    "status",
+    "not_before",
+    "created_at",
+    "attempts",
+)
+
+
 def enqueue_returning(session: Session, alerts: list[NewAlert]) -> list[tuple[int, str]]:
     """Insert alerts, ignoring any whose (chat, dedup_key) exists; return the (chat_id,
     dedup_key) of those that are new."""
-    if not alerts:
-        return []
     now = utcnow()
     rows = [
-        {
-            "chat_id": a.chat_id,
-            "dedup_key": a.dedup_key[:200],
-            "kind": a.kind,
-            "priority": a.priority,
-            "payload": a.payload,
-            "status": "pending",
-            "not_before": a.not_before or now,
-            "created_at": now,
-            "attempts": 0,
-        }
+        (
+            a.chat_id,
+            a.dedup_key[:200],
+            a.kind,
+            a.priority,
+            a.payload,
+            "pending",
+            a.not_before or now,
+            now,
+            0,
+        )
         for a in alerts
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = Alert.__table__  # type: ignore[attr-defined]
-    # One statement with many parameter sets: compiled once (a multi-row VALUES clause is
-    # compiled anew for every call, which costs more than the insert), sent in batches.
-    statement = insert(table).on_conflict_do_nothing(index_elements=["chat_id", "dedup_key"])
-    # RETURNING tells what was really inserted; rowcount is -1 on some drivers.
-    returning = statement.returning(table.c.chat_id, table.c.dedup_key)
-    return [(chat_id, key) for chat_id, key in session.execute(returning, rows)]
+    inserted = insert_new(
+        session,
+        table,
+        ALERT_COLUMNS,
+        rows,
+        unique=("chat_id", "dedup_key"),
+        returning=("chat_id", "dedup_key"),
+    )
+    return [(chat_id, key) for chat_id, key in inserted]
 
 
 def withdraw_pending(session: Session, dedup_keys: Collection[str]) -> list[tuple[int, str]]:

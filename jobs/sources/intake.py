@@ -75,7 +75,7 @@ def take_batch(
                 rows.append(NewItem(parsed.source_id, key, item, parsed.fetched_at))
     ids = store_items(session, rows) if rows else {}
     matches = [
-        _Match(ids[key], item, tuple(topics[s] for s in slugs if s in topics), index)
+        _Match(ids[key], item, _topics(slugs, topics), index)
         for index, parsed in enumerate(batch)
         for key, item, slugs in parsed.digest.items
         if key in ids and owner[key] == index
@@ -99,6 +99,12 @@ def take_batch(
     for _chat_id, key in written:
         alerts[source_of[int(key.removeprefix("news:"))]] += 1
     return [Taken(n, a) for n, a in zip(new, alerts, strict=True)]
+
+
+def _topics(slugs: tuple[str, ...], topics: Mapping[str, TopicRef]) -> tuple[TopicRef, ...]:
+    if not slugs:  # most items match no topic
+        return ()
+    return tuple(topics[s] for s in slugs if s in topics)
 
 
 def _news_alerts(

@@ -6,11 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.store.bulk import insert_new
 from bot.store.models import Chat, Item, ItemTopic, Source, TopicSubscription
 from jobs.sources.parse import Item as ParsedItem
 
@@ -45,6 +43,18 @@ class NewItem:
     fetched_at: datetime
 
 
+ITEM_COLUMNS = (
+    "key",
+    "source_id",
+    "title",
+    "link",
+    "summary",
+    "source_name",
+    "published_at",
+    "fetched_at",
+)
+
+
 def store_items(session: Session, items: Sequence[NewItem]) -> dict[str, int]:
     """Insert the items whose key the store does not hold yet; key -> id of those inserted.
 
@@ -52,28 +62,24 @@ def store_items(session: Session, items: Sequence[NewItem]) -> dict[str, int]:
     this one, conflicts and is skipped: what comes back is exactly what is new.
     """
     rows = [
-        {
-            "key": new.key,
-            "source_id": new.source_id,
-            "title": item.title[:1000],
-            "link": item.link if item.link and len(item.link) <= MAX_LINK_CHARS else None,
-            "summary": item.summary,
-            "source_name": item.source_name[:300] if item.source_name else None,
-            "published_at": item.published,
-            "fetched_at": new.fetched_at,
-        }
+        (
+            new.key,
+            new.source_id,
+            item.title[:1000],
+            item.link if item.link and len(item.link) <= MAX_LINK_CHARS else None,
+            item.summary,
+            item.source_name[:300] if item.source_name else None,
+            item.published,
+            new.fetched_at,
+        )
         for new in items
         for item in (new.item,)
     ]
     table = Item.__table__  # type: ignore[attr-defined]
-    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # One statement run with many parameter sets: compiled once, sent in batches.
-    statement = (
-        insert_of(table)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.id, table.c.key)
+    inserted = insert_new(
+        session, table, ITEM_COLUMNS, rows, unique=("key",), returning=("id", "key")
     )
-    return {key: item_id for item_id, key in session.execute(statement, rows)}
+    return {key: item_id for item_id, key in inserted}
 
 
 def store_matches(
@@ -81,12 +87,13 @@ def store_matches(
 ) -> None:
     """Record which topics each new item matched, and when (what /news shows)."""
     rows = [
-        {"item_id": item_id, "topic_id": topic.id, "matched_at": matched_at}
+        (item_id, topic.id, matched_at)
         for item_id, topics, matched_at in matches
         for topic in topics
     ]
-    if rows:
-        session.execute(insert(ItemTopic.__table__), rows)  # type: ignore[attr-defined]
+    table = ItemTopic.__table__  # type: ignore[attr-defined]
+    columns = ("item_id", "topic_id", "matched_at")
+    insert_new(session, table, columns, rows, unique=("item_id", "topic_id"))
 
 
 def recent_published(session: Session, source_id: int, limit: int) -> list[datetime]:
