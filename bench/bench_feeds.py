@@ -38,10 +38,10 @@ from bench._report import write_section
 from bench.bench_match import FILLER, Vocabulary, make_items, make_queries
 from bot.store.db import make_engine, migrate, session_scope
 from bot.store.models import Alert, Chat, Item, ItemTopic, Source, Topic, TopicSubscription
-from jobs.sources.digest import default_workers
 from jobs.sources.fetch import Fetcher
 from jobs.sources.match import Document
 from jobs.sources.poll import Poller
+from jobs.sources.workers import default_workers
 
 SEED = 20260709
 SOURCE_COUNT = 1_000

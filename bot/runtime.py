@@ -21,9 +21,9 @@ from bot.store.models import utcnow
 from jobs.calendars import CalendarSyncReport, refresh_calendar
 from jobs.reminders import SYNC_EVERY_S, ReminderJobs
 from jobs.signals.pipeline import NewsSignals
-from jobs.sources.digest import default_workers
 from jobs.sources.fetch import Fetcher, jitter_s
 from jobs.sources.poll import TICK_S, AfterStore, Poller
+from jobs.sources.workers import default_workers
 
 log = logging.getLogger(__name__)
 CALENDAR_FIRST_RUN_S = 30  # first refresh within this many seconds of start-up

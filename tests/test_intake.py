@@ -152,3 +152,18 @@ def test_a_failing_hook_keeps_items_and_alerts(engine: Engine) -> None:
         sent = news(session)
     assert [(t.new, t.alerts) for t in taken] == [(1, 2)]
     assert len(sent) == 2 and "half-written" not in slugs
+
+
+def test_a_digest_crosses_processes_unchanged() -> None:
+    """Digests travel from the workers as tuples; every field must come back as it was."""
+    import pickle
+
+    dated = entry("a", "Chip curbs", "chips", "trade")
+    undated = ("b", ParsedItem(guid=None, link=None, title="No date", summary="s", published=None,
+                               source_name="AP", author="Ada"), ())
+    odd = ("c", ParsedItem(guid="g", link="l", title="t", summary="",
+                           published=datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)), ("x",))
+    digest = Digest("Feed", 3, (dated, undated, odd))
+    back = pickle.loads(pickle.dumps(digest, pickle.HIGHEST_PROTOCOL))
+    assert back == digest
+    assert all(i.published is None or i.published.tzinfo is UTC for _, i, _ in back.items)

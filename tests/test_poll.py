@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -105,16 +107,19 @@ def prepared(database_url: str, config: Config) -> Engine:
     return engine
 
 
-@pytest.fixture
+@pytest.fixture(params=[0, 2], ids=["in-process", "check-workers"])
 async def pipeline(
-    server: FeedServer, database_url: str
+    server: FeedServer, database_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Engine, Poller, FeedServer]]:
+    """The poller checking sources in its own process, and in two worker processes."""
     config = parse_config(config_text(server, "/a.xml", "/b.xml"))
     server.set("/a.xml", Route(body=rss(OLD), etag='"a-1"'))
     server.set("/b.xml", Route(body=rss([("b1", "Other tariff news", T0)])))
     engine = prepared(database_url, config)
     async with Fetcher() as fetcher:
-        yield engine, Poller(engine, fetcher, admins=config.admins), server
+        poller = Poller(engine, fetcher, admins=config.admins, workers=request.param)
+        yield engine, poller, server
+        await poller.aclose()
     engine.dispose()
 
 
@@ -289,3 +294,21 @@ async def test_new_item_is_delivered_once_to_a_following_chat(
         assert api.buttons(news[0]) == [("Mute topic", "mt:tariffs")]
     finally:
         await herald.stop()
+
+
+async def test_a_dead_check_worker_loses_no_check(server: FeedServer, database_url: str) -> None:
+    config = parse_config(config_text(server, "/a.xml", "/b.xml"))
+    server.set("/a.xml", Route(body=rss(OLD)))
+    server.set("/b.xml", Route(body=rss([("b1", "Other tariff news", T0)])))
+    engine = prepared(database_url, config)
+    async with Fetcher() as fetcher:
+        poller = Poller(engine, fetcher, workers=2)
+        await poller.warm_up()
+        assert poller._workers is not None
+        for handle in poller._workers._workers:
+            os.kill(handle.process.pid, signal.SIGKILL)
+            handle.process.join(5)
+        reports = await poller.run_due(T0)
+        await poller.aclose()
+    assert sorted((r.ok, r.new) for r in reports) == [(True, 1), (True, len(OLD))]
+    engine.dispose()

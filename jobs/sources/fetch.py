@@ -96,6 +96,9 @@ class HTTPStatusError(FetchError):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple[object, tuple[int, str]]:
+        return type(self), (self.status, self.message)
+
 
 class BlockedAddress(FetchError):
     kind = "blocked_address"
@@ -286,6 +289,18 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = USER_AGENT,
     ) -> None:
+        # What a Fetcher in another process needs to behave like this one (no transport: a
+        # test's transport cannot cross processes, so `settings` is None with one).
+        self.settings: dict[str, object] | None = None
+        if transport is None and resolver is None:
+            self.settings = {
+                "max_body_bytes": max_body_bytes,
+                "connect_timeout_s": connect_timeout_s,
+                "total_timeout_s": total_timeout_s,
+                "max_concurrency": max_concurrency,
+                "per_host_limit": per_host_limit,
+                "user_agent": user_agent,
+            }
         self._max_body_bytes = max_body_bytes
         self._total_timeout_s = total_timeout_s
         self._global = asyncio.Semaphore(max_concurrency)
@@ -319,7 +334,7 @@ class Fetcher:
     def _client_for(self, url: str, trusted: bool) -> httpx.AsyncClient:
         if self._shared is not None:
             return self._shared
-        key = (_host_key(url), trusted)
+        key = (host_key(url), trusted)
         client = self._clients.get(key)
         if client is None:
             if self._ssl_context is None:
@@ -372,7 +387,7 @@ class Fetcher:
         started = time.monotonic()
         chain = _Chain(start=url, url=url)
         try:
-            async with self._hosts.hold(_host_key(url)), self._global:
+            async with self._hosts.hold(host_key(url)), self._global:
                 started = time.monotonic()
                 async with asyncio.timeout(self._total_timeout_s):
                     return await self._walk(chain, etag, last_modified, trusted, started)
@@ -492,7 +507,7 @@ async def _discard_body(response: httpx.Response) -> None:
             return
 
 
-def _host_key(url: str) -> str:
+def host_key(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:  # malformed; _check_hop reports it

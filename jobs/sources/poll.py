@@ -18,6 +18,7 @@ logged and its writes are rolled back (a savepoint); the items and alerts are ke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, utcnow
 from jobs.sources import health
-from jobs.sources.digest import Body, Digest, DigestPool, digest_body
+from jobs.sources.digest import Body, Digest, digest_body
 from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
 from jobs.sources.intake import AfterStore, Parsed, take_batch
 from jobs.sources.match import Matcher
@@ -45,6 +46,7 @@ from jobs.sources.storage import (
     health_payload,
     recent_published,
 )
+from jobs.sources.workers import CheckRequest, CheckWorkers, WorkersGone, check_here
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +148,10 @@ class Poller:
         self._signature: tuple[tuple[int, str, str, str], ...] | None = None
         self._matcher = Matcher({})
         self._queries: dict[str, str] = {}
-        self._digests = DigestPool(workers)
+        # Fetching, parsing and matching in worker processes, unless the fetcher cannot be
+        # copied into them (a test's transport) or none are wanted.
+        settings = fetcher.settings if workers else None
+        self._workers = CheckWorkers(workers, settings) if settings is not None else None
         self._topics: dict[str, TopicRef] = {}
         self._followers: dict[int, list[int]] = {}
         self._in_flight: set[int] = set()
@@ -177,9 +182,10 @@ class Poller:
         return list(await asyncio.gather(*(self._guarded_check(s, now) for s in due)))
 
     async def warm_up(self) -> None:
-        """Compile the topics and start the digest workers (else the first bodies wait)."""
+        """Compile the topics and start the check workers (else the first checks wait)."""
         self.refresh_topics()
-        await self._digests.warm_up(utcnow(), hash(self._signature), self._queries)
+        if self._workers is not None:
+            await self._workers.warm_up(hash(self._signature), self._queries)
 
     async def wait_idle(self) -> None:
         """Wait for the checks started by `tick` to finish."""
@@ -190,7 +196,8 @@ class Poller:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self._digests.close()
+        if self._workers is not None:
+            self._workers.close()
 
     def due_sources(
         self, now: datetime, limit: int | None = MAX_STARTS_PER_TICK
@@ -218,21 +225,19 @@ class Poller:
             self._in_flight.discard(due.id)
 
     async def check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
-        """Fetch one source (conditionally) and handle the result."""
-        result = await self.fetcher.fetch(
-            due.url, etag=due.etag, last_modified=due.last_modified, trusted=due.trusted
+        """Fetch one source (conditionally), parse and match it, and store the outcome."""
+        request = CheckRequest(
+            due.url, due.etag, due.last_modified, due.trusted, due.kind, due.select, now
         )
-        now = now or utcnow()
-        digest: Digest | ParseError | None = None
-        if result.ok and result.body is not None:
-            try:
-                digest = await self._digests.digest(
-                    _body(due, result), now, self._matcher, hash(self._signature), self._queries
-                )
-            except ParseError as exc:
-                digest = exc
+        outcome = None
+        if self._workers is not None and not self._workers.broken:
+            with contextlib.suppress(WorkersGone):
+                outcome = await self._workers.check(request, hash(self._signature), self._queries)
+        if outcome is None:
+            outcome = await check_here(self.fetcher, self._matcher, request)
+        result, digest = outcome
         future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
-        self._ready.append(((due, result, now, digest), future))
+        self._ready.append(((due, result, now or utcnow(), digest), future))
         if not self._drain_scheduled:
             # Deferred a turn, so fetches completing together are stored in one transaction.
             self._drain_scheduled = True

@@ -1,0 +1,300 @@
+"""Worker processes that fetch, parse and match sources: the CPU-heavy half of a news cycle.
+
+The poller's process keeps the store and the schedule. Each worker runs its own event loop
+with its own `Fetcher` (so its own connection pools) and the compiled topics, and answers a
+check with the fetch's outcome and the parsed, matched feed: bodies never cross processes.
+A host is always checked by the same worker, so the per-host connection limit holds across
+workers; the global limit is shared out between them.
+
+Two one-way pipes per worker: checks go in on one, answers come back on the other, written by
+a thread of the worker so its event loop never blocks on a full pipe (and neither process
+can wait on the other forever). If a worker dies, its checks fail with `WorkersGone` and the
+poller checks sources in its own process from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bot.store.models import utcnow
+from jobs.sources.digest import Body, Digest, digest_body
+from jobs.sources.fetch import Fetcher, FetchResult, host_key
+from jobs.sources.match import Matcher
+from jobs.sources.parse import ParseError
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 2
+# Checks waiting in one worker's pipe at most; more wait in the poller (a full pipe would
+# block the poller's event loop).
+MAX_QUEUED_PER_WORKER = 64
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 5.0
+
+Outcome = tuple[FetchResult, "Digest | ParseError | None"]
+
+
+def default_workers() -> int:
+    """One worker per core, at most MAX_WORKERS: the poller's own process mostly waits on the
+    store, so the workers can have the cores."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+class WorkersGone(Exception):
+    """The worker that had the check died; check it somewhere else."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """One source to check, as the worker needs it."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    trusted: bool
+    kind: str
+    select: str | None
+    now: datetime | None = None  # for dates in the feed; None: when the body arrived
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A check that broke inside the worker (a bug): the poller reports it for the source."""
+
+    message: str
+
+
+# --- the worker process ------------------------------------------------------------------------
+
+
+def _serve(checks: Connection, answers: Connection, settings: dict[str, Any]) -> None:
+    """A worker's whole life: answer checks until told to stop or the poller goes away."""
+    asyncio.run(_Worker(checks, answers, settings).serve())
+
+
+class _Worker:
+    def __init__(self, checks: Connection, answers: Connection, settings: dict[str, Any]) -> None:
+        self.checks = checks
+        self.settings = settings
+        self.matcher = Matcher({})
+        self.outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.writer = threading.Thread(target=self._write, args=(answers,), daemon=True)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def _write(self, answers: Connection) -> None:
+        while (message := self.outbox.get()) is not None:
+            try:
+                answers.send(message)
+            except OSError:  # the poller is gone
+                return
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.stopped: asyncio.Future[None] = loop.create_future()
+        self.writer.start()
+        async with Fetcher(**self.settings) as self.fetcher:
+            loop.add_reader(self.checks.fileno(), self._read)
+            try:
+                await self.stopped
+            finally:
+                loop.remove_reader(self.checks.fileno())
+                for task in list(self.tasks):
+                    task.cancel()
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.outbox.put(None)
+        self.writer.join(STOP_TIMEOUT_S)
+
+    def _read(self) -> None:
+        try:
+            while self.checks.poll():
+                message = self.checks.recv()
+                if message[0] == "check":
+                    task = asyncio.get_running_loop().create_task(self._check(*message[1:]))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+                elif message[0] == "topics":
+                    self.matcher = Matcher(message[1])
+                    self.outbox.put(("ready", message[2]))
+                elif message[0] == "stop":
+                    self._stop()
+                    return
+        except (EOFError, OSError):  # the poller is gone
+            self._stop()
+
+    def _stop(self) -> None:
+        if not self.stopped.done():
+            self.stopped.set_result(None)
+
+    async def _check(self, number: int, request: CheckRequest) -> None:
+        try:
+            outcome: object = await check_here(self.fetcher, self.matcher, request)
+        except Exception as exc:  # a bug: reported for this source, the worker carries on
+            log.exception("checking %s failed", request.url)
+            outcome = _Failed(f"{type(exc).__name__}: {exc}"[:200])
+        self.outbox.put((number, outcome))
+
+
+async def check_here(fetcher: Fetcher, matcher: Matcher, request: CheckRequest) -> Outcome:
+    """Fetch one source and digest what came back, in this process. The body is dropped."""
+    result = await fetcher.fetch(
+        request.url,
+        etag=request.etag,
+        last_modified=request.last_modified,
+        trusted=request.trusted,
+    )
+    if not result.ok or result.body is None:
+        return result, None
+    body = Body(result.body, result.final_url, result.content_type, request.kind, request.select)
+    digest: Digest | ParseError
+    try:
+        digest = digest_body(body, request.now or utcnow(), matcher)
+    except ParseError as exc:
+        digest = exc
+    return replace(result, body=None), digest
+
+
+# --- the poller's side -------------------------------------------------------------------------
+
+
+@dataclass
+class _Handle:
+    process: Any  # multiprocessing's Process (spawn context)
+    checks: Connection
+    answers: Connection
+    queued: asyncio.Semaphore
+    waiting: dict[int, asyncio.Future[object]]
+    topics_key: int | None = None
+    alive: bool = True
+
+
+class CheckWorkers:
+    """`count` worker processes checking sources for one poller. Use in one event loop."""
+
+    def __init__(self, count: int, settings: dict[str, Any]) -> None:
+        self.count = count
+        share = max(1, int(settings.get("max_concurrency", 16)) // max(1, count))
+        self._settings = {**settings, "max_concurrency": share}
+        self._workers: list[_Handle] = []
+        self._numbers = itertools.count()
+        self._ready: dict[int, asyncio.Future[object]] = {}
+        self.broken = False
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # the poller runs threads and a DB pool
+        loop = asyncio.get_running_loop()
+        for _ in range(self.count):
+            checks_in, checks_out = context.Pipe(duplex=False)
+            answers_in, answers_out = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_serve,
+                args=(checks_in, answers_out, self._settings),
+                daemon=True,
+                name="herald-check-worker",
+            )
+            process.start()
+            checks_in.close()
+            answers_out.close()
+            handle = _Handle(
+                process, checks_out, answers_in, asyncio.Semaphore(MAX_QUEUED_PER_WORKER), {}
+            )
+            loop.add_reader(answers_in.fileno(), self._read, handle)
+            self._workers.append(handle)
+
+    def _read(self, handle: _Handle) -> None:
+        try:
+            while handle.answers.poll():
+                number, outcome = handle.answers.recv()
+                if number == "ready":
+                    waiter = self._ready.pop(outcome, None)
+                else:
+                    waiter = handle.waiting.pop(number, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(outcome)
+        except (EOFError, OSError):
+            self._lost(handle)
+
+    def _lost(self, handle: _Handle) -> None:
+        """A worker died: fail what it had, and stop using workers at all."""
+        if not handle.alive:
+            return
+        handle.alive = False
+        self.broken = True
+        log.error("a check worker died (exit code %s); checking in the poller from now on",
+                  handle.process.exitcode)  # fmt: skip
+        with contextlib.suppress(ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(handle.answers.fileno())
+        for waiter in [*handle.waiting.values(), *self._ready.values()]:
+            if not waiter.done():
+                waiter.set_exception(WorkersGone())
+        handle.waiting.clear()
+
+    async def _topics(self, handle: _Handle, key: int, queries: dict[str, str]) -> None:
+        """Send the topics if this worker does not have them yet, and wait until compiled."""
+        if handle.topics_key == key:
+            return
+        handle.topics_key = key
+        number = next(self._numbers)
+        waiter = self._ready[number] = asyncio.get_running_loop().create_future()
+        self._send(handle, ("topics", queries, number))
+        await asyncio.wait_for(waiter, START_TIMEOUT_S)
+
+    def _send(self, handle: _Handle, message: object) -> None:
+        try:
+            handle.checks.send(message)
+        except OSError as exc:
+            self._lost(handle)
+            raise WorkersGone() from exc
+
+    async def warm_up(self, key: int, queries: dict[str, str]) -> None:
+        """Start the workers and compile the topics in each, before the first check."""
+        if not self._workers:
+            self._start()
+        await asyncio.gather(*(self._topics(h, key, queries) for h in self._workers))
+
+    async def check(self, request: CheckRequest, key: int, queries: dict[str, str]) -> Outcome:
+        """Check one source in the worker that has its host; raises WorkersGone."""
+        if self.broken:
+            raise WorkersGone()
+        if not self._workers:
+            self._start()
+        handle = self._workers[hash(host_key(request.url)) % len(self._workers)]
+        await self._topics(handle, key, queries)
+        async with handle.queued:
+            if not handle.alive:
+                raise WorkersGone()
+            number = next(self._numbers)
+            waiter = handle.waiting[number] = asyncio.get_running_loop().create_future()
+            try:
+                self._send(handle, ("check", number, request))
+                outcome = await waiter
+            finally:
+                handle.waiting.pop(number, None)
+        if isinstance(outcome, _Failed):
+            raise RuntimeError(outcome.message)
+        return outcome
+
+    def close(self) -> None:
+        for handle in self._workers:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(handle.answers.fileno())
+            with contextlib.suppress(OSError):
+                handle.checks.send(("stop",))
+        for handle in self._workers:
+            handle.process.join(STOP_TIMEOUT_S)
+            if handle.process.is_alive():
+                handle.process.terminate()
+                handle.process.join(STOP_TIMEOUT_S)
+            handle.checks.close()
+            handle.answers.close()
+        self._workers.clear()

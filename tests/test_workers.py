@@ -1,0 +1,82 @@
+"""Check workers: the same outcome as checking in the poller's process, and a dead worker's
+checks done by the poller instead."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from jobs.sources.fetch import Fetcher, HTTPStatusError
+from jobs.sources.match import Matcher
+from jobs.sources.parse import ParseError
+from jobs.sources.workers import CheckRequest, CheckWorkers, WorkersGone, check_here
+from tests.sources_server import SourcesServer
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+QUERIES = {"first": "first", "stories": "story"}
+PATHS = ["/feed.xml", "/feed.gz", "/status/500", "/status/429", "/malformed", "/loop", "/charset-wrong"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SourcesServer]:
+    with SourcesServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[CheckWorkers]:
+    async with Fetcher() as fetcher:
+        assert fetcher.settings is not None
+        pool = CheckWorkers(2, fetcher.settings)
+        await pool.warm_up(1, QUERIES)
+        yield pool
+        pool.close()
+
+
+def request(server: SourcesServer, path: str) -> CheckRequest:
+    return CheckRequest(server.url(path), None, None, True, "feed", None, NOW)
+
+
+def summary(outcome: tuple[object, object]) -> tuple[object, ...]:
+    result, digest = outcome
+    assert result.body is None  # type: ignore[attr-defined]  # bodies never travel back
+    error = result.error  # type: ignore[attr-defined]
+    facts = (result.status, result.etag, type(error), getattr(error, "message", None))  # type: ignore[attr-defined]
+    if isinstance(digest, ParseError):
+        return (*facts, "parse error", digest.message)
+    return (*facts, digest)
+
+
+async def test_workers_answer_as_the_poller_would(server: SourcesServer, workers: CheckWorkers) -> None:
+    matcher = Matcher(QUERIES)
+    async with Fetcher() as fetcher:
+        for path in PATHS:
+            here = await check_here(fetcher, matcher, request(server, path))
+            there = await workers.check(request(server, path), 1, QUERIES)
+            assert summary(there) == summary(here), path
+    first = await workers.check(request(server, "/feed.xml"), 1, QUERIES)
+    assert [(key, slugs) for key, _, slugs in first[1].items] == [  # type: ignore[union-attr]
+        ("guid:local-1", ("first", "stories")), ("guid:local-2", ("stories",)),
+    ]
+    failed = await workers.check(request(server, "/status/500"), 1, QUERIES)
+    assert isinstance(failed[0].error, HTTPStatusError) and failed[0].error.status == 500
+
+
+async def test_new_topics_reach_the_workers(server: SourcesServer, workers: CheckWorkers) -> None:
+    _, digest = await workers.check(request(server, "/feed.xml"), 2, {"second": "second"})
+    assert [slugs for _, _, slugs in digest.items] == [(), ("second",)]  # type: ignore[union-attr]
+
+
+async def test_a_dead_worker_fails_its_checks_over(server: SourcesServer, workers: CheckWorkers) -> None:
+    for handle in workers._workers:
+        os.kill(handle.process.pid, signal.SIGKILL)
+        handle.process.join(5)
+    with pytest.raises(WorkersGone):
+        await workers.check(request(server, "/feed.xml"), 1, QUERIES)
+    assert workers.broken
+    with pytest.raises(WorkersGone):  # and stays so: the poller checks in its own process
+        await workers.check(request(server, "/feed.xml"), 1, QUERIES)
