@@ -119,7 +119,7 @@ class Zygote:
         assert await self.ask(f"reap {pid}") == "reaped"
 
 
-async def test_sigkill_20_times_during_a_fan_out_loses_nothing_and_duplicates_at_most_one_each(
+async def test_sigkill_20_times_during_a_fan_out_loses_nothing_and_repeats_only_what_was_in_flight(
     database_url: str,
 ) -> None:
     _fan_out(database_url)
@@ -161,10 +161,11 @@ async def test_sigkill_20_times_during_a_fan_out_loses_nothing_and_duplicates_at
     assert _statuses(database_url) == {"sent": ALERTS}
     received = collections.Counter(str(call.params["text"]) for call in api.sent())
     assert set(received) == {f"alert {n}" for n in range(1, ALERTS + 1)}
-    duplicated = {text for text, count in received.items() if count > 1}
-    assert all(count <= 2 for count in received.values())
-    assert duplicated <= set(in_flight_at_kill)
-    assert len(duplicated) <= CRASHES
+    # Each extra copy is the message in flight at one kill (a resent message can be in flight
+    # at the next kill too, so a message killed twice may arrive three times).
+    extra = {text: count - 1 for text, count in received.items() if count > 1}
+    assert all(count <= in_flight_at_kill.count(text) for text, count in extra.items()), extra
+    assert sum(extra.values()) <= CRASHES
 
 
 if __name__ == "__main__":
