@@ -205,7 +205,9 @@ def _folded(raw: list[str]) -> list[str]:
         return list(map(_fold_cache.__getitem__, raw))
     except KeyError:
         _remember_folds(raw)
-        # Another thread may clear the cache meanwhile, hence the fallback per token.
+    try:
+        return list(map(_fold_cache.__getitem__, raw))
+    except KeyError:  # another thread cleared the cache meanwhile
         return [_fold_cache.get(token) or fold_plural(token) for token in raw]
 
 
