@@ -217,7 +217,7 @@ scheduler, outbox and delivery worker; fake Bot API on 127.0.0.1):
 | due time → alert row (naive poller, every {NAIVE_POLL_S:g} s) | {naive["row_p50"] * 1000:.0f} ms | {naive["row_p99"] * 1000:.0f} ms |
 | due time → fake Bot API receives sendMessage (Herald) | {lateness["send_p50"] * 1000:.0f} ms | {lateness["send_p99"] * 1000:.0f} ms |
 
-All {int(lateness['rows']):,} reminders were written and delivered, none twice. Floor: p99 ≤ 1 s to the row. Sending is paced at Telegram's 30 messages/s overall, so 1,000
+All {int(lateness["rows"]):,} reminders were written and delivered, none twice. Floor: p99 ≤ 1 s to the row. Sending is paced at Telegram's 30 messages/s overall, so 1,000
 reminders in one minute (≈17/s) are sent as they fall due.
 
 **Start-up with {args.deadlines:,} deadlines × 4 offsets** ({int(rebuild["scheduled"]):,} jobs, one per
