@@ -69,29 +69,35 @@ def take_batch(
     owner: dict[str, int] = {}  # key -> the first source in the batch that gave it
     rows: list[NewItem] = []
     for index, parsed in enumerate(batch):
+        source_id, fetched_at = parsed.source_id, parsed.fetched_at
         for key, item, _ in parsed.digest.items:
             if key not in owner:
                 owner[key] = index
-                rows.append(NewItem(parsed.source_id, key, item, parsed.fetched_at))
+                rows.append((source_id, key, item, fetched_at))
     ids = store_items(session, rows) if rows else {}
+    new = [0] * len(batch)
+    for key in ids:
+        new[owner[key]] += 1
     matches = [
-        _Match(ids[key], item, _topics(slugs, topics), index)
+        _Match(ids[key], item, refs, index)
         for index, parsed in enumerate(batch)
         for key, item, slugs in parsed.digest.items
-        if key in ids and owner[key] == index
+        if slugs and key in ids and owner[key] == index and (refs := _topics(slugs, topics))
     ]
-    store_matches(
-        session, [(m.item_id, m.topics, batch[m.owner].fetched_at) for m in matches if m.topics]
-    )
-    new = [0] * len(batch)
-    for match in matches:
-        new[match.owner] += 1
+    store_matches(session, [(m.item_id, m.topics, batch[m.owner].fetched_at) for m in matches])
     loud = [m for m in matches if not batch[m.owner].baseline]
     source_of = {m.item_id: m.owner for m in loud}
     written = enqueue_returning(session, _news_alerts(batch, loud, followers))
-    if loud and hooks:
+    fresh = [
+        ids[key]  # new items past their source's baseline, in feed order
+        for index, parsed in enumerate(batch)
+        if hooks and not parsed.baseline
+        for key, _, _ in parsed.digest.items
+        if key in ids and owner[key] == index
+    ]
+    if fresh:
         now = max(parsed.fetched_at for parsed in batch)
-        absorbed = run_hooks(session, hooks, [m.item_id for m in loud], now)
+        absorbed = run_hooks(session, hooks, fresh, now)
         if absorbed:
             withdrawn = set(withdraw_pending(session, [f"news:{i}" for i in absorbed]))
             written = [alert for alert in written if alert not in withdrawn]
@@ -102,8 +108,6 @@ def take_batch(
 
 
 def _topics(slugs: tuple[str, ...], topics: Mapping[str, TopicRef]) -> tuple[TopicRef, ...]:
-    if not slugs:  # most items match no topic
-        return ()
     return tuple(topics[s] for s in slugs if s in topics)
 
 

@@ -55,6 +55,9 @@ MAX_STARTS_PER_TICK = 500  # the fetcher's own limits pace them; this bounds the
 MAX_ERROR_CHARS = 500
 RECENT_ITEMS_FOR_RHYTHM = 20
 BATCH_SOURCES = 50  # fetches stored per transaction at most (the SQLite write lock is held)
+# Checks completing within this window are stored together: fewer, larger transactions cost
+# the store much less, and news waits at most this long for it.
+BATCH_WINDOW_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +242,8 @@ class Poller:
         future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
         self._ready.append(((due, result, now or utcnow(), digest), future))
         if not self._drain_scheduled:
-            # Deferred a turn, so fetches completing together are stored in one transaction.
             self._drain_scheduled = True
-            asyncio.get_running_loop().call_soon(self._drain)
+            asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._drain)
         return await future
 
     def _drain(self) -> None:

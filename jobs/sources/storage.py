@@ -33,14 +33,8 @@ def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """An item to store, under its identity key, for the source that gave it."""
-
-    source_id: int
-    key: str
-    item: ParsedItem
-    fetched_at: datetime
+# An item to store: (source id, identity key, the item, when it was fetched).
+NewItem = tuple[int, str, ParsedItem, datetime]
 
 
 ITEM_COLUMNS = (
@@ -63,17 +57,16 @@ def store_items(session: Session, items: Sequence[NewItem]) -> dict[str, int]:
     """
     rows = [
         (
-            new.key,
-            new.source_id,
+            key,
+            source_id,
             item.title[:1000],
             item.link if item.link and len(item.link) <= MAX_LINK_CHARS else None,
             item.summary,
             item.source_name[:300] if item.source_name else None,
             item.published,
-            new.fetched_at,
+            fetched_at,
         )
-        for new in items
-        for item in (new.item,)
+        for source_id, key, item, fetched_at in items
     ]
     table = Item.__table__  # type: ignore[attr-defined]
     inserted = insert_new(
