@@ -3,6 +3,7 @@ checks done by the poller instead."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -80,3 +81,30 @@ async def test_a_dead_worker_fails_its_checks_over(server: SourcesServer, worker
     assert workers.broken
     with pytest.raises(WorkersGone):  # and stays so: the poller checks in its own process
         await workers.check(request(server, "/feed.xml"), 1, QUERIES)
+
+
+@pytest.mark.parametrize(("max_concurrency", "per_host", "expected"), [(8, 2, 2), (1, 4, 1)])
+async def test_limits_hold_across_workers_and_work_is_shared(
+    server: SourcesServer, max_concurrency: int, per_host: int, expected: int
+) -> None:
+    """Two workers still open at most `per_host_limit` connections to one host, and a host's
+    checks are not all left to one worker."""
+    server.reset()
+    urls = [f"/slow-headers?s=0.1&count=1&n={n}" for n in range(6)]
+    async with Fetcher(max_concurrency=max_concurrency, per_host_limit=per_host) as fetcher:
+        assert fetcher.settings is not None
+        pool = CheckWorkers(2, fetcher.settings)
+        await pool.warm_up(1, QUERIES)
+        used: list[int] = []
+        original = pool._check_in
+
+        async def spy(handle, *args):  # type: ignore[no-untyped-def]
+            used.append(pool._workers.index(handle))
+            return await original(handle, *args)
+
+        pool._check_in = spy  # type: ignore[method-assign]
+        outcomes = await asyncio.gather(*(pool.check(request(server, u), 1, QUERIES) for u in urls))
+        pool.close()
+    assert [result.status for result, _ in outcomes] == [200] * 6
+    assert server.max_active == expected
+    assert set(used) == ({0, 1} if expected > 1 else {0})

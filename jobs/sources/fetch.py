@@ -247,7 +247,7 @@ def _decoder(content_encoding: str) -> _Inflater | None:
 # --- fetcher --------------------------------------------------------------------------------
 
 
-class _HostLimiter:
+class HostLimiter:
     """One semaphore per host, dropped when no fetch uses it so the map stays small."""
 
     def __init__(self, limit: int) -> None:
@@ -304,7 +304,7 @@ class Fetcher:
         self._max_body_bytes = max_body_bytes
         self._total_timeout_s = total_timeout_s
         self._global = asyncio.Semaphore(max_concurrency)
-        self._hosts = _HostLimiter(per_host_limit)
+        self._hosts = HostLimiter(per_host_limit)
         self._timeout = httpx.Timeout(total_timeout_s, connect=connect_timeout_s)
         self._headers = {
             "User-Agent": user_agent,

@@ -3,8 +3,9 @@
 The poller's process keeps the store and the schedule. Each worker runs its own event loop
 with its own `Fetcher` (so its own connection pools) and the compiled topics, and answers a
 check with the fetch's outcome and the parsed, matched feed: bodies never cross processes.
-A host is always checked by the same worker, so the per-host connection limit holds across
-workers; the global limit is shared out between them.
+The poller holds the global and per-host limits itself and gives each check to the worker
+with the fewest checks in hand, so one busy host (every Google News search is on one) never
+leaves a worker idle.
 
 Two one-way pipes per worker: checks go in on one, answers come back on the other, written by
 a thread of the worker so its event loop never blocks on a full pipe (and neither process
@@ -29,7 +30,7 @@ from typing import Any
 
 from bot.store.models import utcnow
 from jobs.sources.digest import Body, Digest, digest_body
-from jobs.sources.fetch import Fetcher, FetchResult, host_key
+from jobs.sources.fetch import PER_HOST_LIMIT, Fetcher, FetchResult, HostLimiter, host_key
 from jobs.sources.match import Matcher
 from jobs.sources.parse import ParseError
 
@@ -183,8 +184,9 @@ class CheckWorkers:
 
     def __init__(self, count: int, settings: dict[str, Any]) -> None:
         self.count = count
-        share = max(1, int(settings.get("max_concurrency", 16)) // max(1, count))
-        self._settings = {**settings, "max_concurrency": share}
+        self._settings = settings
+        self._global = asyncio.Semaphore(int(settings.get("max_concurrency", 16)))
+        self._hosts = HostLimiter(int(settings.get("per_host_limit", PER_HOST_LIMIT)))
         self._workers: list[_Handle] = []
         self._numbers = itertools.count()
         self._ready: dict[int, asyncio.Future[object]] = {}
@@ -263,15 +265,22 @@ class CheckWorkers:
         await asyncio.gather(*(self._topics(h, key, queries) for h in self._workers))
 
     async def check(self, request: CheckRequest, key: int, queries: dict[str, str]) -> Outcome:
-        """Check one source in the worker that has its host; raises WorkersGone."""
+        """Check one source in the least busy worker, within the global and per-host limits;
+        raises WorkersGone."""
         if self.broken:
             raise WorkersGone()
         if not self._workers:
             self._start()
-        handle = self._workers[hash(host_key(request.url)) % len(self._workers)]
+        async with self._hosts.hold(host_key(request.url)), self._global:
+            handle = min(self._workers, key=lambda h: len(h.waiting))
+            return await self._check_in(handle, request, key, queries)
+
+    async def _check_in(
+        self, handle: _Handle, request: CheckRequest, key: int, queries: dict[str, str]
+    ) -> Outcome:
         await self._topics(handle, key, queries)
         async with handle.queued:
-            if not handle.alive:
+            if not handle.alive or self.broken:
                 raise WorkersGone()
             number = next(self._numbers)
             waiter = handle.waiting[number] = asyncio.get_running_loop().create_future()
