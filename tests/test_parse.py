@@ -452,7 +452,7 @@ def test_source_spec() -> None:
 
 
 def test_parser_crash_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(body: bytes) -> None:
+    def crash(body: bytes, **options: bool) -> None:
         raise RecursionError("deep")
 
     monkeypatch.setattr(parse.fastfeedparser, "parse", crash)

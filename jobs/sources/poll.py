@@ -159,7 +159,7 @@ class Poller:
         self._followers: dict[int, list[int]] = {}
         self._in_flight: set[int] = set()
         self._ready: list[tuple[Handled, asyncio.Future[SourceReport]]] = []
-        self._drain_scheduled = False
+        self._drain_handle: asyncio.Handle | None = None
         self._tasks: set[asyncio.Task[SourceReport]] = set()
 
     # --- scheduling -------------------------------------------------------------------------
@@ -241,13 +241,19 @@ class Poller:
         result, digest = outcome
         future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
         self._ready.append(((due, result, now or utcnow(), digest), future))
-        if not self._drain_scheduled:
-            self._drain_scheduled = True
-            asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._drain)
+        loop = asyncio.get_running_loop()
+        still_fetching = len(self._in_flight) - len(self._ready)
+        if len(self._ready) >= BATCH_SOURCES or still_fetching <= 0:
+            # A full batch, or nothing else to wait for: store now.
+            if self._drain_handle is not None:
+                self._drain_handle.cancel()
+            self._drain_handle = loop.call_soon(self._drain)
+        elif self._drain_handle is None:
+            self._drain_handle = loop.call_later(BATCH_WINDOW_S, self._drain)
         return await future
 
     def _drain(self) -> None:
-        self._drain_scheduled = False
+        self._drain_handle = None
         while self._ready:
             batch = self._ready[:BATCH_SOURCES]
             del self._ready[:BATCH_SOURCES]
