@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -42,6 +43,7 @@ MAX_WORKERS = 2
 MAX_QUEUED_PER_WORKER = 64
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
+GC_THRESHOLD = 10_000  # allocations between young-generation collections (CPython: 700)
 
 Outcome = tuple[FetchResult, "Digest | ParseError | None"]
 
@@ -81,6 +83,10 @@ class _Failed:
 
 def _serve(checks: Connection, answers: Connection, settings: dict[str, Any]) -> None:
     """A worker's whole life: answer checks until told to stop or the poller goes away."""
+    # A worker allocates tens of thousands of short-lived objects per feed, nearly all freed by
+    # reference counting; collecting cycles less often saves several per cent of its CPU.
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
     asyncio.run(_Worker(checks, answers, settings).serve())
 
 
