@@ -32,7 +32,7 @@ from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, utcnow
 from jobs.sources import health
-from jobs.sources.digest import Body, Digest, digest_body
+from jobs.sources.digest import Digest
 from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
 from jobs.sources.intake import AfterStore, Parsed, take_batch
 from jobs.sources.match import Matcher
@@ -118,11 +118,6 @@ def read_feed(due: DueSource, result: FetchResult, now: datetime) -> FeedData:
         select=due.select,
         now=now,
     )
-
-
-def _body(due: DueSource, result: FetchResult) -> Body:
-    assert result.body is not None
-    return Body(result.body, result.final_url, result.content_type, due.kind, due.select)
 
 
 class Poller:
@@ -288,21 +283,6 @@ class Poller:
         self._signature = signature
 
     # --- handling a result ------------------------------------------------------------------
-
-    def handle(
-        self,
-        due: DueSource,
-        result: FetchResult,
-        now: datetime,
-        digest: Digest | ParseError | None = None,
-    ) -> SourceReport:
-        """Store what one fetch produced (and its digest, made here if not given)."""
-        if digest is None and result.ok and result.body is not None:
-            try:
-                digest = digest_body(_body(due, result), now, self._matcher)
-            except ParseError as exc:
-                digest = exc
-        return self.handle_batch([(due, result, now, digest)])[0]
 
     def handle_batch(self, entries: Sequence[Handled]) -> list[SourceReport]:
         """Store what several fetches produced in one transaction; if that fails, each in its
