@@ -164,6 +164,8 @@ WORDS = [
     "policy", "policies", "steel", "exportación", "exportacion", "trade", "war", "talks", "news",
     "new", "class", "classes", "chip", "chips", "export", "ban", "Zürich", "deal", "eu", "uk",
 ]  # fmt: skip
+# Words no query uses, some close to query words: items hold many such tokens.
+OTHER_WORDS = ["tariffing", "earthly", "policys", "classy", "chipmaker", "deals-", "Warsaw"]
 HOSTS = ["reuters.com", "uk.reuters.com", "bbc.co.uk", "www.bbc.co.uk", "ft.com", "x.com", ""]
 
 
@@ -195,8 +197,9 @@ def _random_query(rng: random.Random, depth: int = 0) -> str:
 
 
 def _random_doc(rng: random.Random) -> Document:
-    title = " ".join(rng.choices(WORDS, k=rng.randint(0, 6)))
-    summary = " ".join(rng.choices(WORDS, k=rng.randint(0, 12)))
+    pool = WORDS * 3 + OTHER_WORDS
+    title = " ".join(rng.choices(pool, k=rng.randint(0, 6)))
+    summary = " ".join(rng.choices(pool, k=rng.randint(0, 12)))
     host = rng.choice(HOSTS)
     return Document(title, summary, f"https://{host}/story" if host else "")
 

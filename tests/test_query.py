@@ -23,6 +23,7 @@ from jobs.sources.query import (
     leaves,
     normalize_domain,
     parse_query,
+    plural_forms,
     tokenize,
     tokenize_fields,
 )
@@ -103,6 +104,21 @@ def test_fold_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_fold_plural(word: str, folded: str) -> None:
     assert fold_plural(word) == folded
+
+
+def test_plural_forms_are_exactly_the_tokens_folding_to_a_word() -> None:
+    # The matcher finds an item's query words by looking its raw tokens up in the plural
+    # forms of those words, instead of folding every token: both must give the same words.
+    rng = random.Random(9)
+    stems = ["tariff", "polic", "class", "tax", "match", "crash", "statu", "analys", "ga", "bu"]
+    endings = ["", "s", "es", "ies", "y", "ss", "us", "is", "sses", "xes", "ches", "shes", "ys"]
+    tokens = {stem + end for stem in stems for end in endings}
+    tokens |= {"news", "series", "us", "is", "s", "ies", "yes", "eyes", "flies"}
+    tokens |= {"".join(rng.choices("abcehisuxy", k=rng.randint(1, 7))) for _ in range(3000)}
+    for token in tokens:
+        word = fold_plural(token)
+        assert token in plural_forms(word), token
+        assert all(fold_plural(form) == word for form in plural_forms(word)), word
 
 
 def test_example_query_from_config() -> None:

@@ -1,11 +1,12 @@
 """Match news items against many topic queries at once, and explain why a query matched.
 
-Each item is tokenized once; plural folding goes through a cache, so most tokens are objects
-already seen, quick to hash and compare. An inverted index maps an "anchor" term of each query
-(one that every item it matches must contain) to the query, so only queries whose anchor
-occurs in the item are evaluated. Each query is compiled to one Python function of set and
-substring tests. Which term anchors a query is re-planned from sampled term frequencies; the
-choice changes speed only, never results.
+Each item is tokenized once, and its tokens are not plural-folded one by one: every plural
+form of every query word is mapped to that word, and the item's tokens are looked up in that map,
+in C (the comment in `Matcher.__init__` says why this is exact). An inverted index maps an
+"anchor" term of each query (one that every item it matches must contain) to the query, so only
+queries whose anchor occurs in the item are evaluated. Each query is compiled to one Python
+function of set and substring tests. Which term anchors a query is re-planned from sampled term
+frequencies; the choice changes speed only, never results.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from jobs.sources.query import (
     leaves,
     normalize_domain,
     parse_query,
+    plural_forms,
     tokenize_fields,
+    unfolded_fields,
 )
 
 __all__ = [
@@ -78,10 +81,15 @@ def prepare(doc: Document, vocabulary: frozenset[str], with_hosts: bool = True) 
     checks look at nothing else, and a small set is quicker to build and to intersect.
     """
     tokens = tokenize_fields(doc.title, doc.summary)
-    text = f" {' '.join(tokens)} "
-    title = text[: text.index(_BREAK) + 1]
+    title, text = _spaced(tokens)
     hosts = host_suffixes(doc.url) if with_hosts else _NO_HOSTS
     return vocabulary.intersection(tokens), title, text, hosts
+
+
+def _spaced(tokens: Iterable[str]) -> tuple[str, str]:
+    """The title's and both fields' tokens as `Prepared` holds them."""
+    text = f" {' '.join(tokens)} "
+    return text[: text.index(_BREAK) + 1], text
 
 
 def host_suffixes(url: str) -> frozenset[str]:
@@ -293,6 +301,18 @@ class Matcher:
         self._required = [_required_words(root) for root in self._roots]
         all_leaves = [leaf for root in self._roots for leaf, _ in leaves(root)]
         self._vocabulary = _query_vocabulary(self._roots)
+        # Each token that folds to a query word, mapped to that word: an item's query words
+        # are found without folding its every token. The text that phrase and intitle:
+        # checks read maps only those tokens too: a token that folds to no query word
+        # equals no query word either (query words fold to themselves), so leaving it as
+        # it is changes no phrase's match.
+        self._forms = {form: w for w in self._vocabulary for form in plural_forms(w)}
+        self._form_keys = frozenset(self._forms)
+        self._reads_text = [
+            any(isinstance(leaf, Phrase) or leaf.in_title for leaf, _ in leaves(root)
+                if not isinstance(leaf, Site))
+            for root in self._roots
+        ]  # fmt: skip
         self._domains = frozenset(leaf.domain for leaf in all_leaves if isinstance(leaf, Site))
         self._frequencies = _Frequencies()
         self._sample_every = sample_every_items
@@ -331,7 +351,9 @@ class Matcher:
 
     def match(self, doc: Document) -> list[str]:
         """Ids of the queries that match `doc`, sorted."""
-        words, title, body, hosts = prepare(doc, self._vocabulary, bool(self._domains))
+        raw = unfolded_fields(doc.title, doc.summary)
+        words = frozenset(map(self._forms.__getitem__, self._form_keys.intersection(raw)))
+        hosts = host_suffixes(doc.url) if self._domains else _NO_HOSTS
         self._items_until_sample -= 1
         if not self._items_until_sample:
             self._sample(words, hosts)
@@ -340,11 +362,16 @@ class Matcher:
         if hosts:
             candidates.update(*map(self._by_host.__getitem__, hosts & self._host_keys))
         ids, checks, required = self._ids, self._checks, self._required
-        matched = [
-            ids[i]
-            for i in candidates
-            if required[i] <= words and checks[i](words, title, body, hosts)
-        ]
+        reads_text = self._reads_text
+        title = body = ""
+        matched = []
+        for i in candidates:
+            if not required[i] <= words:
+                continue
+            if reads_text[i] and not body:
+                title, body = _spaced(map(self._forms.get, raw, raw))
+            if checks[i](words, title, body, hosts):
+                matched.append(ids[i])
         matched.sort()
         return matched
 

@@ -160,10 +160,15 @@ def _split_dotted(chunks: list[str]) -> list[str]:
     """
     tokens: list[str] = []
     for chunk in chunks:
-        if "." in chunk:
-            tokens += _WORD_RE.findall(_ACRONYM_RE.sub(_join_acronyms, chunk))
-        else:
+        if "." not in chunk:
             tokens.append(chunk)
+            continue
+        word = chunk.rstrip(".")
+        if "." not in word:  # a word ending a sentence: no dot is followed by a letter
+            if word:
+                tokens.append(word)
+        else:
+            tokens += _WORD_RE.findall(_ACRONYM_RE.sub(_join_acronyms, chunk))
     return tokens
 
 
@@ -181,15 +186,30 @@ def _raw_tokens(text: str) -> list[str]:
 
 def tokenize_fields(first: str, second: str) -> list[str]:
     """`tokenize(first) + [FIELD_BREAK] + tokenize(second)`, in one pass if both are ASCII."""
+    return _folded(unfolded_fields(first, second))
+
+
+def unfolded_fields(first: str, second: str) -> list[str]:
+    """`tokenize_fields(first, second)` before plural folding (see `plural_forms`)."""
     first = _drop_apostrophes(_fold_unicode(first[:MAX_TEXT_CHARS]))
     second = _drop_apostrophes(_fold_unicode(second[:MAX_TEXT_CHARS]))
     ascii_fields = first.isascii() and second.isascii()
     if ascii_fields and FIELD_BREAK not in first and FIELD_BREAK not in second:
         both = f"{first} {FIELD_BREAK} {second}"
-        raw = _ascii_tokens(both, _FIELD_SEPARATORS, _FIELD_SEPARATORS_BUT_DOTS)
-    else:
-        raw = [*_raw_tokens(first), FIELD_BREAK, *_raw_tokens(second)]
-    return _folded(raw)
+        return _ascii_tokens(both, _FIELD_SEPARATORS, _FIELD_SEPARATORS_BUT_DOTS)
+    return [*_raw_tokens(first), FIELD_BREAK, *_raw_tokens(second)]
+
+
+def plural_forms(word: str) -> list[str]:
+    """Every token that `fold_plural` folds to `word` (none if `word` is not a folded form).
+
+    The inverse of each rule of `fold_plural`: the word itself, word+"s", word+"es", and
+    "-y" -> "-ies"; a candidate counts only if it really folds back to `word`.
+    """
+    candidates = [word, word + "s", word + "es"]
+    if word.endswith("y"):
+        candidates.append(word[:-1] + "ies")
+    return [form for form in candidates if fold_plural(form) == word]
 
 
 def _ascii_tokens(text: str, table: dict[int, str], table_but_dots: dict[int, str]) -> list[str]:
