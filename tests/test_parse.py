@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -394,6 +395,20 @@ def test_plain_text_and_dates() -> None:
     assert parse_date("2030-01-01T00:00:00Z", FETCHED_AT) == FETCHED_AT
     assert parse_date("yesterday-ish", FETCHED_AT) is None
     assert parse_date(None, FETCHED_AT) is None
+
+
+def test_collapse_spaces_agrees_with_split_and_join() -> None:
+    rng = random.Random(5)
+    alphabet = "ab é—" + " " * 4 + "\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u2028\u3000\u200b"
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        assert parse._collapse_spaces(text) == " ".join(text.split()), repr(text)
+
+
+def test_block_tags_in_a_row_break_words_once() -> None:
+    markup = '<p>One</p><p class="x">Two</p>\n<p>Three<br/><br>Four</p><div><p>Five</div>'
+    assert plain_text(markup, 100) == "One Two Three Four Five"
+    assert plain_text("A<b>B</b><P>C</P>", 100) == "AB C"
 
 
 def test_local_feed_parses() -> None:
