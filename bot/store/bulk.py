@@ -28,11 +28,11 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
     zone = value.tzinfo
+    if zone is UTC:  # the usual case: cut "+00:00" off rather than build a naive copy
+        return value.isoformat(" ", "microseconds")[:-6]
     if zone is None:
         raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-    if zone is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _aware(value: datetime | None) -> datetime | None:
