@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -259,6 +261,36 @@ async def test_after_store_hooks_get_new_items_in_the_same_transaction(
     await poller.run_due(T0 + timedelta(hours=1))
     assert seen == [["New tariff on steel"]]
     assert len(alerts(engine)) == 2  # a broken hook loses nothing
+
+
+async def test_the_event_loop_runs_while_a_batch_is_stored(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    """Batches are stored in a thread: chats are answered and checks dispatched meanwhile."""
+    engine, poller, server = pipeline
+    await poller.run_due(T0)  # the baseline (hooks do not run for it)
+    beat = threading.Event()
+    beat_during_store: list[bool] = []
+
+    def hook(session: Session, items: list[Item], now: datetime) -> None:
+        beat.clear()
+        beat_during_store.append(beat.wait(10))  # only the event loop sets it
+
+    async def heartbeat() -> None:
+        while True:
+            beat.set()
+            await asyncio.sleep(0.01)
+
+    poller.after_store.append(hook)
+    server.set("/a.xml", Route(body=rss([NEW, *OLD])))
+    beating = asyncio.create_task(heartbeat())
+    try:
+        reports = await poller.run_due(T0 + timedelta(hours=1))
+    finally:
+        beating.cancel()
+    assert beat_during_store == [True]
+    assert sorted(r.new for r in reports) == [0, 1]
+    assert len(alerts(engine)) == 2
 
 
 # --- end to end through the fake Bot API ----------------------------------------------------

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -56,7 +57,8 @@ MAX_ERROR_CHARS = 500
 RECENT_ITEMS_FOR_RHYTHM = 20
 BATCH_SOURCES = 50  # fetches stored per transaction at most (the SQLite write lock is held)
 # Checks completing within this window are stored together: fewer, larger transactions cost
-# the store much less, and news waits at most this long for it.
+# the store much less, and news waits at most this long for it. Checks completing while a
+# batch is being stored form the next batch.
 BATCH_WINDOW_S = 0.1
 
 
@@ -155,6 +157,10 @@ class Poller:
         self._in_flight: set[int] = set()
         self._ready: list[tuple[Handled, asyncio.Future[SourceReport]]] = []
         self._drain_handle: asyncio.Handle | None = None
+        # Batches are stored in this thread, so the event loop stays free meanwhile: it keeps
+        # the check workers fed (else they idle through every store) and answers chats.
+        self._store_thread: ThreadPoolExecutor | None = None
+        self._storing: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[SourceReport]] = set()
 
     # --- scheduling -------------------------------------------------------------------------
@@ -194,8 +200,14 @@ class Poller:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._storing is not None:
+            self._storing.cancel()
+            await asyncio.gather(self._storing, return_exceptions=True)
         if self._workers is not None:
             self._workers.close()
+        if self._store_thread is not None:
+            self._store_thread.shutdown(wait=True)  # a batch being stored is finished
+            self._store_thread = None
 
     def due_sources(
         self, now: datetime, limit: int | None = MAX_STARTS_PER_TICK
@@ -236,26 +248,58 @@ class Poller:
         result, digest = outcome
         future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
         self._ready.append(((due, result, now or utcnow(), digest), future))
+        self._want_drain()
+        return await future
+
+    def _want_drain(self) -> None:
+        """Store the ready checks now if a batch is full or nothing else is coming, else when
+        the batch window ends; while a batch is being stored, they wait for it to finish."""
+        if self._storing is not None:
+            return
         loop = asyncio.get_running_loop()
         still_fetching = len(self._in_flight) - len(self._ready)
         if len(self._ready) >= BATCH_SOURCES or still_fetching <= 0:
-            # A full batch, or nothing else to wait for: store now.
             if self._drain_handle is not None:
                 self._drain_handle.cancel()
-            self._drain_handle = loop.call_soon(self._drain)
+            self._drain_handle = loop.call_soon(self._start_drain)
         elif self._drain_handle is None:
-            self._drain_handle = loop.call_later(BATCH_WINDOW_S, self._drain)
-        return await future
+            self._drain_handle = loop.call_later(BATCH_WINDOW_S, self._start_drain)
 
-    def _drain(self) -> None:
+    def _start_drain(self) -> None:
         self._drain_handle = None
-        while self._ready:
-            batch = self._ready[:BATCH_SOURCES]
-            del self._ready[:BATCH_SOURCES]
-            reports = self.handle_batch([entry for entry, _ in batch])
-            for (_, future), report in zip(batch, reports, strict=True):
-                if not future.done():
-                    future.set_result(report)
+        if self._storing is None and self._ready:
+            self._storing = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Store batches in the store thread while full ones are ready (or nothing else is
+        coming); a smaller remainder waits for the batch window, as larger batches cost less."""
+        loop = asyncio.get_running_loop()
+        if self._store_thread is None:
+            self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="herald-store")
+        try:
+            while self._ready:
+                batch = self._ready[:BATCH_SOURCES]
+                del self._ready[:BATCH_SOURCES]
+                entries = [entry for entry, _ in batch]
+                try:
+                    reports = await loop.run_in_executor(self._store_thread, self.store, entries)
+                except BaseException as exc:  # never leave a check waiting forever
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    raise
+                if self.outbox is not None and any(r.alerts for r in reports):
+                    self.outbox.notify()
+                for ((due, *_), future), report in zip(batch, reports, strict=True):
+                    self._in_flight.discard(due.id)
+                    if not future.done():
+                        future.set_result(report)
+                if len(self._ready) < BATCH_SOURCES and len(self._in_flight) > len(self._ready):
+                    break
+        finally:
+            self._storing = None
+        if self._ready:
+            self._want_drain()
 
     # --- topics -----------------------------------------------------------------------------
 
@@ -284,21 +328,19 @@ class Poller:
 
     # --- handling a result ------------------------------------------------------------------
 
-    def handle_batch(self, entries: Sequence[Handled]) -> list[SourceReport]:
+    def store(self, entries: Sequence[Handled]) -> list[SourceReport]:
         """Store what several fetches produced in one transaction; if that fails, each in its
-        own, so that one bad source cannot lose the others' work."""
+        own, so that one bad source cannot lose the others' work. Runs in the store thread:
+        it touches no event loop object."""
         try:
             with session_scope(self.engine) as session, session.no_autoflush:
-                reports = self._handle_in(session, entries)
+                return self._handle_in(session, entries)
         except Exception as exc:
             if len(entries) == 1:
                 log.exception("storing source %s failed", entries[0][0].url)
                 due = entries[0][0]
                 return [SourceReport(due.id, due.url, ok=False, error=f"internal error: {exc}")]
-            return [report for entry in entries for report in self.handle_batch([entry])]
-        if self.outbox is not None and any(r.alerts for r in reports):
-            self.outbox.notify()
-        return reports
+            return [report for entry in entries for report in self.store([entry])]
 
     def _handle_in(self, session: Session, entries: Sequence[Handled]) -> list[SourceReport]:
         ids = [due.id for due, *_ in entries]
