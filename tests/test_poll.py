@@ -293,6 +293,31 @@ async def test_the_event_loop_runs_while_a_batch_is_stored(
     assert len(alerts(engine)) == 2
 
 
+async def test_closing_waits_for_the_batch_being_stored(
+    pipeline: tuple[Engine, Poller, FeedServer],
+) -> None:
+    engine, poller, server = pipeline
+    await poller.run_due(T0)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_hook(session: Session, items: list[Item], now: datetime) -> None:
+        entered.set()
+        release.wait(10)
+
+    poller.after_store.append(slow_hook)
+    server.set("/a.xml", Route(body=rss([NEW, *OLD])))
+    cycle = asyncio.create_task(poller.run_due(T0 + timedelta(hours=1)))
+    assert await asyncio.to_thread(entered.wait, 10)
+    threading.Timer(0.2, release.set).start()  # after aclose has begun to wait
+    await poller.aclose()
+    await asyncio.gather(cycle, return_exceptions=True)
+    assert release.is_set()
+    with session_scope(engine) as session:  # the batch was committed, not lost
+        titles = session.exec(select(Item.title)).all()
+    assert "New tariff on steel" in titles
+    assert len(alerts(engine)) == 2
+
+
 # --- end to end through the fake Bot API ----------------------------------------------------
 
 
