@@ -318,6 +318,40 @@ async def test_closing_waits_for_the_batch_being_stored(
     assert len(alerts(engine)) == 2
 
 
+async def test_checks_wait_to_start_while_the_store_is_behind(
+    server: FeedServer, database_url: str
+) -> None:
+    config = parse_config(config_text(server, "/a.xml", "/b.xml"))
+    server.set("/a.xml", Route(body=rss(OLD)))
+    server.set("/b.xml", Route(body=rss([("b1", "Other tariff news", T0)])))
+    engine = prepared(database_url, config)
+    async with Fetcher() as fetcher:
+        poller = Poller(engine, fetcher, max_unstored=1)
+        await poller.run_due(T0)
+        fetched_while_storing: list[int] = []
+        release = threading.Event()
+
+        def slow_hook(session: Session, items: list[Item], now: datetime) -> None:
+            fetched_while_storing.append(len(server.requests))
+            release.wait(10)
+
+        poller.after_store.append(slow_hook)
+        server.set("/a.xml", Route(body=rss([NEW, *OLD])))
+        server.set("/b.xml", Route(body=rss([("b2", "More tariff news", T0), ("b1", "", T0)])))
+        server.requests.clear()
+        cycle = asyncio.create_task(poller.run_due(T0 + timedelta(hours=1)))
+        while not fetched_while_storing:
+            await asyncio.sleep(0.01)
+        release.set()
+        reports = await cycle
+        await poller.aclose()
+    # One check at a time unstored: the second source was fetched only after the first was
+    # stored, and both were.
+    assert fetched_while_storing == [1, 2]
+    assert sorted(r.new for r in reports) == [1, 1]
+    engine.dispose()
+
+
 # --- end to end through the fake Bot API ----------------------------------------------------
 
 

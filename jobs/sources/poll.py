@@ -60,6 +60,9 @@ BATCH_SOURCES = 50  # fetches stored per transaction at most (the SQLite write l
 # the store much less, and news waits at most this long for it. Checks completing while a
 # batch is being stored form the next batch.
 BATCH_WINDOW_S = 0.1
+# Checks started and not yet stored, at most: when the store falls behind, checks wait to
+# start, so parsed feeds never pile up in memory.
+MAX_UNSTORED = 3 * BATCH_SOURCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Poller:
         failure_threshold: int = health.FAILURE_ALERT_THRESHOLD,
         rng: random.Random | None = None,
         workers: int = 0,
+        max_unstored: int = MAX_UNSTORED,
     ) -> None:
         self.engine = engine
         self.fetcher = fetcher
@@ -161,6 +165,7 @@ class Poller:
         # the check workers fed (else they idle through every store) and answers chats.
         self._store_thread: ThreadPoolExecutor | None = None
         self._storing: asyncio.Task[None] | None = None
+        self._unstored = asyncio.Semaphore(max_unstored)
         self._tasks: set[asyncio.Task[SourceReport]] = set()
 
     # --- scheduling -------------------------------------------------------------------------
@@ -236,20 +241,22 @@ class Poller:
 
     async def check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
         """Fetch one source (conditionally), parse and match it, and store the outcome."""
-        request = CheckRequest(
-            due.url, due.etag, due.last_modified, due.trusted, due.kind, due.select, now
-        )
-        outcome = None
-        if self._workers is not None and not self._workers.broken:
-            with contextlib.suppress(WorkersGone):
-                outcome = await self._workers.check(request, hash(self._signature), self._queries)
-        if outcome is None:
-            outcome = await check_here(self.fetcher, self._matcher, request)
-        result, digest = outcome
-        future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
-        self._ready.append(((due, result, now or utcnow(), digest), future))
-        self._want_drain()
-        return await future
+        async with self._unstored:
+            request = CheckRequest(
+                due.url, due.etag, due.last_modified, due.trusted, due.kind, due.select, now
+            )
+            outcome = None
+            if self._workers is not None and not self._workers.broken:
+                with contextlib.suppress(WorkersGone):
+                    key = hash(self._signature)
+                    outcome = await self._workers.check(request, key, self._queries)
+            if outcome is None:
+                outcome = await check_here(self.fetcher, self._matcher, request)
+            result, digest = outcome
+            future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
+            self._ready.append(((due, result, now or utcnow(), digest), future))
+            self._want_drain()
+            return await future
 
     def _want_drain(self) -> None:
         """Store the ready checks now if a batch is full or nothing else is coming, else when
