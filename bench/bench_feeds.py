@@ -7,9 +7,9 @@ item unique) are served by nginx, with its own config on a free port of 127.0.0.
 connections per host). The whole pipeline runs against a fresh SQLite store: fetch, parse,
 dedup, store, match 100 topics, and write news alerts for one chat following every topic.
 The baseline is a sequential loop of `httpx.get` + `feedparser.parse` over the same 1,000
-sources. This machine's two cores are shared and its timings wander by ±20 %, so the cold and
-warm cycles run three times each, the floors are judged on the median, and the baseline runs
-in three parts, one after each cold cycle.
+sources. This machine's two cores are shared and its speed wanders (by ±20 % within minutes,
+several-fold between hours), so the cold and warm cycles run three times each, the floors are
+judged on the median, and the baseline runs in three parts, one after each cold cycle.
 """
 
 from __future__ import annotations
