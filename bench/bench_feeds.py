@@ -348,7 +348,7 @@ def report(
 fresh SQLite store (WAL). The cycle is `Poller.run_due`: fetch, parse, dedup against the store,
 store, match, write news alerts. Fetcher: `max_concurrency={CHOSEN_CONCURRENCY}`, 2 per host;
 fetching, parsing and matching in {default_workers()} check worker process(es)
-(`default_workers()`), the store in the poller's process.
+(`default_workers()`), the store in a thread of the poller's process.
 CPU is this process's and its workers' (nginx excluded); peak RSS is this process's maximum so
 far plus its largest worker's. Load average when the run ended: {os.getloadavg()[0]:.2f}.
 
