@@ -12,13 +12,12 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
-from bot.store.bulk import insert_new
+from bot.store.bulk import KEYS_PER_IN, insert_new
 from bot.store.models import Alert, utcnow
 
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 1
 PRIORITY_NEWS = 2
-KEY_CHUNK = 500  # keys per IN (...), well under SQLite's parameter limit
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,10 @@ def withdraw_pending(session: Session, dedup_keys: Collection[str]) -> list[tupl
     found not to be news after all); return their (chat_id, dedup_key)."""
     keys = list(dedup_keys)
     withdrawn: list[tuple[int, str]] = []
-    for start in range(0, len(keys), KEY_CHUNK):
+    for start in range(0, len(keys), KEYS_PER_IN):
         result = session.execute(
             delete(Alert)
-            .where(col(Alert.dedup_key).in_(keys[start : start + KEY_CHUNK]))
+            .where(col(Alert.dedup_key).in_(keys[start : start + KEYS_PER_IN]))
             .where(col(Alert.status) == "pending")
             .returning(col(Alert.chat_id), col(Alert.dedup_key))
         )

@@ -21,6 +21,7 @@ from bot.store.models import UTCDateTime
 
 MAX_ROWS_PER_STATEMENT = 1_000
 MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535
+KEYS_PER_IN = 500  # values per `IN (...)` list, well under SQLite's parameter limit
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:

@@ -300,13 +300,13 @@ class Matcher:
         self._checks = [compile_query(root) for root in self._roots]
         self._required = [_required_words(root) for root in self._roots]
         all_leaves = [leaf for root in self._roots for leaf, _ in leaves(root)]
-        self._vocabulary = _query_vocabulary(self._roots)
+        vocabulary = _query_vocabulary(self._roots)
         # Each token that folds to a query word, mapped to that word: an item's query words
         # are found without folding its every token. The text that phrase and intitle:
         # checks read maps only those tokens too: a token that folds to no query word
         # equals no query word either (query words fold to themselves), so leaving it as
         # it is changes no phrase's match.
-        self._forms = {form: w for w in self._vocabulary for form in plural_forms(w)}
+        self._forms = {form: w for w in vocabulary for form in plural_forms(w)}
         self._form_keys = frozenset(self._forms)
         self._reads_text = [
             any(isinstance(leaf, Phrase) or leaf.in_title for leaf, _ in leaves(root)

@@ -8,11 +8,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.store.bulk import insert_new
+from bot.store.bulk import KEYS_PER_IN, insert_new
 from bot.store.models import Chat, Item, ItemTopic, Source, TopicSubscription
 from jobs.sources.parse import Item as ParsedItem
 
-KEY_CHUNK = 500  # keys per IN (...), under SQLite's parameter limit
 MAX_LINK_CHARS = 2000
 
 
@@ -27,8 +26,8 @@ def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """The keys among `keys` that the store already holds."""
     wanted = list(keys)
     found: set[str] = set()
-    for start in range(0, len(wanted), KEY_CHUNK):
-        chunk = wanted[start : start + KEY_CHUNK]
+    for start in range(0, len(wanted), KEYS_PER_IN):
+        chunk = wanted[start : start + KEYS_PER_IN]
         found.update(session.exec(select(Item.key).where(col(Item.key).in_(chunk))).all())
     return found
 
