@@ -61,9 +61,15 @@ class FakeBotAPI:
             self.condition().notify_all()
 
     async def push_text(
-        self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        anonymous: bool = False,
     ) -> None:
-        """A person types `text` in the chat."""
+        """A person types `text` in the chat (`anonymous`: on behalf of the group itself)."""
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Ada"
@@ -76,6 +82,9 @@ class FakeBotAPI:
             "from": {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"},
             "text": text,
         }
+        if anonymous:
+            message["sender_chat"] = {"id": chat_id, "type": chat_type, "title": "Trade desk"}
+            message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
         if text.startswith("/"):
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}

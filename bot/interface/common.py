@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
 from bot.delivery import to_markup
+from bot.delivery_policy.split import split_message
 from bot.runtime import Runtime
-from bot.services import chats
+from bot.services import access, chats
 from bot.store.db import session_scope
 from bot.store.models import Chat
 
+log = logging.getLogger(__name__)
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+MAX_REPLY_PARTS = 4  # a reply longer than this many messages is cut (it echoes input at most)
+CUT_NOTE = "\n…(cut: too long)"
 
 
 def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -27,22 +34,64 @@ def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     return runtime
 
 
+def reply_parts(text: str) -> list[str]:
+    """A reply as Telegram-sized parts (split like pushes), at most MAX_REPLY_PARTS of them."""
+    parts = split_message(text)
+    if len(parts) <= MAX_REPLY_PARTS:
+        return parts
+    kept = parts[:MAX_REPLY_PARTS]
+    budget = 4096 - len(CUT_NOTE)
+    kept[-1] = split_message(kept[-1], budget)[0] + html.escape(CUT_NOTE, quote=False)
+    return kept
+
+
 async def reply(update: Update, rendered: render.Rendered) -> None:
-    """Answer in the chat the update came from (one way out for replies)."""
+    """Answer in the chat the update came from (one way out for replies).
+
+    Long replies are split like pushes (tags closed and reopened at each cut); the buttons
+    go under the last part.
+    """
     chat = update.effective_chat
     if chat is None:
         return
-    await chat.send_message(
-        rendered.text,
+    parts = reply_parts(rendered.text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await chat.send_message(
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=to_markup(rendered.buttons) if last else None,
+            disable_web_page_preview=not rendered.preview,
+        )
+
+
+async def edit(update: Update, rendered: render.Rendered, *, preview: bool = True) -> None:
+    """Edit the message under a pressed button (shortened to one message if it must be)."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.edit_message_text(
+        split_message(rendered.text)[0],
         parse_mode=ParseMode.HTML,
         reply_markup=to_markup(rendered.buttons),
-        disable_web_page_preview=not rendered.preview,
+        disable_web_page_preview=not preview,
     )
 
 
 async def reply_text(update: Update, text: str) -> None:
     """Reply with plain text (escaped)."""
     await reply(update, render.Rendered(html.escape(text, quote=False)))
+
+
+async def answer(update: Update, text: str | None = None) -> None:
+    """Answer a button press (Telegram shows a spinner until it is answered); never raises."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text[:200] if text else None)
+    except TelegramError as exc:  # already answered, or too old to answer
+        log.debug("could not answer a button press: %s", exc)
 
 
 def chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:
@@ -52,20 +101,64 @@ def chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:
         return chat, chats.zone_of(chat, runtime.config.timezone)
 
 
-async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only chat admins (and Herald admins) change things; anyone in a private chat."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return False
-    if runtime_of(context).is_admin(user.id) or chat.type == ChatType.PRIVATE:
+async def actor_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> access.Actor:
+    """Who acts, with what standing; asks Telegram about chat admins only in groups."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    user_id = user.id if user else None
+    bot_admin = runtime_of(context).is_admin(user_id)
+    if chat is None or chat.type == ChatType.PRIVATE or bot_admin:
+        return access.Actor(user_id, bot_admin=bot_admin)
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
+        # Sent on behalf of the group itself: only its anonymous admins can do that.
+        return access.Actor(user_id, chat_admin=message.sender_chat.id == chat.id)
+    if user_id is None:
+        return access.Actor(None)
+    member = await chat.get_member(user_id)
+    return access.Actor(user_id, chat_admin=member.status in ADMIN_STATUSES)
+
+
+async def decision(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target: access.Target
+) -> access.Decision:
+    chat = update.effective_chat
+    if chat is None:
+        return access.Refused("No chat to act in.")
+    request = access.Request(await actor_of(update, context), chat.id, chat.type, target)
+    return access.decide(request)
+
+
+async def allowed(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    target: access.Target = access.CHAT_SETTINGS,
+) -> bool:
+    """The one gate for changes: True to go ahead; else the sender is told why (a button
+    press is answered with the reason) and nothing is changed."""
+    verdict = await decision(update, context, target)
+    if isinstance(verdict, access.Allowed):
         return True
-    member = await chat.get_member(user.id)
-    return member.status in ADMIN_STATUSES
+    await refuse(update, verdict.reason)
+    return False
 
 
-async def refuse_unless_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Reply with the reason and return True when the sender may not change things here."""
-    if await may_change(update, context):
-        return False
-    await reply_text(update, "Only this group's admins can change its deadlines and settings.")
-    return True
+async def refuse(update: Update, reason: str) -> None:
+    if update.callback_query is not None:
+        await answer(update, reason)
+    else:
+        await reply_text(update, reason)
+
+
+def changes(
+    target: access.Target = access.CHAT_SETTINGS,
+) -> Callable[[Callback], Callback]:
+    """Decorate a command or button that always changes `target`: it runs only if allowed."""
+
+    def wrap(handler: Callback) -> Callback:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if await allowed(update, context, target):
+                await handler(update, context)
+
+        return guarded
+
+    return wrap

@@ -7,13 +7,19 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.delivery import to_markup
-from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
+from bot.interface.common import (
+    Callback,
+    allowed,
+    answer,
+    chat_zone,
+    edit,
+    reply,
+    runtime_of,
+)
 from bot.render import Rendered
 from bot.render import deadline_replies as replies
-from bot.runtime import Runtime
+from bot.services import access, proposals
 from bot.services import deadlines as deadline_ops
-from bot.services import proposals
 from bot.services.countdowns import start_countdown
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.details import deadline_details
@@ -63,7 +69,7 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not text.strip():
         await reply(update, replies.unreadable_when("write when and what"))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)
@@ -98,10 +104,14 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None or chat is None or query.data is None:
         return
     _, raw_id, verdict = query.data.split(":")
-    if verdict == "ok" and await refuse_unless_allowed(update, context):
-        await query.answer()
-        return
     runtime = runtime_of(context)
+    with session_scope(runtime.engine) as session:
+        moved = proposals.moved_deadline(session, int(raw_id), chat.id)
+        target = (
+            _item(moved) if moved is not None and verdict == "ok" else access.CHAT_SETTINGS
+        )
+    if not await allowed(update, context, target):
+        return
     _, zone = chat_zone(runtime, chat.id)
     try:
         with session_scope(runtime.engine) as session:
@@ -113,14 +123,16 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 deadline_id = deadline.id
                 rendered = _accepted(deadline, zone, moved=written > 0)
     except (proposals.ProposalGone, DeadlineNotFound):
-        await query.answer("That was already decided.")
+        await answer(update, "That was already decided.")
         return
     if deadline_id is not None:
         runtime.deadlines.changed(deadline_id, written)
-    await query.answer()
-    await query.edit_message_text(
-        rendered.text, parse_mode=ParseMode.HTML, reply_markup=to_markup(rendered.buttons)
-    )
+    await answer(update)
+    await edit(update, rendered, preview=True)
+
+
+def _item(deadline: Deadline) -> access.Item:
+    return access.Item("deadline", deadline.origin, deadline.owner_chat_id)
 
 
 def _accepted(deadline: Deadline, zone: str, *, moved: bool) -> Rendered:
@@ -139,12 +151,6 @@ def _accepted(deadline: Deadline, zone: str, *, moved: bool) -> Rendered:
     )
 
 
-def _owned(deadline: Deadline, chat_id: int, runtime: Runtime, user_id: int | None) -> bool:
-    if deadline.owner_chat_id == chat_id:
-        return True
-    return deadline.origin not in ("config", "calendar") and runtime.is_admin(user_id)
-
-
 async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, args = update.effective_chat, _args(context)
     if chat is None:
@@ -152,20 +158,19 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if len(args) < 3 or args[1].lower() not in ("when", "title", "remind"):
         await reply(update, replies.usage_of("edit"))
         return
-    if await refuse_unless_allowed(update, context):
-        return
     runtime = runtime_of(context)
     slug, field, value = args[0].lower(), args[1].lower(), " ".join(args[2:])
+    if not await _may_change_deadline(update, context, slug):
+        return
     _, zone = chat_zone(runtime, chat.id)
     actor = _actor(update)
-    user_id = update.effective_user.id if update.effective_user else None
     try:
         with session_scope(runtime.engine) as session:
-            deadline = _changeable(session, runtime, chat.id, user_id, slug)
+            deadline = deadline_ops.find(session, slug, chat.id)
             written, what = _apply_edit(session, deadline, field, value, zone, actor)
             deadline_id = deadline.id
-    except Refused as refusal:
-        await reply(update, refusal.reply)
+    except DeadlineNotFound:
+        await reply(update, replies.not_found(slug))
         return
     except (WhenError, OffsetError) as exc:
         example = (
@@ -178,25 +183,24 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, replies.edited(slug, what))
 
 
-class Refused(Exception):
-    """The chat may not change that deadline; `reply` says why (the transaction rolls back)."""
-
-    def __init__(self, reply: Rendered) -> None:
-        super().__init__(reply.text)
-        self.reply = reply
-
-
-def _changeable(
-    session: Session, runtime: Runtime, chat_id: int, user_id: int | None, slug: str
-) -> Deadline:
-    """The deadline with that id, if this chat may change it; else raise Refused."""
+async def _may_change_deadline(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str
+) -> bool:
+    """Whether the sender may change the deadline with that id here (else they are told)."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
     try:
-        deadline = deadline_ops.find(session, slug, chat_id)
+        with session_scope(runtime_of(context).engine) as session:
+            target = _item(deadline_ops.find(session, slug, chat.id))
     except DeadlineNotFound:
-        raise Refused(replies.not_found(slug)) from None
-    if not _owned(deadline, chat_id, runtime, user_id):
-        raise Refused(replies.not_yours(slug, deadline.origin))
-    return deadline
+        target = None
+    if not await allowed(update, context, target or access.CHAT_SETTINGS):
+        return False
+    if target is None:
+        await reply(update, replies.not_found(slug))
+        return False
+    return True
 
 
 def _apply_edit(
@@ -229,20 +233,17 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not args:
         await reply(update, replies.usage_of("cancel"))
         return
-    if await refuse_unless_allowed(update, context):
-        return
     runtime = runtime_of(context)
     slug = args[0].lower()
-    user_id = update.effective_user.id if update.effective_user else None
-    try:
-        with session_scope(runtime.engine) as session:
-            deadline = _changeable(session, runtime, chat.id, user_id, slug)
-            if deadline.status != "active":
-                raise Refused(replies.edited(slug, "It was already cancelled."))
-            written = deadline_ops.cancel(session, deadline, actor=_actor(update))
-            deadline_id = deadline.id
-    except Refused as refusal:
-        await reply(update, refusal.reply)
+    if not await _may_change_deadline(update, context, slug):
+        return
+    with session_scope(runtime.engine) as session:
+        deadline = deadline_ops.find(session, slug, chat.id)
+        active = deadline.status == "active"
+        written = deadline_ops.cancel(session, deadline, actor=_actor(update)) if active else 0
+        deadline_id = deadline.id
+    if not active:
+        await reply(update, replies.edited(slug, "It was already cancelled."))
         return
     assert deadline_id is not None
     runtime.deadlines.changed(deadline_id, written)
@@ -257,8 +258,8 @@ async def follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     if query is None or query.data is None:
         return
-    await query.answer()
     await _follow(update, context, query.data.split(":", 1)[1])
+    await answer(update)
 
 
 async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None) -> None:
@@ -268,7 +269,7 @@ async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str 
     if not slug:
         await reply(update, replies.usage_of("follow"))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     try:
@@ -286,7 +287,7 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not args:
         await reply(update, replies.usage_of("unfollow"))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     try:
         deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, args[0].lower())
@@ -303,7 +304,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if len(args) < 2:
         await reply(update, replies.usage_of("remind"))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     slug = args[0].lower()
@@ -327,6 +328,8 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     if not args:
         await reply(update, replies.usage_of("countdown"))
+        return
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     _, zone = chat_zone(runtime, chat.id)
@@ -363,6 +366,6 @@ COMMANDS: dict[str, Callback] = {
     "countdown": countdown_command,
 }
 CALLBACKS: list[tuple[str, Callback]] = [
-    (r"^pa:\d+:(ok|no)$", proposal_button),
+    (r"^pa:\d{1,18}:(ok|no)$", proposal_button),
     (r"^fol:[a-z0-9-]+$", follow_button),
 ]

@@ -8,20 +8,30 @@ import sys
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ChatMemberStatus
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import render
-from bot.delivery import to_markup
-from bot.interface.common import Callback, chat_zone, reply, reply_text, runtime_of
+from bot.interface.common import (
+    Callback,
+    allowed,
+    answer,
+    chat_zone,
+    edit,
+    reply,
+    reply_text,
+    runtime_of,
+)
 from bot.runtime import Runtime
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
@@ -139,13 +149,8 @@ async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TY
         return
     page = int(query.data.split(":", 1)[1])
     rendered = deadlines_page(runtime_of(context), chat.id, page)
-    await query.answer()
-    await query.edit_message_text(
-        rendered.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=to_markup(rendered.buttons),
-        disable_web_page_preview=True,
-    )
+    await answer(update)
+    await edit(update, rendered, preview=False)
 
 
 async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,6 +163,8 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply_text(
             update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
         )
+        return
+    if not await allowed(update, context):
         return
     name = context.args[0]
     try:
@@ -181,6 +188,8 @@ async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    if not await allowed(update, context):
+        return
     slug = query.data.split(":", 1)[1]
     try:
         deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
@@ -200,9 +209,37 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply_text(update, f"I don't know {command}. Send /help to see what I understand.")
 
 
+def _has_nul(update: Update) -> bool:
+    message, query = update.effective_message, update.callback_query
+    texts = [
+        message.text if message else None,
+        message.caption if message else None,
+        query.data if query else None,
+    ]
+    return any(text and "\x00" in text for text in texts)
+
+
+async def refuse_nul(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At the edge, before any handler: text with U+0000 is refused (no store takes it)."""
+    if not _has_nul(update):
+        return
+    if update.callback_query is not None:
+        await answer(update, "That button no longer works.")
+    else:
+        await reply_text(update, "That message contains a NUL character; nothing was done.")
+    raise ApplicationHandlerStop
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press no button handler takes (old, or forged data): answer it, change nothing."""
+    await answer(update, "That button no longer works.")
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with its traceback; tell the user plainly, never with the traceback."""
     log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        await answer(update, "Something went wrong; nothing was changed.")
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await reply(update, render.error_reply())
@@ -217,7 +254,7 @@ COMMANDS: dict[str, Callback] = {
     "timezone": timezone_command,
 }
 CALLBACKS: list[tuple[str, Callback]] = [
-    (r"^dl:\d+$", deadlines_page_button),
+    (r"^dl:\d{1,6}$", deadlines_page_button),
     (r"^unf:[a-z0-9-]+$", unfollow_button),
 ]
 
@@ -236,6 +273,7 @@ def registered_help() -> list[tuple[str, str, str]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every command module's commands and buttons, then the fallbacks."""
+    application.add_handler(TypeHandler(Update, refuse_nul), group=-1)
     for module in _modules():
         for name, callback in module.COMMANDS.items():
             application.add_handler(CommandHandler(name, callback))
@@ -243,6 +281,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             application.add_handler(CallbackQueryHandler(button, pattern=pattern))
         for message_filter, callback in getattr(module, "MESSAGES", ()):
             application.add_handler(MessageHandler(message_filter, callback))
+    application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Document, Update
 from telegram.ext import ContextTypes, filters
 
-from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
+from bot.interface.common import Callback, allowed, answer, chat_zone, reply, runtime_of
 from bot.render import news as text
 from bot.render.deadline_replies import usage
 from bot.runtime import Runtime
-from bot.services import news
+from bot.services import access, news
 from bot.services.sources import (
     NewSource,
     SourceRefused,
@@ -40,7 +40,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
         await reply(update, usage("watch", WATCH_EXAMPLE, what))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     try:
@@ -60,7 +60,7 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if not slug:
         await reply(update, usage("unwatch", "/unwatch rare-earths", "Stop following a topic."))
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     try:
         with session_scope(runtime_of(context).engine) as session:
@@ -110,12 +110,11 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/import as a reply to an OPML file: add its feeds as untrusted (SSRF-checked) sources."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    chat, message = update.effective_chat, update.effective_message
     runtime = runtime_of(context)
     if chat is None or message is None:
         return
-    if not runtime.is_admin(user.id if user else None):
-        await reply(update, text.admins_only())
+    if not await allowed(update, context, access.OPERATIONS):
         return
     original = message.reply_to_message
     document = original.document if original else None
@@ -127,12 +126,11 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin sends an .opml file: import it at once (others are told it is for admins)."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    chat, message = update.effective_chat, update.effective_message
     runtime = runtime_of(context)
     if chat is None or message is None or message.document is None:
         return
-    if not runtime.is_admin(user.id if user else None):
-        await reply(update, text.admins_only())
+    if not await allowed(update, context, access.OPERATIONS):
         return
     await _import_opml(update, runtime, chat.id, message.document)
 
@@ -168,17 +166,16 @@ async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
-    if await refuse_unless_allowed(update, context):
-        await query.answer()
+    if not await allowed(update, context):
         return
     slug = query.data.split(":", 1)[1]
     try:
         with session_scope(runtime_of(context).engine) as session:
             topic = news.mute(session, chat.id, slug, utcnow())
     except news.TopicNotFound:
-        await query.answer("You no longer follow that topic.")
+        await answer(update, "You no longer follow that topic.")
         return
-    await query.answer(text.topic_muted(topic.title, topic.slug))
+    await answer(update, text.topic_muted(topic.title, topic.slug))
 
 
 COMMANDS: dict[str, Callback] = {

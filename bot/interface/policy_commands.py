@@ -21,9 +21,9 @@ from bot.delivery_policy.quiet import (
 )
 from bot.interface.common import (
     Callback,
+    allowed,
+    answer,
     chat_zone,
-    may_change,
-    refuse_unless_allowed,
     reply,
     reply_text,
     runtime_of,
@@ -52,7 +52,7 @@ async def _settings_target(
     chat = update.effective_chat
     if chat is None:
         return None
-    if changing and await refuse_unless_allowed(update, context):
+    if changing and not await allowed(update, context):
         return None
     runtime = runtime_of(context)
     stored, zone = chat_zone(runtime, chat.id)
@@ -171,17 +171,16 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
-    if not await may_change(update, context):
-        await query.answer("Only this group's admins can snooze its reminders.")
+    if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     alert_id = int(query.data.removeprefix(SNOOZE_PREFIX))
     result = snooze(runtime.engine, chat.id, alert_id, utcnow())
     if result is None:
-        await query.answer("That reminder can no longer be snoozed.")
+        await answer(update, "That reminder can no longer be snoozed.")
         return
     _, zone = _zone(runtime.engine, chat.id, runtime.config.timezone)
-    await query.answer(text.snoozed(result.until, zone))
+    await answer(update, text.snoozed(result.until, zone))
 
 
 def _zone(engine: Engine, chat_id: int, default_zone: str) -> tuple[Chat | None, str]:
@@ -197,4 +196,4 @@ COMMANDS: dict[str, Callback] = {
     "digest": digest_command,
     "status": status_command,
 }
-CALLBACKS: list[tuple[str, Callback]] = [(rf"^{SNOOZE_PREFIX}\d+$", snooze_button)]
+CALLBACKS: list[tuple[str, Callback]] = [(rf"^{SNOOZE_PREFIX}\d{{1,18}}$", snooze_button)]

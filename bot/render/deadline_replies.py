@@ -187,14 +187,6 @@ def moved_by_news(slug: str, title: str, due_at: datetime, zone: str, event_zone
     )
 
 
-def not_yours(slug: str, origin: str) -> Rendered:
-    where = {
-        "config": "it comes from config.yaml; change it there",
-        "calendar": "it comes from a calendar feed; it follows the calendar",
-    }.get(origin, "it belongs to another chat")
-    return Rendered(f"You can't change <code>{escape(slug)}</code>: {escape(where)}.")
-
-
 def edited(slug: str, what: str) -> Rendered:
     return Rendered(f"✅ {escape(what)} Details: /deadline {escape(slug)}")
 

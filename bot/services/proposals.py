@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.services import deadlines as deadline_ops
-from bot.services.deadlines import DeadlineSpec
+from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, enqueue
 from bot.store.models import Deadline, Proposal, utcnow
 from jobs.deadlines.offsets import due_from_date
@@ -153,6 +153,17 @@ def _pending(session: Session, proposal_id: int, chat_id: int) -> Proposal:
     if proposal is None or proposal.chat_id != chat_id or proposal.status != "pending":
         raise ProposalGone(str(proposal_id))
     return proposal
+
+
+def moved_deadline(session: Session, proposal_id: int, chat_id: int) -> Deadline | None:
+    """The deadline a pending news "move" proposal to this chat would move, if it is one."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or proposal.chat_id != chat_id or proposal.kind != "news_move":
+        return None
+    try:
+        return deadline_ops.find(session, str(proposal.payload["deadline_slug"]), chat_id)
+    except DeadlineNotFound:
+        return None
 
 
 def ignore(session: Session, proposal_id: int, chat_id: int) -> Proposal:

@@ -241,7 +241,8 @@ def _relative(tokens: list[str], start: int) -> _DatePart | _Instant | None:
         unit_text, end = _clean(tokens[end]), end + 1
     else:
         return None
-    amount = 1 if amount_text in ("a", "an") else int(amount_text) if amount_text.isdigit() else -1
+    digits = amount_text.isascii() and amount_text.isdigit()  # "²".isdigit() is True
+    amount = 1 if amount_text in ("a", "an") else int(amount_text) if digits else -1
     unit = _UNITS.get(unit_text)
     if amount < 0 or unit is None or len(amount_text) > 5:
         return None
@@ -382,7 +383,10 @@ def _describe(due_utc: datetime, zone: str, all_day: bool) -> str:
 def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
     """The due instant and whether it is all-day, or WhenError if it is in the past."""
     if expression.instant is not None:
-        return now.astimezone(UTC) + expression.instant, False
+        due = now.astimezone(UTC) + expression.instant
+        if due > now.astimezone(UTC) + relativedelta(years=MAX_YEARS_AHEAD):
+            raise WhenError(f"that is more than {MAX_YEARS_AHEAD} years ahead")
+        return due, False
     part, at, zone = expression.part, expression.at, expression.zone
     assert part is not None  # an expression without an instant always has a date part
     today = now.astimezone(zone_info(expression.chat_zone)).date()

@@ -32,10 +32,13 @@ class ZoneError(ValueError):
 
 def zone_info(zone: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or ZoneError with a readable message."""
+    shown = zone if len(zone) <= 64 else zone[:63] + "…"
     try:
+        # OSError: a name too long for the file system ("File name too long") or otherwise
+        # unreadable as a path is no zone either.
         return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise ZoneError(f"'{zone}' is not a time zone; write e.g. Europe/London") from exc
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
+        raise ZoneError(f"'{shown}' is not a time zone; write e.g. Europe/London") from exc
 
 
 def local_to_utc(local: datetime, zone: str) -> datetime:

@@ -1,0 +1,194 @@
+"""Defects hostile and new-user trials found, each driven through the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import select
+
+from bot.config import parse_config
+from bot.delivery_policy.split import telegram_length
+from bot.interface.app import HeraldBot, build_application
+from bot.runtime import Runtime
+from bot.store.db import session_scope
+from bot.store.models import Chat, Countdown, Deadline, DeadlineSubscription, Proposal
+from tests.fakebot import Call, ServedAPI
+
+ADA = 7001  # group admin
+BEN = 7002  # group member
+BOSS = 7003  # Herald admin
+GROUP = -100555
+TOKEN = "123456:TEST-TOKEN"
+GROUP_ONLY = "Only this group's admins can change its deadlines and settings."
+
+CONFIG = f"""
+timezone: Europe/London
+admins: [{BOSS}]
+deadlines:
+  - id: shipped-deadline
+    title: Shipped deadline
+    due: "2099-01-01T09:00"
+"""
+
+
+@pytest.fixture
+async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
+    runtime = Runtime.create(parse_config(CONFIG), database_url)
+    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
+    await bot.start(polling=True)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:
+    before = len(api.api.sent(chat_id))
+    await api.api.push_text(chat_id, text, **kwargs)  # type: ignore[arg-type]
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+def answers(api: ServedAPI) -> list[Call]:
+    return [c for c in api.api.calls if c.method == "answerCallbackQuery"]
+
+
+async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
+    """Press a button; return the text of the answer to the press ("" for a silent one)."""
+    before = len(answers(api))
+    await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
+    await api.api.wait_for(lambda: len(answers(api)) > before)
+    return str(answers(api)[before].params.get("text", ""))
+
+
+def group_say(api: ServedAPI, text: str, user_id: int, **kwargs: object) -> object:
+    return say(api, GROUP, text, chat_type="supergroup", user_id=user_id, **kwargs)
+
+
+async def group_with_admin(herald: HeraldBot, api: ServedAPI) -> None:
+    api.api.group_admins.add(ADA)
+    await group_say(api, "/start", ADA)
+
+
+def stored_chat(herald: HeraldBot, chat_id: int) -> Chat:
+    with session_scope(herald.runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
+        return chat
+
+
+async def test_group_members_cannot_set_the_time_zone(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await group_with_admin(herald, bot_api)
+    assert await group_say(bot_api, "/timezone Asia/Tokyo", BEN) == GROUP_ONLY
+    assert stored_chat(herald, GROUP).timezone is None
+    done = await group_say(bot_api, "/timezone Asia/Tokyo", ADA)
+    assert done == "Done: times are now shown in Asia/Tokyo."
+
+
+async def test_anonymous_group_admins_count_as_admins(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await group_with_admin(herald, bot_api)
+    preview = await group_say(bot_api, "/add tomorrow noon Vote", BEN, anonymous=True)
+    assert preview.startswith("Vote — ")
+
+
+async def test_unfollow_button_is_for_group_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await group_with_admin(herald, bot_api)
+    await group_say(bot_api, "/follow shipped-deadline", ADA)
+    answer = await press(
+        bot_api, GROUP, "unf:shipped-deadline", user_id=BEN, chat_type="supergroup"
+    )
+    assert answer == GROUP_ONLY
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(
+            select(DeadlineSubscription).where(DeadlineSubscription.chat_id == GROUP)
+        ).all()
+
+
+async def test_members_cannot_cancel_an_admins_add_preview(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await group_with_admin(herald, bot_api)
+    await group_say(bot_api, "/add tomorrow noon Vote", ADA)
+    [cancel] = [d for label, d in bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]) if label == "Cancel"]
+    assert await press(bot_api, GROUP, cancel, user_id=BEN, chat_type="supergroup") == GROUP_ONLY
+    with session_scope(herald.runtime.engine) as session:
+        [proposal] = session.exec(select(Proposal)).all()
+        assert proposal.status == "pending"
+
+
+async def test_members_cannot_start_countdowns(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await group_with_admin(herald, bot_api)
+    assert await group_say(bot_api, "/countdown shipped-deadline", BEN) == GROUP_ONLY
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Countdown)).all() == []
+
+
+async def test_a_news_move_never_moves_a_config_deadline_from_a_chat(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    with session_scope(herald.runtime.engine) as session:
+        shipped = session.exec(select(Deadline).where(Deadline.slug == "shipped-deadline")).one()
+        due = shipped.due_at
+        proposal = Proposal(
+            chat_id=ADA,
+            kind="news_move",
+            dedup_key="news:move:shipped-deadline:2099-02-01",
+            payload={"date": "2099-02-01", "deadline_slug": "shipped-deadline"},
+        )
+        session.add(proposal)
+        session.flush()
+        proposal_id = proposal.id
+    answer = await press(bot_api, ADA, f"pa:{proposal_id}:ok")
+    assert "comes from config.yaml, so it changes only there" in answer
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Deadline).where(Deadline.slug == "shipped-deadline")).one().due_at == due
+        assert session.get(Proposal, proposal_id).status == "pending"  # type: ignore[union-attr]
+
+
+async def test_forged_buttons_are_answered_and_change_nothing(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    for data in ("pa:99999999999999999999:ok", "sn:99999999999999999999", "dl:99999999999999999999", "zz", "pa:1:ok\x00"):
+        assert await press(bot_api, ADA, data) == "That button no longer works."
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/add in ² days Budget", "I couldn't read that"),
+        ("/add in 99999 hours Budget", "more than 10 years ahead"),
+        ("/timezone Europe/" + "x" * 300, "is not a time zone"),
+        ("/add 1 May 2099 Europe/" + "y" * 300 + " Budget", "I couldn't read that"),
+        ("/deadline a\x00b", "NUL character"),
+    ],
+)
+async def test_hostile_input_gets_a_clear_answer(
+    herald: HeraldBot, bot_api: ServedAPI, command: str, expected: str
+) -> None:
+    await say(bot_api, ADA, "/start")
+    assert expected in await say(bot_api, ADA, command)
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Proposal)).all() == []
+
+
+async def test_replies_that_echo_long_input_are_split(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    before = len(bot_api.api.sent(ADA))
+    await say(bot_api, ADA, "/deadline " + "é" * 4080)
+    await bot_api.api.push_text(ADA, "/deadlines")  # answered after every part of the above
+    await bot_api.api.wait_for(
+        lambda: "Shipped deadline" in str(bot_api.api.sent(ADA)[-1].params["text"])
+    )
+    parts = [str(p.params["text"]) for p in bot_api.api.sent(ADA)[before:-1]]
+    assert len(parts) >= 2
+    assert all(telegram_length(part) <= 4096 for part in parts)
+    assert "No deadline with id" in parts[0]
