@@ -53,7 +53,7 @@ class Runtime:
         self.deadlines.on_change.append(self._refresh_if_leading)
         self.leadership = Leadership(self.engine)
         # Stories, deadline links and deadline proposals from every batch of new items.
-        self.after_store.append(NewsSignals(self.config.timezone))
+        self.after_store.append(NewsSignals(self.config.timezone, tuple(self.config.admins)))
 
     def _refresh_if_leading(self, deadline_id: int) -> None:
         """Reschedule after a change here; a follower's changes reach the leader by sync."""

@@ -111,15 +111,37 @@ def test_found_deadline_is_offered_once_per_chat_and_track_adds_it(engine: Engin
     assert deadline.due_at == datetime(2025, 7, 31, 23, 0, tzinfo=UTC)  # 00:00 on 1 Aug, London
 
 
-def test_change_to_a_linked_deadline_is_offered_as_a_move_to_its_followers(engine: Engine) -> None:
-    signals = NewsSignals("Europe/London")
+def test_news_moving_a_config_deadline_is_a_suggestion_to_bot_admins(engine: Engine) -> None:
+    signals = NewsSignals("Europe/London", admins=(ANALYST,))
     with session_scope(engine) as session:
         item = store(session, "Washington and Beijing agree: the tariff truce was extended to November 10", "AP")
         signals(session, [item], NOW + timedelta(days=30))
     with session_scope(engine) as session:
         links = session.exec(select(DeadlineItem)).all()
-        moves = session.exec(select(Proposal).where(Proposal.kind == "news_move")).all()
+        offered = session.exec(select(Proposal)).all()
         assert [link.item_id for link in links] == [item.id]
+        assert [(p.chat_id, p.kind, p.payload["date"], p.payload["deadline_slug"]) for p in offered] == [
+            (ANALYST, "news_suggest", "2025-11-10", "truce")
+        ]
+        assert offered[0].id is not None
+        with pytest.raises(proposals.ProposalGone):
+            proposals.accept(session, offered[0].id, ANALYST, "ann")
+    with session_scope(engine) as session:
+        truce = session.exec(select(Deadline).where(Deadline.slug == "truce")).one()
+        assert truce.due_at == datetime(2025, 8, 12, 4, 1, tzinfo=UTC)  # changed only in config
+
+
+def test_change_to_a_chats_own_deadline_is_offered_as_a_move_to_its_followers(engine: Engine) -> None:
+    signals = NewsSignals("Europe/London", admins=(ANALYST,))
+    with session_scope(engine) as session:
+        truce = session.exec(select(Deadline).where(Deadline.slug == "truce")).one()
+        truce.origin, truce.owner_chat_id = "chat", FOLLOWER
+        session.add(truce)
+    with session_scope(engine) as session:
+        item = store(session, "Washington and Beijing agree: the tariff truce was extended to November 10", "AP")
+        signals(session, [item], NOW + timedelta(days=30))
+    with session_scope(engine) as session:
+        moves = session.exec(select(Proposal).where(Proposal.kind == "news_move")).all()
         assert [(p.chat_id, p.payload["date"], p.payload["deadline_slug"]) for p in moves] == [
             (FOLLOWER, "2025-11-10", "truce")
         ]
@@ -127,5 +149,3 @@ def test_change_to_a_linked_deadline_is_offered_as_a_move_to_its_followers(engin
         deadline, written = proposals.accept(session, moves[0].id, FOLLOWER, "ben")
     assert written == 1  # the follower is told of the move
     assert deadline.due_at == datetime(2025, 11, 10, 5, 0, tzinfo=UTC)
-    with session_scope(engine) as session:
-        assert session.exec(select(Deadline).where(Deadline.slug == "truce")).one().due_at == deadline.due_at

@@ -128,7 +128,16 @@ def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rend
     found = date.fromisoformat(str(payload["date"]))
     when = f"{found:%a} {found.day} {found:%b %Y}"
     item = payload.get("item") or {}
-    if payload.get("change") == "moved":
+    if payload.get("change") == "suggested":
+        title = escape(str(payload["deadline_title"]))
+        slug = escape(str(payload["deadline_slug"]))
+        head = (
+            f"📅 <b>Deadline change in the news</b>: {title} → {when}\n"
+            f"<code>{slug}</code> comes from config.yaml or a calendar: if the news is right, "
+            "change it there."
+        )
+        accept = ""
+    elif payload.get("change") == "moved":
         title = escape(str(payload["deadline_title"]))
         head = f"📅 <b>Deadline change in the news</b>: {title} → {when}"
         accept = "Move deadline"
@@ -139,7 +148,8 @@ def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rend
     if item.get("title"):
         lines.append(f"Source: {title_link(str(item['title']), item.get('link'))}")
     proposal = payload["proposal_id"]
-    buttons = (Button(accept, data=f"pa:{proposal}:ok"), Button("Ignore", data=f"pa:{proposal}:no"))
+    ignore = Button("Ignore", data=f"pa:{proposal}:no")
+    buttons = (Button(accept, data=f"pa:{proposal}:ok"), ignore) if accept else (ignore,)
     return Rendered("\n".join(lines), (buttons,))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlmodel import Session, col, select
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, enqueue
-from bot.store.models import Deadline, Proposal, utcnow
+from bot.store.models import Chat, Deadline, Proposal, utcnow
 from jobs.deadlines.offsets import due_from_date
 
 SLUG_MAX_CHARS = 48
@@ -94,6 +95,15 @@ class NewsFinding:
     timezone: str
     moved_deadline_slug: str | None = None
     moved_deadline_title: str | None = None
+    suggestion: bool = False  # a config/calendar deadline: told to bot admins, never moved
+
+
+def admin_chats(session: Session, admins: Sequence[int]) -> list[int]:
+    """The bot admins' private chats with Herald that are registered and active."""
+    if not admins:
+        return []
+    query = select(Chat.id).where(col(Chat.id).in_(list(admins)), col(Chat.active))
+    return [int(chat_id) for chat_id in session.exec(query).all()]
 
 
 def propose_from_news(
@@ -114,11 +124,15 @@ def propose_from_news(
         "sentence": finding.sentence,
         "item": finding.item,
         "timezone": finding.timezone,
-        "change": "moved" if finding.moved_deadline_slug else None,
+        "change": ("suggested" if finding.suggestion else "moved")
+        if finding.moved_deadline_slug
+        else None,
         "deadline_slug": finding.moved_deadline_slug,
         "deadline_title": finding.moved_deadline_title,
     }
-    kind = "news_move" if finding.moved_deadline_slug else "news_deadline"
+    kind = "news_deadline"
+    if finding.moved_deadline_slug:
+        kind = "news_suggest" if finding.suggestion else "news_move"
     rows = [
         {
             "chat_id": chat_id,
@@ -180,6 +194,8 @@ def accept(session: Session, proposal_id: int, chat_id: int, actor: str) -> tupl
     Returns the deadline and how many alerts the change wrote.
     """
     proposal = _pending(session, proposal_id, chat_id)
+    if proposal.kind == "news_suggest":  # a config/calendar deadline changes only there
+        raise ProposalGone(str(proposal_id))
     proposal.status = "accepted"
     proposal.decided_at = utcnow()
     session.add(proposal)

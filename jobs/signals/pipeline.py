@@ -24,8 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.services.access import SHARED_ORIGINS
 from bot.services.deadlines import follower_ids
-from bot.services.proposals import NewsFinding, propose_from_news
+from bot.services.proposals import NewsFinding, admin_chats, propose_from_news
 from bot.store.models import (
     Alert,
     Chat,
@@ -79,6 +80,7 @@ class NewsSignals:
     """The `after_store` hook. Its memory (the clusterer) is rebuilt from the store on first use."""
 
     default_zone: str
+    admins: tuple[int, ...] = ()  # bot admins: told of news moving a config/calendar deadline
     clusterer: StoryClusterer = field(default_factory=StoryClusterer)
     _story_rows: dict[str, int] = field(default_factory=dict)  # clusterer story id -> Story.id
     _warm: bool = False
@@ -237,9 +239,15 @@ class NewsSignals:
             for deadline in deadlines:
                 if deadline.rule or finding.date in tracked_dates:
                     continue
+                shared = deadline.origin in SHARED_ORIGINS
+                chat_ids = (
+                    admin_chats(session, self.admins)
+                    if shared
+                    else follower_ids(session, deadline.id or 0)
+                )
                 made += propose_from_news(
                     session,
-                    follower_ids(session, deadline.id or 0),
+                    chat_ids,
                     NewsFinding(
                         finding.date,
                         finding.what,
@@ -248,6 +256,7 @@ class NewsSignals:
                         deadline.timezone,
                         moved_deadline_slug=deadline.slug,
                         moved_deadline_title=deadline.title,
+                        suggestion=shared,
                     ),
                 )
             return made
