@@ -24,6 +24,7 @@ from pydantic import (
 
 from jobs.deadlines.offsets import OffsetError, parse_offset
 from jobs.deadlines.recurrence import RecurrenceError, validate_rule
+from jobs.sources.query import QuerySyntaxError, parse_query
 
 DEFAULT_CONFIG_PATH = "config.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -151,6 +152,16 @@ class TopicConfig(Strict):
     title: str = Field(min_length=1)
     query: str = Field(min_length=1)
 
+    @field_validator("query")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        """A query that cannot be parsed is refused here (check-config and start), not later."""
+        try:
+            parse_query(value)
+        except QuerySyntaxError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
 
 class SourceConfig(Strict):
     url: str | None = None
@@ -212,6 +223,14 @@ class DeliveryConfig(Strict):
     group_window_s: int = Field(default=60, ge=0, le=3600)
 
 
+class LimitsConfig(Strict):
+    """How much one chat may create: its own deadlines (active), topics and sources."""
+
+    deadlines_per_chat: int = Field(default=200, ge=0, le=100_000)
+    topics_per_chat: int = Field(default=50, ge=0, le=10_000)
+    sources_per_chat: int = Field(default=50, ge=0, le=10_000)
+
+
 class Config(Strict):
     timezone: Zone = "Europe/London"
     admins: list[int] = Field(default_factory=list)
@@ -221,6 +240,7 @@ class Config(Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     calendars: list[CalendarConfig] = Field(default_factory=list)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

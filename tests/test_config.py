@@ -77,6 +77,14 @@ GOOD_DEADLINE = "  - id: d1\n    title: T\n    due: 2025-07-09\n"
             "the top level must be a mapping of keys (timezone:, deadlines:, …)",
         ),
         (
+            "topics:\n  - id: oecd\n    title: OECD\n    query: 'OECD (outlook OR forecast'\n",
+            "topics[0].query: unclosed '(' at position 5: add a closing ')'",
+        ),
+        (
+            "limits:\n  deadline_per_chat: 5\n",
+            "limits.deadline_per_chat: unknown key; did you mean 'deadlines_per_chat'?",
+        ),
+        (
             "timezone: ${HERALD_TEST_UNSET_ZONE}\n",
             "timezone: ${HERALD_TEST_UNSET_ZONE} is not set in the environment",
         ),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
+from bot.config import LimitsConfig, parse_config
 from bot.delivery_policy.split import telegram_length
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
@@ -192,3 +192,61 @@ async def test_replies_that_echo_long_input_are_split(
     assert len(parts) >= 2
     assert all(telegram_length(part) <= 4096 for part in parts)
     assert "No deadline with id" in parts[0]
+
+
+async def confirm_add(api: ServedAPI, chat_id: int, text: str) -> str:
+    await say(api, chat_id, text)
+    [confirm] = [d for label, d in api.api.buttons(api.api.sent(chat_id)[-1]) if label == "Confirm"]
+    edits = len([c for c in api.api.calls if c.method == "editMessageText"])
+    await api.api.press(chat_id, confirm)
+    await api.api.wait_for(
+        lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > edits
+    )
+    return str([c for c in api.api.calls if c.method == "editMessageText"][edits].params["text"])
+
+
+async def test_ids_are_per_chat_and_reveal_nothing_of_other_chats(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    await say(bot_api, BEN, "/start")
+    assert "id <code>secret-a-plan</code>" in await confirm_add(
+        bot_api, ADA, "/add tomorrow noon Secret A plan"
+    )
+    assert "id <code>secret-a-plan</code>" in await confirm_add(
+        bot_api, BEN, "/add tomorrow 13:00 Secret A plan"
+    )
+    # A chat's own id never shadows a global (config) one.
+    assert "id <code>shipped-deadline-2</code>" in await confirm_add(
+        bot_api, ADA, "/add tomorrow noon Shipped deadline"
+    )
+    # Each chat's id resolves to its own deadline.
+    assert "13:00" in await say(bot_api, BEN, "/deadline secret-a-plan")
+    assert "12:00" in await say(bot_api, ADA, "/deadline secret-a-plan")
+    assert "<code>bananas</code>" in await say(bot_api, ADA, "/watch bananas")
+    assert "<code>bananas</code>" in await say(bot_api, BEN, "/watch bananas")
+    await say(bot_api, BEN, "/unwatch bananas")  # deletes Ben's topic, not Ada's
+    assert "bananas" in await say(bot_api, ADA, "/topics")
+    with session_scope(herald.runtime.engine) as session:
+        owners = session.exec(select(Deadline.owner_chat_id).where(Deadline.slug == "secret-a-plan"))
+        assert sorted(owners.all()) == [ADA, BEN]
+
+
+async def test_per_chat_limits_on_deadlines_and_topics(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    limits = LimitsConfig(deadlines_per_chat=1, topics_per_chat=1)
+    herald.runtime.config = herald.runtime.config.model_copy(update={"limits": limits})
+    await say(bot_api, ADA, "/start")
+    await confirm_add(bot_api, ADA, "/add tomorrow noon First")
+    refused = await say(bot_api, ADA, "/add tomorrow noon Second")
+    assert refused.startswith("This chat already has 1 deadlines of its own")
+    # Another chat has its own allowance.
+    await say(bot_api, BEN, "/start")
+    assert "id <code>first</code>" in await confirm_add(bot_api, BEN, "/add tomorrow noon First")
+    assert "<code>bananas</code>" in await say(bot_api, ADA, "/watch bananas")
+    refused = await say(bot_api, ADA, "/watch apples")
+    assert refused.startswith("This chat already has 1 topics of its own")
+    with session_scope(herald.runtime.engine) as session:
+        owned = session.exec(select(Deadline).where(Deadline.owner_chat_id == ADA)).all()
+        assert [d.slug for d in owned] == ["first"]

@@ -18,6 +18,7 @@ from bot.interface.common import (
 )
 from bot.render import Rendered
 from bot.render import deadline_replies as replies
+from bot.runtime import Runtime
 from bot.services import access, proposals
 from bot.services import deadlines as deadline_ops
 from bot.services.countdowns import start_countdown
@@ -72,6 +73,9 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await allowed(update, context):
         return
     runtime = runtime_of(context)
+    if _at_limit(runtime, chat.id):
+        await reply(update, replies.too_many(runtime.config.limits.deadlines_per_chat))
+        return
     _, zone = chat_zone(runtime, chat.id)
     now = utcnow()
     try:
@@ -112,6 +116,9 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
     if not await allowed(update, context, target):
         return
+    if verdict == "ok" and moved is None and _at_limit(runtime, chat.id):
+        await answer(update, replies.too_many(runtime.config.limits.deadlines_per_chat).text)
+        return
     _, zone = chat_zone(runtime, chat.id)
     try:
         with session_scope(runtime.engine) as session:
@@ -129,6 +136,13 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         runtime.deadlines.changed(deadline_id, written)
     await answer(update)
     await edit(update, rendered, preview=True)
+
+
+def _at_limit(runtime: Runtime, chat_id: int) -> bool:
+    """Whether the chat already has as many deadlines of its own as it may."""
+    with session_scope(runtime.engine) as session:
+        owned = deadline_ops.owned_active(session, chat_id)
+    return owned >= runtime.config.limits.deadlines_per_chat
 
 
 def _item(deadline: Deadline) -> access.Item:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from telegram import Document, Update
 from telegram.ext import ContextTypes, filters
 
-from bot.interface.common import Callback, allowed, answer, chat_zone, reply, runtime_of
+from bot.interface.common import (
+    Callback,
+    allowed,
+    answer,
+    chat_zone,
+    reply,
+    reply_text,
+    runtime_of,
+)
 from bot.render import news as text
 from bot.render.deadline_replies import usage
 from bot.runtime import Runtime
@@ -16,6 +24,7 @@ from bot.services.sources import (
     add_sources,
     all_sources,
     check_chat_source,
+    owned_sources,
 )
 from bot.store.db import session_scope
 from bot.store.models import utcnow
@@ -45,8 +54,17 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     runtime = runtime_of(context)
     try:
         with session_scope(runtime.engine) as session:
-            topic, created = news.watch(session, chat.id, query)
+            topic, created = news.watch(
+                session, chat.id, query, max_owned=runtime.config.limits.topics_per_chat
+            )
             rendered = text.watched(topic.slug, topic.title, topic.query, created)
+    except news.TopicLimit as exc:
+        await reply_text(
+            update,
+            f"This chat already has {exc.limit} topics of its own, the most it may have. "
+            "Stop one with /unwatch first.",
+        )
+        return
     except QuerySyntaxError as exc:
         await reply(update, text.invalid_query(" ".join(query.split()), exc.message, exc.position))
         return
@@ -146,8 +164,14 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
     except OpmlError as exc:
         await reply(update, text.opml_unreadable(str(exc)))
         return
-    accepted, refused = [], list(read.skipped)
+    accepted: list[NewSource] = []
+    refused = list(read.skipped)
+    with session_scope(runtime.engine) as session:
+        room = runtime.config.limits.sources_per_chat - owned_sources(session, chat_id)
     for source in read.sources:
+        if len(accepted) >= room:
+            refused.append(f"{source.spec.url}: this chat has as many sources as it may")
+            continue
         try:
             await check_chat_source(source.spec.url)
         except SourceRefused as exc:

@@ -187,6 +187,13 @@ def moved_by_news(slug: str, title: str, due_at: datetime, zone: str, event_zone
     )
 
 
+def too_many(limit: int) -> Rendered:
+    return Rendered(
+        f"This chat already has {limit} deadlines of its own, the most it may have. "
+        "Cancel some (/cancel id) first."
+    )
+
+
 def edited(slug: str, what: str) -> Rendered:
     return Rendered(f"✅ {escape(what)} Details: /deadline {escape(slug)}")
 

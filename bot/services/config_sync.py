@@ -6,12 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import Config, DeadlineConfig
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
-from bot.services.deadlines import DeadlineSpec
+from bot.services.deadlines import DeadlineSpec, visible_to
 from bot.store.models import Deadline, DeadlineChange, Topic, TopicSubscription, utcnow
 from jobs.deadlines.offsets import due_from_date, local_to_utc
 from jobs.deadlines.recurrence import next_after
@@ -68,7 +68,9 @@ def sync_config(session: Session, config: Config) -> SyncReport:
         spec = spec_from_config(item, config.timezone)
         current = existing.pop(item.id, None)
         if current is None:
-            clash = session.exec(select(Deadline).where(Deadline.slug == item.id)).first()
+            clash = session.exec(
+                select(Deadline).where(Deadline.slug == item.id, visible_to(None))
+            ).first()
             if clash is not None:
                 log.warning(
                     "config deadline %r skipped: a %s deadline uses that id", item.id, clash.origin
@@ -133,7 +135,10 @@ def _sync_topics(session: Session, config: Config) -> None:
     for item in config.topics:
         topic = existing.pop(item.id, None)
         if topic is None:
-            if session.exec(select(Topic).where(Topic.slug == item.id)).first() is not None:
+            global_topic = select(Topic).where(
+                Topic.slug == item.id, col(Topic.owner_chat_id).is_(None)
+            )
+            if session.exec(global_topic).first() is not None:
                 continue
             topic = Topic(slug=item.id, title=item.title, query=item.query, origin="config")
         topic.title = item.title

@@ -60,7 +60,10 @@ def upcoming_at(now: datetime) -> Any:
 
 def find(session: Session, slug: str, chat_id: int | None) -> Deadline:
     deadline = session.exec(
-        select(Deadline).where(Deadline.slug == slug).where(visible_to(chat_id))
+        select(Deadline)
+        .where(Deadline.slug == slug)
+        .where(visible_to(chat_id))
+        .order_by(col(Deadline.owner_chat_id).is_not(None))  # a global id wins a clash
     ).first()
     if deadline is None:
         raise DeadlineNotFound(slug)
@@ -78,6 +81,16 @@ def upcoming(
         .limit(limit)
     )
     return list(session.exec(query).all())
+
+
+def owned_active(session: Session, chat_id: int) -> int:
+    """How many active deadlines the chat added (what its limit counts)."""
+    query = (
+        select(func.count())
+        .select_from(Deadline)
+        .where(Deadline.owner_chat_id == chat_id, Deadline.status == "active")
+    )
+    return int(session.exec(query).one())
 
 
 def count_upcoming(session: Session, chat_id: int | None, now: datetime) -> int:

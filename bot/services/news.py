@@ -6,8 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
 from bot.store.models import Item, ItemTopic, Source, Topic, TopicSubscription
@@ -52,8 +53,18 @@ def topic_slug_base(query: str) -> str:
     return ("-".join(words)[:SLUG_MAX_CHARS].strip("-")) or "topic"
 
 
-def _unique_topic_slug(session: Session, base: str) -> str:
-    taken = set(session.exec(select(Topic.slug).where(col(Topic.slug).startswith(base))).all())
+def _visible(chat_id: int) -> Any:
+    """Config topics and the chat's own."""
+    return or_(col(Topic.origin) == "config", col(Topic.owner_chat_id) == chat_id)
+
+
+def _unique_topic_slug(session: Session, base: str, chat_id: int) -> str:
+    """Unique among the topics the chat sees: another chat's ids never show through."""
+    taken = set(
+        session.exec(
+            select(Topic.slug).where(col(Topic.slug).startswith(base), _visible(chat_id))
+        ).all()
+    )
     if base not in taken:
         return base
     n = 2
@@ -64,8 +75,12 @@ def _unique_topic_slug(session: Session, base: str) -> str:
 
 def visible_topic(session: Session, slug: str, chat_id: int) -> Topic:
     """A config topic, or one this chat created; raises TopicNotFound."""
-    topic = session.exec(select(Topic).where(Topic.slug == slug.lower())).first()
-    if topic is None or (topic.origin != "config" and topic.owner_chat_id != chat_id):
+    topic = session.exec(
+        select(Topic)
+        .where(Topic.slug == slug.lower(), _visible(chat_id))
+        .order_by(col(Topic.owner_chat_id).is_not(None))  # a config id wins a clash
+    ).first()
+    if topic is None:
         raise TopicNotFound(slug)
     return topic
 
@@ -83,7 +98,17 @@ def _follow(session: Session, chat_id: int, topic: Topic) -> bool:
     return True
 
 
-def watch(session: Session, chat_id: int, query: str) -> tuple[Topic, bool]:
+class TopicLimit(Exception):
+    """The chat already has as many topics of its own as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def watch(
+    session: Session, chat_id: int, query: str, *, max_owned: int | None = None
+) -> tuple[Topic, bool]:
     """Follow a visible topic named `query`, or create a chat topic for the query and follow it.
 
     Returns (topic, created). Raises QuerySyntaxError (with its position) for a bad query.
@@ -103,8 +128,14 @@ def watch(session: Session, chat_id: int, query: str) -> tuple[Topic, bool]:
     if same is not None:
         _follow(session, chat_id, same)
         return same, False
+    if max_owned is not None:
+        owned = session.exec(
+            select(func.count()).select_from(Topic).where(Topic.owner_chat_id == chat_id)
+        ).one()
+        if owned >= max_owned:
+            raise TopicLimit(max_owned)
     topic = Topic(
-        slug=_unique_topic_slug(session, topic_slug_base(text)),
+        slug=_unique_topic_slug(session, topic_slug_base(text), chat_id),
         title=text[:MAX_TOPIC_TITLE_CHARS],
         query=text[:MAX_QUERY_CHARS],
         origin="chat",
@@ -137,9 +168,7 @@ def unwatch(session: Session, chat_id: int, slug: str) -> tuple[Topic, bool]:
 
 def mute(session: Session, chat_id: int, slug: str, now: datetime) -> Topic:
     """Mute a followed topic until /unmute topic (news of it is no longer pushed here)."""
-    topic = session.exec(select(Topic).where(Topic.slug == slug)).first()
-    if topic is None:
-        raise TopicNotFound(slug)
+    topic = visible_topic(session, slug, chat_id)
     subscription = session.exec(
         select(TopicSubscription).where(
             TopicSubscription.chat_id == chat_id, TopicSubscription.topic_id == topic.id

@@ -38,11 +38,19 @@ def slugify(title: str) -> str:
     return (slug[:SLUG_MAX_CHARS].rstrip("-") or "deadline").lstrip("-")
 
 
-def unique_slug(session: Session, title: str) -> str:
-    """A slug for a new deadline, suffixed -2, -3… when taken."""
+def unique_slug(session: Session, title: str, owner_chat_id: int | None = None) -> str:
+    """A slug for a new deadline of `owner_chat_id` (None: global), suffixed -2, -3… when taken.
+
+    Only ids the owner can see count (the global ones and its own), so an id never reveals
+    what another chat has; a chat's id never shadows a global one.
+    """
     base = slugify(title)
     taken = set(
-        session.exec(select(Deadline.slug).where(col(Deadline.slug).startswith(base))).all()
+        session.exec(
+            select(Deadline.slug)
+            .where(col(Deadline.slug).startswith(base))
+            .where(deadline_ops.visible_to(owner_chat_id))
+        ).all()
     )
     if base not in taken:
         return base
@@ -207,7 +215,7 @@ def accept(session: Session, proposal_id: int, chat_id: int, actor: str) -> tupl
     if proposal.kind == "add":
         title = str(payload["title"])
         spec = DeadlineSpec(
-            slug=unique_slug(session, title),
+            slug=unique_slug(session, title, chat_id),
             title=title,
             due_at=datetime.fromisoformat(payload["due_at"]),
             timezone=str(payload["timezone"]),
@@ -218,7 +226,7 @@ def accept(session: Session, proposal_id: int, chat_id: int, actor: str) -> tupl
         title = str(payload["what"])
         zone = str(payload["timezone"])
         spec = DeadlineSpec(
-            slug=unique_slug(session, title),
+            slug=unique_slug(session, title, chat_id),
             title=title[:1].upper() + title[1:],
             due_at=due_from_date(date.fromisoformat(payload["date"]), zone),
             timezone=zone,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.config import SourceConfig
 from bot.store.models import Source, utcnow
@@ -127,6 +127,16 @@ def _new_row(
         next_check_at=now,
         created_at=now,
     )
+
+
+def owned_sources(session: Session, chat_id: int) -> int:
+    """How many active sources the chat imported (what its limit counts)."""
+    query = (
+        select(func.count())
+        .select_from(Source)
+        .where(Source.owner_chat_id == chat_id, col(Source.active))
+    )
+    return int(session.exec(query).one())
 
 
 def add_sources(

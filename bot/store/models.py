@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -64,11 +64,32 @@ class Chat(SQLModel, table=True):
     digest: str = Field(default="off", max_length=16)
 
 
+def _slug_indexes(table: str) -> tuple[Index, Index]:
+    """Ids are unique per owner chat; global ones (no owner) are unique among themselves.
+
+    A unique index on (owner_chat_id, slug) alone would let NULL owners repeat (NULLs are
+    distinct in unique indexes on SQLite and PostgreSQL), hence the partial one.
+    """
+    global_only = text("owner_chat_id IS NULL")
+    return (
+        Index(f"uq_{table}_owner_slug", "owner_chat_id", "slug", unique=True),
+        Index(
+            f"uq_{table}_global_slug",
+            "slug",
+            unique=True,
+            sqlite_where=global_only,
+            postgresql_where=global_only,
+        ),
+    )
+
+
 class Deadline(SQLModel, table=True):
     """A dated event; `reminded_until` marks how far its reminders have been turned into alerts."""
 
+    __table_args__ = _slug_indexes("deadline")
+
     id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(index=True, unique=True, max_length=64)
+    slug: str = Field(index=True, max_length=64)
     title: str = Field(max_length=300)
     due_at: datetime = _when()
     timezone: str = Field(max_length=64)
@@ -110,8 +131,10 @@ class DeadlineChange(SQLModel, table=True):
 class Topic(SQLModel, table=True):
     """A news topic: a query in Google-Alerts syntax."""
 
+    __table_args__ = _slug_indexes("topic")
+
     id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(index=True, unique=True, max_length=64)
+    slug: str = Field(index=True, max_length=64)
     title: str = Field(max_length=300)
     query: str = Field(max_length=2000)
     origin: str = Field(default="config", max_length=16)
