@@ -380,3 +380,15 @@ def test_jitter_is_bounded_and_seeded() -> None:
     assert values[0] == values[1] == values[2]
     assert 0 <= values[0] < 60
     assert jitter_s(600, fraction=0.0) == 0.0
+
+
+async def test_a_blocked_permanent_redirect_is_not_recorded() -> None:
+    """A 301 to loopback is refused, and the stored URL must not become the loopback one."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "http://127.0.0.1:9/admin.xml"})
+
+    async with Fetcher(transport=httpx.MockTransport(respond)) as fetcher:
+        result = await fetcher.fetch("https://news.example/feed", trusted=False)
+    assert isinstance(result.error, BlockedAddress)
+    assert result.permanent_redirect_to is None

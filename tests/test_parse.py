@@ -347,6 +347,9 @@ def test_old_rss_versions(xml_parser: str, body: bytes, title: str, first: Item)
             "text/xml; charset=utf-8",
         ),
         ("\ufeff".encode("utf-16-le") + UTF8_AS_LATIN1_XML.decode().encode("utf-16-le"), None),
+        # Charset names Python does not know, or knows as no text codec: read as cp1252.
+        (CP1252_NO_CHARSET_XML, "text/xml; charset=x-no-such-charset"),
+        (CP1252_NO_CHARSET_XML, "text/xml; charset=base64"),
     ],
 )
 def test_wrong_or_missing_charset(xml_parser: str, body: bytes, content_type: str | None) -> None:

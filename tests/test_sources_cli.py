@@ -170,3 +170,58 @@ def test_try_query_exit_codes(
     returned, out = run_main(capsys, monkeypatch, database_url, *args)
     assert returned == code
     assert out.splitlines()[0].startswith(first_line)
+
+
+def test_check_covers_stored_sources_and_survives_any_bytes(
+    tmp_path: Path,
+    feeds: FeedServer,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unknown charset name used to end the whole check with a traceback; OPML-imported
+    sources were not checked at all."""
+    feeds.set(
+        "/odd.xml",
+        Route(
+            body=rss([("o1", "Odd", T0)]),
+            headers={"Content-Type": "application/rss+xml; charset=x-no-such-charset"},
+        ),
+    )
+    opml = tmp_path / "in.opml"
+    opml.write_bytes(
+        b'<opml version="2.0"><head/><body>'
+        + f'<outline text="Good" type="rss" xmlUrl="{feeds.url("/good.xml")}"/>'.encode()
+        + b"</body></opml>"
+    )
+    config = write_config(tmp_path, feeds, "/odd.xml")
+    assert run_main(capsys, monkeypatch, database_url, "sources", "import", str(opml))[0] == 0
+    code, out = run_main(
+        capsys, monkeypatch, database_url, "sources", "check", "--config", str(config)
+    )
+    assert out.splitlines() == [
+        f"ok    {feeds.url('/odd.xml')}  parsed 1, new 1",
+        f"ok    {feeds.url('/good.xml')}  parsed 2, new 2",
+        "2 ok, 0 failed",
+    ]
+    assert code == 0
+
+
+def test_export_to_standard_output(
+    tmp_path: Path,
+    feeds: FeedServer,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    opml = tmp_path / "in.opml"
+    opml.write_bytes(
+        b'<opml version="2.0"><head/><body>'
+        b'<outline text="Wire" type="rss" xmlUrl="https://wire.test/rss"/></body></opml>'
+    )
+    run_main(capsys, monkeypatch, database_url, "sources", "import", str(opml))
+    code, out = run_main(capsys, monkeypatch, database_url, "sources", "export", "-")
+    assert code == 0
+    assert out.startswith("<?xml") and 'xmlUrl="https://wire.test/rss"' in out
+    assert not (tmp_path / "-").exists()

@@ -1,7 +1,9 @@
 """`herald sources check|import|export`: the operator's view of the configured sources.
 
-`check` fetches every configured source once, now, concurrently, through the poller's own
-parse and dedup code, and prints one line per source. It writes nothing: no alerts, no items,
+`check` fetches every source once, now, concurrently, through the poller's own parse and dedup
+code, and prints one line per source: the configured ones, then those added by OPML import or
+from chats (fetched as untrusted when they are). One source's failure of any kind is its own
+line and never stops the others. It writes nothing: no alerts, no items,
 no health (so the bot's baseline and back-off are untouched).
 """
 
@@ -18,7 +20,7 @@ from typing import TextIO, cast
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from bot.services.sources import NewSource, add_sources, all_sources, spec_of
+from bot.services.sources import NewSource, add_sources, all_sources, source_key, spec_of
 from bot.store.db import session_scope
 from jobs.sources.digest import keyed_items
 from jobs.sources.fetch import Fetcher
@@ -47,32 +49,48 @@ def _due(spec: SourceSpec) -> DueSource:
     return DueSource(0, spec.kind, spec.url, spec.select, None, True, 0, None, None)
 
 
-async def _check_one(engine: Engine, fetcher: Fetcher, spec: SourceSpec) -> CheckLine:
-    result = await fetcher.fetch(spec.url, trusted=True)
-    if result.error is not None:
-        return CheckLine(spec.url, False, result.error.message)
+async def _check_one(
+    engine: Engine, fetcher: Fetcher, spec: SourceSpec, *, trusted: bool = True
+) -> CheckLine:
     try:
-        feed = read_feed(_due(spec), result, datetime.now(UTC))
-    except ParseError as exc:
-        return CheckLine(spec.url, False, exc.message)
-    keyed = keyed_items(feed)
-    with session_scope(engine) as session:
-        new = len(keyed) - len(known_keys(session, keyed))
+        result = await fetcher.fetch(spec.url, trusted=trusted)
+        if result.error is not None:
+            return CheckLine(spec.url, False, result.error.message)
+        try:
+            feed = read_feed(_due(spec), result, datetime.now(UTC))
+        except ParseError as exc:
+            return CheckLine(spec.url, False, exc.message)
+        keyed = keyed_items(feed)
+        with session_scope(engine) as session:
+            new = len(keyed) - len(known_keys(session, keyed))
+    except Exception as exc:  # one bad source is its own line, never the end of the check
+        return CheckLine(spec.url, False, f"unexpected {type(exc).__name__}: {exc}"[:300])
     return CheckLine(spec.url, True, None, len(feed.items), new)
 
 
 async def check_sources(config: Config, engine: Engine, fetcher: Fetcher) -> list[CheckLine]:
-    """Check every configured source concurrently; lines in config order."""
+    """Check every source concurrently: config order, then stored ones (OPML, chats) by id."""
     lines: list[CheckLine | None] = []
     tasks = []
+    configured: set[str] = set()
     for source in config.sources:
         try:
             spec = spec_of(source)
         except SourceSpecError as exc:
             lines.append(CheckLine(source.url or source.page or source.kind, False, str(exc)))
             continue
+        configured.add(source_key(spec))
         lines.append(None)
         tasks.append(_check_one(engine, fetcher, spec))
+    with session_scope(engine) as session:
+        stored = [
+            (SourceSpec(cast(SourceKind, row.kind), row.url, select=row.select), row.trusted)
+            for row in all_sources(session)
+            if row.key not in configured and row.origin != "config"
+        ]
+    for spec, trusted in stored:
+        lines.append(None)
+        tasks.append(_check_one(engine, fetcher, spec, trusted=trusted))
     done = iter(await asyncio.gather(*tasks))
     return [line if line is not None else next(done) for line in lines]
 
@@ -115,13 +133,16 @@ def import_opml(engine: Engine, path: Path, out: TextIO) -> int:
 
 
 def export_opml(engine: Engine, path: Path, out: TextIO) -> int:
-    """Write every active source to an OPML file."""
+    """Write every active source to an OPML file, or to `out` when the path is `-`."""
     with session_scope(engine) as session:
         rows = all_sources(session)
     sources = []
     for row in rows:
         spec = SourceSpec(cast(SourceKind, row.kind), row.url, select=row.select)
         sources.append(OpmlSource(spec, row.name))
+    if str(path) == "-":
+        out.write(write_opml(sources).decode("utf-8"))
+        return EXIT_OK
     try:
         path.write_bytes(write_opml(sources))
     except OSError as exc:

@@ -157,7 +157,8 @@ class _Chain:
     start: str
     url: str
     visited: set[str] = field(default_factory=set)
-    permanent_to: str | None = None
+    permanent_to: str | None = None  # only a target that passed every check of its own hop
+    candidate: str | None = None  # a permanent redirect's target, not yet fetched
     only_permanent: bool = True
 
 
@@ -434,6 +435,9 @@ class Fetcher:
             client = self._client_for(chain.url, trusted)
             request = client.build_request("GET", chain.url, headers=headers)
             response = await client.send(request, stream=True)
+            if chain.candidate == chain.url:
+                # The hop to it passed every check (address, scheme, connection): trust it.
+                chain.permanent_to, chain.candidate = chain.candidate, None
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
@@ -531,7 +535,8 @@ def _follow(chain: _Chain, status: int, location: str) -> None:
     if target in chain.visited:
         raise TooManyRedirects(f"redirect loop back to {target}")
     if chain.only_permanent and status in PERMANENT_REDIRECT_STATUSES:
-        chain.permanent_to = target
+        chain.candidate = target
     else:
         chain.only_permanent = False
+        chain.candidate = None
     chain.url = target

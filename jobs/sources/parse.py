@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import re
@@ -139,11 +140,12 @@ def _fallback_charset(body: bytes, content_type: str | None) -> str:
 
 
 def _is_codec(name: str) -> bool:
+    """A text codec Python knows (`b"".decode(name)` succeeds for any name, so look it up)."""
     try:
-        b"".decode(name)
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
         return False
-    return True
+    return bool(getattr(info, "_is_text_encoding", True))  # not base64, rot13, zlib...
 
 
 def plain_text(value: str | None, max_chars: int) -> str:
