@@ -45,6 +45,7 @@ from bot.delivery_policy.quiet import (
     parse_quiet,
 )
 from bot.delivery_policy.split import html_to_plain, split_message, split_plain
+from bot.render.common import http_url
 from bot.services import chats
 from bot.services.outbox import OutboxSignal
 from bot.services.policy import SNOOZE_PREFIX
@@ -87,14 +88,16 @@ def to_markup(buttons: tuple[tuple[render.Button, ...], ...]) -> InlineKeyboardM
     """Turn rendered buttons into a Telegram inline keyboard."""
     rows = [
         [
-            InlineKeyboardButton(b.label, url=b.url)
+            InlineKeyboardButton(b.label, url=http_url(b.url))
             if b.url
             else InlineKeyboardButton(b.label, callback_data=b.data)
             for b in row
+            if b.data or http_url(b.url)  # a link button only for http(s) URLs
         ]
         for row in buttons
         if row
     ]
+    rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
 
 

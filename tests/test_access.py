@@ -88,3 +88,4 @@ TABLE: list[tuple[str, Actor, int, str, Target, object]] = [
 )
 def test_decide(actor: Actor, chat_id: int, kind: str, target: Target, expected: object) -> None:
     assert decide(Request(actor, chat_id, kind, target)) == expected
+

@@ -250,3 +250,17 @@ async def test_per_chat_limits_on_deadlines_and_topics(
     with session_scope(herald.runtime.engine) as session:
         owned = session.exec(select(Deadline).where(Deadline.owner_chat_id == ADA)).all()
         assert [d.slug for d in owned] == ["first"]
+
+
+def test_only_http_links_reach_messages_and_buttons() -> None:
+    from bot import render
+    from bot.delivery import to_markup
+    from bot.render.common import title_link
+
+    assert title_link("x", "javascript:alert(1)") == "x"
+    assert title_link("x", "https://a.test/") == '<a href="https://a.test/">x</a>'
+    markup = to_markup(
+        ((render.Button("Open", url="data:text/html,x"), render.Button("Go", data="dl:1")),)
+    )
+    assert markup is not None
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [["Go"]]

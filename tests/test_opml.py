@@ -56,6 +56,11 @@ def test_round_trip_keeps_herald_kinds() -> None:
             b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><opml><body/></opml>',
             "documents with a DTD or entities are not accepted",
         ),
+        (  # UTF-16 hides "<!DOCTYPE" from a byte search
+            '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY e "e">]>'
+            "<opml><body/></opml>".encode("utf-16"),
+            "documents with a DTD or entities are not accepted",
+        ),
         (b" " * (MAX_OPML_BYTES + 1), f"the file is larger than {MAX_OPML_BYTES} bytes"),
     ],
 )

@@ -521,3 +521,15 @@ def test_simple_markup_reads_as_an_html_parser_reads_it() -> None:
         spaced = parse._BLOCK_BREAK.sub(" ", value)
         fast = " ".join(parse._html_text(spaced).split())
         assert fast == " ".join(parse.lexbor_text(spaced).split()), value
+
+
+def test_gdelt_links_are_only_http() -> None:
+    body = {
+        "articles": [
+            {"url": "javascript:alert(1)", "title": "Script", "seendate": "20250710T120000Z"},
+            {"url": "data:text/html,<b>x</b>", "title": "Data", "seendate": "20250710T120000Z"},
+            {"url": "https://ok.test/a", "title": "Fine", "seendate": "20250710T120000Z"},
+        ]
+    }
+    feed = parse_feed(json.dumps(body).encode(), url="https://api.test/", kind="gdelt", now=NOW)
+    assert [item.link for item in feed.items] == ["https://ok.test/a"]

@@ -74,7 +74,15 @@ def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
     return f"in {_span(delta)}" if delta > 0 else f"passed {_span(delta)} ago"
 
 
+def http_url(url: str | None) -> str | None:
+    """The URL if it is http(s), else None: no other scheme reaches a message or a button."""
+    if url and url.strip().lower().startswith(("http://", "https://")):
+        return url.strip()
+    return None
+
+
 def title_link(title: str, url: str | None) -> str:
+    url = http_url(url)
     if url:
         return f'<a href="{escape(url, quote=True)}">{escape(title)}</a>'
     return escape(title)

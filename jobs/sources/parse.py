@@ -394,8 +394,8 @@ def _parse_gdelt(text: str, now: datetime) -> FeedData:
     articles = data.get("articles") if isinstance(data, Mapping) else None
     items = []
     for article in articles if isinstance(articles, list) else []:
-        link = _str(article.get("url")) if isinstance(article, Mapping) else None
-        if not link:
+        link = _http_url("", _str(article.get("url"))) if isinstance(article, Mapping) else None
+        if not link:  # missing, or not http(s) (javascript:, data:)
             continue
         seen = _str(article.get("seendate"))
         published = None
