@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import keep_secret
+from bot.logs import setup as setup_logging
 from bot.render import countdown, format_due
 from bot.services.config_sync import spec_from_config
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+NO_TOKEN_EXIT = 2
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot (the console chat when no token is set)")
     _add_config_option(run)
     run.add_argument("--console", action="store_true", help="chat with Herald in this terminal")
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="HTTP server for /healthz /readyz /metrics /calendar.ics (and the webhook); "
+        "'off' disables (default: $HERALD_LISTEN or 127.0.0.1:8080)",
+    )
+    run.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="take updates by webhook at this public URL (secret: $HERALD_WEBHOOK_SECRET)",
+    )
 
     check = commands.add_parser("check-config", help="validate the config and summarise it")
     _add_config_option(check)
@@ -124,13 +137,36 @@ def check_config(path: str | None) -> int:
     return 0
 
 
-def run(path: str | None, console: bool) -> int:
+def run(
+    path: str | None, console: bool, listen_text: str | None = None, webhook_url: str | None = None
+) -> int:
     from bot.runtime import Runtime
+    from bot.service import ServiceError, Webhook, parse_listen, webhook_from
 
     config = _load(path)
     if config is None:
         return 1
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    keep_secret(token)
+    if not console and not token and not sys.stdin.isatty():
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: set it to the token from @BotFather to run the bot, "
+            "or pass --console to chat with Herald on standard input.",
+            file=sys.stderr,
+        )
+        return NO_TOKEN_EXIT
+    webhook: Webhook | None = None
+    if not console and token:
+        try:
+            listen = parse_listen(listen_text or os.environ.get("HERALD_LISTEN"))
+            if webhook_url:
+                if listen is None:
+                    raise ServiceError("--webhook-url needs the HTTP server: drop --listen off")
+                webhook = webhook_from(webhook_url)
+                keep_secret(webhook.secret)
+        except ServiceError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
     runtime = Runtime.create(config)
     if console or not token:
         from bot.interface.console import run_console
@@ -146,9 +182,8 @@ def run(path: str | None, console: bool) -> int:
             return 0
     from bot.interface.app import HeraldBot, build_application, run_until_signalled
 
-    herald = HeraldBot(runtime, build_application(runtime, token))
-    asyncio.run(run_until_signalled(herald))
-    return 0
+    herald = HeraldBot(runtime, build_application(runtime, token), listen=listen, webhook=webhook)
+    return asyncio.run(run_until_signalled(herald))
 
 
 def sources(action: str, path: str | None, file: str | None, as_json: bool) -> int:
@@ -175,21 +210,21 @@ def sources(action: str, path: str | None, file: str | None, as_json: bool) -> i
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get(
+    setup_logging(
+        os.environ.get(
             "HERALD_LOG_LEVEL",
             "WARNING"
             if args.command == "run" and (args.console or not os.environ.get("TELEGRAM_BOT_TOKEN"))
             else "INFO",
         ),
-        format=LOG_FORMAT,
+        os.environ.get("HERALD_LOG_FORMAT", "text").strip().lower(),
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "check-config":
         return check_config(args.config)
     if args.command == "run":
-        return run(args.config, args.console)
+        return run(args.config, args.console, args.listen, args.webhook_url)
     if args.command == "try":
         return try_command(args)
     if args.command == "sources":

@@ -29,7 +29,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import ChatMigrated, RetryAfter, TelegramError, TimedOut
 
-from bot import render
+from bot import metrics, render
 from bot.config import DeliveryConfig
 from bot.delivery_policy import retry
 from bot.delivery_policy.fair import PRIORITY_URGENT, FairQueue, PendingAlert
@@ -154,6 +154,7 @@ class Delivery:
     payload: dict[str, Any]
     attempts: int
     zone: str
+    queued_at: datetime | None = None  # the oldest alert's created_at, for the delay metric
 
 
 def hold(candidate: Candidate, now: datetime, group_window_s: float) -> datetime | None:
@@ -258,6 +259,7 @@ class DeliveryWorker:
         self._stopping = asyncio.Event()
         self._prefetch: asyncio.Task[list[Candidate]] | None = None
         self._prefetched_without: set[int] = set()
+        self.guard: Callable[[], bool] | None = None  # False: the store is faulty, pause
 
     def start(self) -> None:
         self._stopping.clear()
@@ -301,6 +303,9 @@ class DeliveryWorker:
         return await self._pass(prefetch=False)
 
     async def _pass(self, *, prefetch: bool) -> int:
+        metrics.delivery_pass()
+        if self.guard is not None and not self.guard():
+            return 0
         paused_s = self.pacer.next_allowed(NO_CHAT) - self.pacer.now()
         if paused_s > IDLE_POLL_S:  # a long 429 or a halt: claim nothing until it is nearly over
             self._idle_s = min(paused_s - IDLE_POLL_S, IDLE_POLL_S)
@@ -454,7 +459,8 @@ class DeliveryWorker:
             ids = tuple(row.id for row in rows if row.id is not None)
             attempts = max(row.attempts for row in rows)
         kind, payload = _message_of(candidate, [dict(row.payload) for row in rows])
-        return Delivery(ids, candidate.chat_id, kind, payload, attempts, candidate.policy.zone)
+        zone = candidate.policy.zone
+        return Delivery(ids, candidate.chat_id, kind, payload, attempts, zone, candidate.created_at)
 
     def _render(self, delivery: Delivery) -> render.Rendered:
         rendered = render.alert(delivery.kind, dict(delivery.payload), delivery.zone, self.clock())
@@ -467,7 +473,7 @@ class DeliveryWorker:
         try:
             rendered = self._render(delivery)
         except Exception as exc:  # a payload no renderer can read must not block the queue
-            log.exception("alert %s cannot be rendered", delivery.alert_ids[0])
+            log.exception("alert %s cannot render", delivery.alert_ids[0], extra=_fields(delivery))
             return self._record(delivery, retry.Fail(f"cannot render: {exc!r}"), None)
         html, parts = True, split_message(rendered.text)
         while True:
@@ -509,6 +515,7 @@ class DeliveryWorker:
                 outcome = outcome_of(exc, delivery.attempts)
                 if index and outcome.retry_after_s is not None and flood_waits < MAX_PART_WAITS:
                     flood_waits += 1
+                    metrics.flood_wait()
                     self.pacer.pause_all(self.pacer.now() + outcome.retry_after_s)
                     continue
                 return outcome, first_id
@@ -525,19 +532,21 @@ class DeliveryWorker:
                 self._update(
                     ids, status="sent", sent_at=now, message_id=message_id, last_error=None
                 )
+                metrics.alerts_sent(delivery.kind, len(ids), delivery.queued_at, now)
                 return len(ids)
             case retry.RetryAfter(seconds=seconds):
                 log.warning("429 from Telegram: all sends pause %.1f s", seconds)
+                metrics.flood_wait()
                 self.pacer.pause_all(self.pacer.now() + seconds)
                 self._release(ids, now, refund=True, error=f"flood limit: retry after {seconds} s")
                 return 0
             case retry.Backoff(seconds=seconds) | retry.Uncertain(seconds=seconds):
                 error = f"{type(decision).__name__.lower()}: retry in {seconds:.1f} s"
-                log.info("alert %s: %s", ids[0], error)
+                log.info("alert %s: %s", ids[0], error, extra=_fields(delivery))
                 self._release(ids, now + timedelta(seconds=seconds), refund=False, error=error)
                 return 0
             case retry.Deactivate(reason=reason):
-                log.info("chat %s deactivated: %s", chat_id, reason)
+                log.info("chat %s deactivated: %s", chat_id, reason, extra=_fields(delivery))
                 with session_scope(self.engine) as session:
                     chats.deactivate(session, chat_id, reason)
                     _cancel_chat_alerts(session, chat_id, reason, None)
@@ -556,11 +565,13 @@ class DeliveryWorker:
                 self._release(ids, now, refund=True, error=f"halted: {reason}")
                 return 0
             case retry.Fail(reason=reason):
-                log.warning("alert %s failed: %s", ids[0], reason)
+                log.warning("alert %s failed: %s", ids[0], reason, extra=_fields(delivery))
+                metrics.alerts_failed(delivery.kind, len(ids))
                 self._update(ids, status="failed", last_error=reason[:ERROR_CHARS])
                 return len(ids)
             case _:  # Split or PlainText that did not help
                 reason = f"rejected even after {type(decision).__name__}"
+                metrics.alerts_failed(delivery.kind, len(ids))
                 self._update(ids, status="failed", last_error=reason)
                 return len(ids)
 
@@ -595,6 +606,11 @@ class DeliveryWorker:
             )
             chats.deactivate(session, old_id, f"migrated to {new_id}")
         log.info("chat %s migrated to %s; its alerts will be sent there", old_id, new_id)
+
+
+def _fields(delivery: Delivery) -> dict[str, Any]:
+    """What JSON log lines name for a delivery (see bot.logs)."""
+    return {"chat": delivery.chat_id, "alert_ids": list(delivery.alert_ids)}
 
 
 class _ChatGate:

@@ -21,6 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import metrics
 from bot.services.deadlines import changed_since, deadline_payload, reminder_prefix
 from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
@@ -142,6 +143,7 @@ def _reminder_alert(
     deadline: Deadline, chat_id: int, t: ReminderTime, late: list[ReminderTime], now: datetime
 ) -> NewAlert:
     is_late = t in late
+    metrics.reminder_late((now - t.fire_at).total_seconds())
     payload = {**deadline_payload(deadline), "offset": t.offset.text, "late": is_late}
     if is_late and len(late) > 1:
         payload["missed_offsets"] = [x.offset.text for x in late if x is not t]

@@ -47,6 +47,8 @@ class FakeBotAPI:
     updates: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     group_admins: set[int] = field(default_factory=set)  # user ids that administer every group
+    webhook: dict[str, Any] | None = None  # the last setWebhook's parameters, until deleted
+    reject_token: bool = False  # answer every method 401 Unauthorized, as for a revoked token
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -91,6 +93,27 @@ class FakeBotAPI:
             ]
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
+
+    def text_update(
+        self, chat_id: int, text: str, *, chat_type: str = "private"
+    ) -> dict[str, Any]:
+        """The update Telegram would post to a webhook when a person types `text`."""
+        message_id = next(self._message_ids)
+        update = {
+            "update_id": next(self._update_ids),
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": chat_type, "first_name": "Ada"},
+                "from": {"id": abs(chat_id), "is_bot": False, "first_name": "Ada"},
+                "text": text,
+            },
+        }
+        if text.startswith("/"):
+            update["message"]["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        return update
 
     async def push_membership(self, chat_id: int, status: str) -> None:
         """The person blocks ("kicked") or unblocks ("member") the bot in a private chat."""
@@ -168,8 +191,19 @@ class FakeBotAPI:
     async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.calls.append(Call(method, params, time.time()))
         await self._notify()
+        if self.reject_token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         if self.fail_next and method == "sendMessage":
             return self.fail_next.pop(0)
+        if method == "setWebhook":
+            self.webhook = dict(params)
+            return 200, {"ok": True, "result": True}
+        if method == "deleteWebhook":
+            self.webhook = None
+            return 200, {"ok": True, "result": True}
+        if method == "getUpdates" and self.webhook is not None:
+            conflict = "Conflict: can't use getUpdates method while webhook is active"
+            return 409, {"ok": False, "error_code": 409, "description": conflict}
         if method == "getUpdates":
             return 200, {"ok": True, "result": await self._get_updates(params)}
         if method == "getMe":

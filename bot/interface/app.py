@@ -10,6 +10,7 @@ from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
 from telegram import BotCommand
+from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -17,11 +18,14 @@ from bot.delivery import DeliveryWorker
 from bot.interface import handlers
 from bot.interface.countdowns import CHECK_EVERY_S, refresh_countdowns
 from bot.runtime import Runtime
+from bot.service import HttpService, Listen, ServiceError, Webhook
+from bot.store.health import StoreGuard, never_create
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 POLL_TIMEOUT_S = 30
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # PTB's limiter is off by default: the delivery worker paces pushes itself, per chat too, and
 # waits exactly retry_after (see docs/delivery.md). It can be switched on as a safety net.
 LIMITER_MAX_RETRIES = 0
@@ -65,9 +69,17 @@ def build_application(
 class HeraldBot:
     """A running Herald: application, runtime and delivery worker, started and stopped together."""
 
-    def __init__(self, runtime: Runtime, application: AnyApplication) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        application: AnyApplication,
+        *,
+        listen: Listen | None = None,
+        webhook: Webhook | None = None,
+    ) -> None:
         self.runtime = runtime
         self.application = application
+        self.webhook = webhook
         self.delivery = DeliveryWorker(
             runtime.engine,
             application.bot,
@@ -75,9 +87,17 @@ class HeraldBot:
             runtime.config.delivery,
             runtime.config.timezone,
         )
+        self.store_guard = StoreGuard(runtime.engine)
+        self.delivery.guard = self.store_guard.check
+        self.http = HttpService(self, listen, webhook) if listen is not None else None
 
     async def start(self, *, polling: bool = True) -> None:
+        """Start everything; updates come by webhook if one is set, else by polling."""
+        if self.http is not None:
+            await self.http.start()  # /healthz answers while the store migrates
         self.runtime.prepare_store()
+        self.store_guard.opened()
+        never_create(self.runtime.engine)
         await self.application.initialize()
         await self._set_commands()
         self.runtime.start_jobs()
@@ -93,19 +113,33 @@ class HeraldBot:
         )
         self.delivery.start()
         await self.application.start()
-        if polling and self.application.updater is not None:
-            await self.application.updater.start_polling(
-                timeout=POLL_TIMEOUT_S,
-                allowed_updates=["message", "callback_query", "my_chat_member"],
-            )
+        await self._take_updates(polling)
         log.info("Herald is running as @%s", self.application.bot.username)
 
+    async def _take_updates(self, polling: bool) -> None:
+        if self.webhook is not None and self.http is not None:
+            await self.application.bot.set_webhook(
+                self.webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=self.webhook.secret
+            )
+            self.http.accepting = True
+            log.info("updates come by webhook to %s", self.webhook.url)
+        elif polling and self.application.updater is not None:
+            await self.application.updater.start_polling(
+                timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
+            )
+
     async def stop(self) -> None:
+        """Stop taking updates, finish the update and the message in flight, then let go of
+        the store (and the leadership)."""
+        if self.http is not None:
+            self.http.accepting = False
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:
             await self.application.stop()
         await self.delivery.stop()
+        if self.http is not None:
+            await self.http.stop()
         await self.application.shutdown()
         await self.runtime.close()
 
@@ -117,14 +151,34 @@ class HeraldBot:
             log.warning("could not register the command list with Telegram", exc_info=True)
 
 
-async def run_until_signalled(herald: HeraldBot) -> None:
-    """Run polling until SIGINT or SIGTERM, then stop cleanly."""
+async def run_until_signalled(herald: HeraldBot) -> int:
+    """Run until SIGINT or SIGTERM, then stop cleanly; the process's exit status."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await herald.start(polling=True)
+    try:
+        await herald.start(polling=True)
+    except InvalidToken:
+        log.error("Telegram rejected TELEGRAM_BOT_TOKEN: copy the token from @BotFather again")
+        await _stop_quietly(herald)
+        return 1
+    except ServiceError as exc:
+        log.error("%s", exc)
+        await _stop_quietly(herald)
+        return 2
     try:
         await stop.wait()
+        log.info("stopping: no new updates; finishing the update and the message in flight")
     finally:
         await herald.stop()
+    log.info("stopped")
+    return 0
+
+
+async def _stop_quietly(herald: HeraldBot) -> None:
+    """Undo a start that failed half-way."""
+    try:
+        await herald.stop()
+    except Exception:
+        log.debug("stopping after a failed start", exc_info=True)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
+from bot import metrics
 from bot.store.bulk import KEYS_PER_IN, insert_new
 from bot.store.models import Alert, utcnow
 
@@ -92,6 +93,7 @@ def enqueue_returning(session: Session, alerts: list[NewAlert]) -> list[tuple[in
         unique=("chat_id", "dedup_key"),
         returning=("chat_id", "dedup_key"),
     )
+    metrics.alerts_queued(alerts, inserted)
     return [(chat_id, key) for chat_id, key in inserted]
 
 

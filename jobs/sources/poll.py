@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import metrics
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, utcnow
@@ -173,6 +174,7 @@ class Poller:
     async def tick(self, now: datetime | None = None) -> int:
         """Start checks of the due sources not already being checked; return how many."""
         now = now or utcnow()
+        metrics.poll_pass()
         self.refresh_topics(now)
         due = self.due_sources(now)
         for source in due:
@@ -295,6 +297,7 @@ class Poller:
                         if not future.done():
                             future.set_exception(exc)
                     raise
+                metrics.sources_checked(reports)
                 if self.outbox is not None and any(r.alerts for r in reports):
                     self.outbox.notify()
                 for ((due, *_), future), report in zip(batch, reports, strict=True):
