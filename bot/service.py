@@ -180,7 +180,11 @@ class HttpService:
                 await self._task
                 raise ServiceError(f"the HTTP server on {self.listen} did not start")
             await asyncio.sleep(0.01)
-        log.info("HTTP server on http://%s (/healthz /readyz /metrics /calendar.ics)", self.listen)
+        log.info(
+            "HTTP server on http://%s:%d (/healthz /readyz /metrics /calendar.ics)",
+            self.listen.host,
+            self.port,
+        )
 
     async def stop(self) -> None:
         self.accepting = False

@@ -49,6 +49,7 @@ class FakeBotAPI:
     group_admins: set[int] = field(default_factory=set)  # user ids that administer every group
     webhook: dict[str, Any] | None = None  # the last setWebhook's parameters, until deleted
     reject_token: bool = False  # answer every method 401 Unauthorized, as for a revoked token
+    long_poll_cap_s: float = 0.5  # getUpdates waits at most this long for an update
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -241,7 +242,7 @@ class FakeBotAPI:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates:
-            timeout = min(float(params.get("timeout") or 0), 0.5)
+            timeout = min(float(params.get("timeout") or 0), self.long_poll_cap_s)
             try:
                 async with self.condition():
                     await asyncio.wait_for(

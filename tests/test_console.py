@@ -40,8 +40,40 @@ def test_piped_console_shows_shipped_deadlines(tmp_path: Path, database_url: str
     assert "herald> I don't know /nonsense. Send /help to see what I understand." in out
 
 
-def test_no_token_starts_console_and_says_so(tmp_path: Path, database_url: str) -> None:
+def test_no_token_in_a_terminal_starts_console_and_says_so(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A terminal on stdin (a pseudo-terminal here): the console chat, with a word why."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "", "HERALD_CONFIG": str(ROOT / "config.yaml")}
+    env.pop("TELEGRAM_API_URL", None)
+    if not env.get("DATABASE_URL", "").startswith("postgres"):
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'console.db'}"
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        os.write(leader, b"/help\n\x04")  # Ctrl-D ends the input of a terminal
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert process.returncode == 0, err
+    assert "TELEGRAM_BOT_TOKEN is not set: starting a console chat instead" in err
+    assert "herald> Herald commands" in out
+
+
+def test_no_token_and_no_terminal_exits_2(tmp_path: Path, database_url: str) -> None:
     result = run_console(tmp_path, "/help\n")
-    assert result.returncode == 0, result.stderr
-    assert "TELEGRAM_BOT_TOKEN is not set: starting a console chat instead" in result.stderr
-    assert "herald> Herald commands" in result.stdout
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+    assert "--console" in result.stderr
+    assert "herald>" not in result.stdout
