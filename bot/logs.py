@@ -118,3 +118,9 @@ def _log_uncaught(
 ) -> None:
     """An exception nobody caught goes through logging too, so it is redacted as well."""
     logging.getLogger("herald").critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def chat_of(update: object) -> dict[str, Any]:
+    """`extra=` naming the chat of a Telegram update, when it has one."""
+    chat = getattr(update, "effective_chat", None)
+    return {"chat": chat.id} if chat is not None else {}

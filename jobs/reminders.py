@@ -305,7 +305,10 @@ class ReminderJobs:
         try:
             created, upcoming = self._write_due(deadline_id, now)
         except Exception:
-            log.exception("reminders of deadline %s failed; retrying in %d s", deadline_id, RETRY_S)
+            log.exception(
+                "reminders of deadline %s failed; retrying in %d s", deadline_id, RETRY_S,
+                extra={"deadline": deadline_id},
+            )  # fmt: skip
             self._schedule(deadline_id, now + timedelta(seconds=RETRY_S))
             return
         if created:

@@ -32,6 +32,7 @@ from bot.interface.common import (
     reply_text,
     runtime_of,
 )
+from bot.logs import chat_of
 from bot.runtime import Runtime
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
@@ -237,7 +238,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with its traceback; tell the user plainly, never with the traceback."""
-    log.error("error while handling an update", exc_info=context.error)
+    log.error("error while handling an update", exc_info=context.error, extra=chat_of(update))
     if isinstance(update, Update) and update.callback_query is not None:
         await answer(update, "Something went wrong; nothing was changed.")
     if isinstance(update, Update) and update.effective_chat is not None:

@@ -236,7 +236,7 @@ class Poller:
         try:
             return await self.check(due, now)
         except Exception as exc:  # a bug on one source must not stop the others
-            log.exception("checking source %s failed", due.url)
+            log.exception("checking source %s failed", due.url, extra={"source": due.url})
             return SourceReport(due.id, due.url, ok=False, error=f"internal error: {exc}"[:200])
         finally:
             self._in_flight.discard(due.id)
@@ -472,7 +472,7 @@ class Poller:
         chat_ids = admin_chats(session, self.admins)
         log.warning(
             "source %s is %s%s", source.name or source.url, state,
-            f": {source.last_error}" if state == "failing" else "",
+            f": {source.last_error}" if state == "failing" else "", extra={"source": source.url},
         )  # fmt: skip
         if not chat_ids:
             return
