@@ -50,6 +50,7 @@ class FakeBotAPI:
     webhook: dict[str, Any] | None = None  # the last setWebhook's parameters, until deleted
     reject_token: bool = False  # answer every method 401 Unauthorized, as for a revoked token
     long_poll_cap_s: float = 0.5  # getUpdates waits at most this long for an update
+    hold_sends: asyncio.Event | None = None  # set: sendMessage answers only once it is set
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -209,6 +210,8 @@ class FakeBotAPI:
             return 200, {"ok": True, "result": await self._get_updates(params)}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
+        if method == "sendMessage" and self.hold_sends is not None:
+            await self.hold_sends.wait()
         if method in ("sendMessage", "editMessageText"):
             return 200, {"ok": True, "result": self._message(params)}
         if method == "getChatMember":

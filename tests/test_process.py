@@ -13,6 +13,11 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from sqlmodel import select
+
+from bot.services.outbox import NewAlert, enqueue
+from bot.store.db import make_engine, session_scope
+from bot.store.models import Alert, Chat
 from tests.fakebot import ServedAPI
 
 TOKEN = "987654321:AAH-very-secret-token_Zz09xYw"
@@ -25,6 +30,7 @@ deadlines:
     due: "2099-01-01T09:00"
 """
 EXIT_WITHIN_S = 10.0
+ADA = 7301
 
 
 def environment(tmp_path: Path, api: ServedAPI, **extra: str) -> dict[str, str]:
@@ -117,6 +123,39 @@ async def test_sigterm_during_a_long_poll_exits_0_within_10_s(
     assert status == 0, output
     assert took < EXIT_WITHIN_S, (took, output)
     assert "stopped" in output
+
+
+async def test_sigterm_finishes_the_message_in_flight_then_exits_0(
+    tmp_path: Path, bot_api: ServedAPI, database_url: str
+) -> None:
+    api = bot_api.api
+    api.hold_sends = asyncio.Event()
+    env = environment(tmp_path, bot_api, HERALD_LOG_LEVEL="INFO")
+    process = await start(env)
+    await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls), 60)
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with session_scope(engine) as session:
+            session.add(Chat(id=ADA, kind="private"))
+            session.flush()
+            enqueue(session, [NewAlert(ADA, "in-flight", "notice", {"text": "in flight"})])
+        await api.wait_for(lambda: bool(api.sent(ADA)), 60)  # Telegram has it, no answer yet
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout is not None
+        seen = b""
+        while b"stopping:" not in seen:  # the process took the signal while the send hangs
+            seen += await asyncio.wait_for(process.stdout.readline(), 30)
+        api.hold_sends.set()
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, (seen + out).decode()
+        assert time.monotonic() - began < EXIT_WITHIN_S
+        with session_scope(engine) as session:
+            [alert] = session.exec(select(Alert).where(Alert.dedup_key == "in-flight")).all()
+        assert alert.status == "sent"  # recorded, so never sent again
+        assert len(api.sent(ADA)) == 1
+    finally:
+        engine.dispose()
 
 
 async def test_json_logs_are_one_object_per_line(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -51,7 +52,7 @@ def never_create(engine: Engine) -> None:
         _dialect: object, _record: object, cargs: list[object], cparams: dict[str, object]
     ) -> None:
         cargs.clear()
-        cparams["database"] = f"file:{path.resolve()}?mode=rw"
+        cparams["database"] = f"file:{quote(str(path.resolve()))}?mode=rw"
         cparams["uri"] = True
 
 
