@@ -141,7 +141,7 @@ def run(
     path: str | None, console: bool, listen_text: str | None = None, webhook_url: str | None = None
 ) -> int:
     from bot.runtime import Runtime
-    from bot.service import ServiceError, Webhook, parse_listen, webhook_from
+    from bot.service import Listen, ServiceError, Webhook, parse_listen, webhook_from
 
     config = _load(path)
     if config is None:
@@ -155,6 +155,7 @@ def run(
             file=sys.stderr,
         )
         return NO_TOKEN_EXIT
+    listen: Listen | None = None
     webhook: Webhook | None = None
     if not console and token:
         try:

@@ -158,6 +158,33 @@ async def test_sigterm_finishes_the_message_in_flight_then_exits_0(
         engine.dispose()
 
 
+async def test_sigterm_exits_0_within_10_s_even_if_telegram_never_answers_the_send(
+    tmp_path: Path, bot_api: ServedAPI, database_url: str
+) -> None:
+    api = bot_api.api
+    api.hold_sends = asyncio.Event()  # never set: the send hangs
+    env = environment(tmp_path, bot_api, HERALD_LOG_LEVEL="INFO")
+    process = await start(env)
+    await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls), 60)
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with session_scope(engine) as session:
+            session.add(Chat(id=ADA, kind="private"))
+            session.flush()
+            enqueue(session, [NewAlert(ADA, "hung", "notice", {"text": "hung"})])
+        await api.wait_for(lambda: bool(api.sent(ADA)), 60)
+        status, output, took = await terminate(process)
+        assert status == 0, output
+        assert took < EXIT_WITHIN_S, (took, output)
+        assert "it will be retried" in output
+        with session_scope(engine) as session:
+            [alert] = session.exec(select(Alert).where(Alert.dedup_key == "hung")).all()
+        assert alert.status == "sending"  # its lease runs out and it goes again: not lost
+    finally:
+        api.hold_sends.set()
+        engine.dispose()
+
+
 async def test_json_logs_are_one_object_per_line(
     tmp_path: Path, bot_api: ServedAPI, database_url: str
 ) -> None:

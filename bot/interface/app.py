@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 POLL_TIMEOUT_S = 30
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# On SIGTERM the message being sent gets this long to be confirmed, so the process still
+# exits within 10 s when Telegram hangs (a read may take 15 s).
+IN_FLIGHT_WAIT_S = 6.0
 # PTB's limiter is off by default: the delivery worker paces pushes itself, per chat too, and
 # waits exactly retry_after (see docs/delivery.md). It can be switched on as a safety net.
 LIMITER_MAX_RETRIES = 0
@@ -137,7 +140,10 @@ class HeraldBot:
             await self.application.updater.stop()
         if self.application.running:
             await self.application.stop()
-        await self.delivery.stop()
+        try:
+            await asyncio.wait_for(self.delivery.stop(), IN_FLIGHT_WAIT_S)
+        except TimeoutError:  # its lease runs out and it goes again: one duplicate at most
+            log.warning("the send in flight took over %.0f s; it will be retried", IN_FLIGHT_WAIT_S)
         if self.http is not None:
             await self.http.stop()
         await self.application.shutdown()
