@@ -14,6 +14,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import keep_secret
 from bot.logs import setup as setup_logging
 from bot.render import countdown, format_due
+from bot.render.common import plural
 from bot.services.config_sync import spec_from_config
 
 NO_TOKEN_EXIT = 2
@@ -117,8 +118,9 @@ def check_config(path: str | None) -> int:
         return 1
     now = datetime.now(UTC)
     print(
-        f"config OK: {len(config.deadlines)} deadlines, {len(config.topics)} topics, "
-        f"{len(config.sources)} sources, {len(config.calendars)} calendars"
+        f"config OK: {plural(len(config.deadlines), 'deadline')}, "
+        f"{plural(len(config.topics), 'topic')}, {plural(len(config.sources), 'source')}, "
+        f"{plural(len(config.calendars), 'calendar')}"
     )
     specs = sorted(
         (spec_from_config(d, config.timezone) for d in config.deadlines), key=lambda s: s.due_at

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.netutil
 import tornado.web
 
@@ -173,6 +174,14 @@ class FakeBotAPI:
             for b in row
         ]
 
+    def uploads(self, method: str, chat_id: int | None = None) -> list[Call]:
+        """sendPhoto / sendDocument calls (the file is an `Upload` in the params)."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
     def sent(self, chat_id: int | None = None) -> list[Call]:
         return [
             c
@@ -212,7 +221,7 @@ class FakeBotAPI:
             return 200, {"ok": True, "result": BOT_USER}
         if method == "sendMessage" and self.hold_sends is not None:
             await self.hold_sends.wait()
-        if method in ("sendMessage", "editMessageText"):
+        if method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
             return 200, {"ok": True, "result": self._message(params)}
         if method == "getChatMember":
             user_id = int(params["user_id"])
@@ -277,9 +286,31 @@ class _MethodHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(body))
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent (sendPhoto, sendDocument): its name and bytes."""
+
+    filename: str
+    body: bytes
+
+
 def decode_params(content_type: str, body: bytes) -> dict[str, Any]:
     if content_type.startswith("application/json"):
         return dict(json.loads(body or b"{}"))
+    if content_type.startswith("multipart/form-data"):
+        fields: dict[str, list[bytes]] = {}
+        files: dict[str, list[tornado.httputil.HTTPFile]] = {}
+        tornado.httputil.parse_body_arguments(content_type, body, fields, files)
+        form: dict[str, Any] = {k: v[-1].decode() for k, v in fields.items()}
+        for key in list(form):
+            if key in JSON_FIELDS:
+                try:
+                    form[key] = json.loads(form[key])
+                except ValueError:
+                    pass
+        for key, uploads in files.items():
+            form[key] = Upload(uploads[-1].filename, bytes(uploads[-1].body))
+        return form
     raw = {
         k: v[-1] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()
     }

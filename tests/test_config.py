@@ -156,7 +156,7 @@ def test_check_config_command(tmp_path: Path) -> None:
         check=False,
     )
     assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("config OK: 8 deadlines, 5 topics, 7 sources, 1 calendars")
+    assert good.stdout.startswith("config OK: 19 deadlines, 5 topics, 7 sources, 1 calendar\n")
     broken = tmp_path / "broken.yaml"
     broken.write_text("deadlines:\n  - id: d1\n    title: T\n    due: July 9th\n")
     bad = subprocess.run(

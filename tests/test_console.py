@@ -35,8 +35,8 @@ def test_piped_console_shows_shipped_deadlines(tmp_path: Path, database_url: str
     out = result.stdout
     assert "Traceback" not in out + result.stderr
     assert out.index("herald> Welcome!") < out.index("herald> Upcoming deadlines")
-    assert "UK–US trade deal deadline — Wed 9 Jul 2025 (passed," in out
-    assert "US–China tariff truce expiry (Geneva, 90 days)" in out
+    assert "US weekly jobless claims — " in out  # recurring: always one ahead
+    assert "UK–US trade deal deadline — Wed 9 Jul 2025 (passed," in out  # history is kept
     assert "herald> I don't know /nonsense. Send /help to see what I understand." in out
 
 

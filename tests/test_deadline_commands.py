@@ -131,7 +131,7 @@ async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: Served
 
     details = await say(bot_api, ADA, f"/deadline {deadline.slug}")
     assert "<b>History</b>" in details and "moved" in details and "created" in details
-    assert "1 chat(s) follow it. You follow it." in details
+    assert "1 chat follows it. You follow it." in details
 
     renamed = await say(bot_api, ADA, f"/edit {deadline.slug} title Extended truce expiry")
     assert renamed.startswith("✅ Renamed to “Extended truce expiry”.")

@@ -13,6 +13,7 @@ from jobs.deadlines.natural import (
     CITY_ZONES,
     WhenError,
     WhenReading,
+    example_date,
     parse_when,
 )
 
@@ -152,8 +153,8 @@ def test_ambiguous_numeric_date_gets_a_specific_hint() -> None:
         ("", "write when and what, e.g. '9 Jul 17:00 Trade deal deadline'"),
         (
             "Trade talks resume",
-            "I can't read a date at the start of 'Trade talks resume'; write e.g. 2025-07-09, "
-            "9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days",
+            "I can't read a date at the start of 'Trade talks resume'; write e.g. "
+            f"{example_date()}, 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days",
         ),
         (
             "9 July 17:00",
@@ -180,6 +181,14 @@ def test_unreadable_input_gets_a_specific_message(text: str, message: str) -> No
     with pytest.raises(WhenError) as caught:
         read(text)
     assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("today", ["2025-07-01", "2027-03-15", "2031-12-31"])
+def test_the_example_date_in_hints_is_never_past(today: str) -> None:
+    with time_machine.travel(datetime.fromisoformat(today + "T12:00+00:00"), tick=False):
+        hinted = example_date()
+        assert hinted > today
+        assert read(f"{hinted} Deal", now=datetime.now(UTC)).due_utc > datetime.now(UTC)
 
 
 def test_unknown_chat_zone_is_a_when_error() -> None:

@@ -231,8 +231,8 @@ async def test_sources_health_is_for_admins(herald: HeraldBot, bot_api: ServedAP
     await poller.wait_idle()
     await poller.run_due(datetime.now(UTC) + timedelta(hours=1))
     health = await say(bot_api, ADMIN, "/sources")
-    assert health.startswith("<b>1 news sources</b>\n• Local wire — ✅ ok\n  last success ")
-    assert health.endswith("; 1 items")
+    assert health.startswith("<b>1 news source</b>\n• Local wire — ✅ ok\n  last success ")
+    assert health.endswith("; 1 item")
 
 
 async def test_import_opml_refuses_non_public_addresses(
@@ -246,7 +246,7 @@ async def test_import_opml_refuses_non_public_addresses(
     await api.push_reply_to_document(ADMIN, "/import", "opml1")
     await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
     answer = str(api.sent(ADMIN)[before].params["text"])
-    assert answer.startswith("📥 Added 1 sources; 0 were already there.\nRefused 3:\n")
+    assert answer.startswith("📥 Added 1 source; 0 were already there.\nRefused 3:\n")
     assert "http://127.0.0.1:8080/feed.xml is refused: " in answer
     assert "http://169.254.169.254/latest is refused: " in answer
     assert "File: not an http(s) URL: 'file:///etc/passwd'" in answer
@@ -273,4 +273,4 @@ async def test_an_opml_file_sent_by_an_admin_is_imported_at_once(
     before = len(api.sent(ADMIN))
     await api.push_document(ADMIN, "opml2")
     await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
-    assert str(api.sent(ADMIN)[before].params["text"]).startswith("📥 Added 1 sources;")
+    assert str(api.sent(ADMIN)[before].params["text"]).startswith("📥 Added 1 source;")

@@ -136,13 +136,13 @@ def test_import_then_export_round_trips(
 
     assert herald_here("sources", "import", str(opml)) == (
         0,
-        "added 1 sources, 0 already there, 1 skipped\n"
+        "added 1 source, 0 already there, 1 skipped\n"
         "skipped: Bad: not an http(s) URL: 'gopher://x'\n",
     )
     code, again = herald_here("sources", "import", str(opml))
     assert again.startswith("added 0 sources, 1 already there")
     out = tmp_path / "out.opml"
-    assert herald_here("sources", "export", str(out)) == (0, f"exported 1 sources to {out}\n")
+    assert herald_here("sources", "export", str(out)) == (0, f"exported 1 source to {out}\n")
     assert b'<outline text="Wire" title="Wire" type="rss" xmlUrl="https://wire.test/rss" />' in (
         out.read_bytes()
     )

@@ -55,7 +55,7 @@ async def test_start_then_deadlines_reply(bot_api: ServedAPI, database_url: str)
     try:
         await bot_api.api.push_text(CHAT, "/start")
         await bot_api.api.wait_for(lambda: len(bot_api.api.sent(CHAT)) == 1)
-        assert "You now follow 2 deadlines and 1 topics" in texts(bot_api, CHAT)[0]
+        assert "You now follow 2 deadlines and 1 topic from" in texts(bot_api, CHAT)[0]
 
         await bot_api.api.push_text(CHAT, "/deadlines")
         await bot_api.api.wait_for(lambda: len(bot_api.api.sent(CHAT)) == 2)

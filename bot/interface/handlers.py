@@ -261,9 +261,15 @@ CALLBACKS: list[tuple[str, Callback]] = [
 
 
 def _modules() -> list[Any]:
-    from bot.interface import deadline_commands, news_commands, policy_commands
+    from bot.interface import calendar_commands, deadline_commands, news_commands, policy_commands
 
-    return [sys.modules[__name__], deadline_commands, policy_commands, news_commands]
+    return [
+        sys.modules[__name__],
+        deadline_commands,
+        policy_commands,
+        news_commands,
+        calendar_commands,
+    ]
 
 
 def registered_help() -> list[tuple[str, str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.render.common import Rendered, escape
+from bot.render.common import Rendered, escape, plural
 
 
 def welcome(
@@ -13,7 +13,10 @@ def welcome(
     who = f" {escape(chat_title)}" if chat_title else ""
     if created:
         first = f"Welcome{who}! Herald will remind you of deadlines and push news on your topics."
-        follows = f"You now follow {deadlines} deadlines and {topics} topics from the shipped list."
+        follows = (
+            f"You now follow {plural(deadlines, 'deadline')} and {plural(topics, 'topic')} "
+            "from the shipped list."
+        )
     else:
         first = f"Welcome back{who}! Your alerts are on."
         follows = "Your subscriptions are as you left them."

@@ -14,6 +14,12 @@ def escape(text: str, quote: bool = False) -> str:
     return html.escape(text, quote=quote)
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """'1 chat', '2 chats', '1,200 deadlines'; `many` for irregular nouns ('1 story', 'stories')."""
+    word = noun if count == 1 else (many or noun + "s")
+    return f"{count:,} {word}"
+
+
 @dataclass(frozen=True)
 class Button:
     """An inline button: either a callback (`data`) or a link (`url`)."""

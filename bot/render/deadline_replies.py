@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.render.chat import CORE_HELP, DEADLINE_HELP
-from bot.render.common import Button, Rendered, countdown, escape, format_due, title_link
+from bot.render.common import (
+    Button,
+    Rendered,
+    countdown,
+    escape,
+    format_due,
+    plural,
+    title_link,
+)
 from jobs.deadlines.offsets import format_offset, parse_offset
 
 ADD_EXAMPLES = (
@@ -103,7 +111,7 @@ def details(d: DeadlineDetails, zone: str, now: datetime) -> Rendered:
     mine = "your offsets" if d.own_offsets else "default offsets"
     lines.append(f"Reminders ({mine}): {escape(_offsets_text(d.offsets))}")
     follow = "You follow it." if d.followed else f"You don't follow it: /follow {d.slug}"
-    lines.append(f"{d.followers} chat(s) follow it. {follow}")
+    lines.append(f"{plural(d.followers, 'chat follows', 'chats follow')} it. {follow}")
     lines.append(f"Source: {escape(d.origin)}")
     if d.history:
         lines.append("")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.render.common import Button, Rendered, escape, format_due, title_link
+from bot.render.common import Button, Rendered, escape, format_due, plural, title_link
 
 NEWS_HELP: tuple[tuple[str, str, str], ...] = (
     (
@@ -104,7 +104,7 @@ def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     """The periodic digest: stories grouped by topic."""
     items = list(payload.get("items", []))
     period = str(payload.get("period", "daily"))
-    lines = [f"🗞 <b>Your {escape(period)} digest</b>: {len(items)} stories"]
+    lines = [f"🗞 <b>Your {escape(period)} digest</b>: {plural(len(items), 'story', 'stories')}"]
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_topic.setdefault(str(item.get("topic_title") or "Other"), []).append(item)
@@ -160,7 +160,7 @@ def source_health(payload: dict[str, Any], zone: str, now: datetime) -> Rendered
     if state == "failing":
         text = (
             f"⚠️ <b>Source failing</b>: {name}\n"
-            f"{int(payload.get('failures', 0))} failures in a row; "
+            f"{plural(int(payload.get('failures', 0)), 'failure')} in a row; "
             f"last error: {escape(str(payload.get('error', 'unknown')))}"
         )
     elif state == "recovered":
@@ -293,7 +293,8 @@ def news_list(rows: Sequence[StoryRow], topic: str | None, now: datetime) -> Ren
 
 def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
     if row.consecutive_failures:
-        return f"⚠️ {row.consecutive_failures} failures: {escape(row.last_error or 'unknown')}"
+        failures = plural(row.consecutive_failures, "failure")
+        return f"⚠️ {failures}: {escape(row.last_error or 'unknown')}"
     if row.last_success_at is None:
         return "⏳ not checked yet"
     if row.quiet_reported:
@@ -304,14 +305,14 @@ def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
 def sources_health(rows: Sequence[SourceRow], zone: str, now: datetime) -> Rendered:
     if not rows:
         return Rendered("No news sources yet: add them to config.yaml or /import an OPML file.")
-    lines = [f"<b>{len(rows)} news sources</b>"]
+    lines = [f"<b>{plural(len(rows), 'news source')}</b>"]
     for row in rows:
         name = escape(row.name or row.url)
         last = format_due(row.last_success_at, zone, False) if row.last_success_at else "never"
         lines.append(
             f"• {name} — {_source_state(row, zone, now)}\n"
             f"  last success {last}; next check {format_due(row.next_check_at, zone, False)}; "
-            f"{row.items_seen} items"
+            f"{plural(row.items_seen, 'item')}"
         )
     return Rendered("\n".join(lines))
 
@@ -326,7 +327,8 @@ def topic_muted(title: str, slug: str) -> str:
 
 
 def opml_imported(added: int, present: int, refused: Sequence[str]) -> Rendered:
-    lines = [f"📥 Added {added} sources; {present} were already there."]
+    were = "was" if present == 1 else "were"
+    lines = [f"📥 Added {plural(added, 'source')}; {present} {were} already there."]
     if refused:
         lines.append(f"Refused {len(refused)}:")
         lines += [f"• {escape(reason)}" for reason in refused[:20]]

@@ -18,7 +18,18 @@ MAX_TITLE_CHARS = 200
 MAX_YEARS_AHEAD = 10
 # A year-less date is tried in this many successive years (29 Feb needs up to 8).
 YEARLESS_CANDIDATE_YEARS = 9
-FORMS_HINT = "write e.g. 2025-07-09, 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days"
+
+
+def example_date(days_ahead: int = 30) -> str:
+    """An ISO date `days_ahead` from today, for hints: a fixed example would soon be past."""
+    return f"{datetime.now(UTC).date() + timedelta(days=days_ahead):%Y-%m-%d}"
+
+
+def forms_hint() -> str:
+    return (
+        f"write e.g. {example_date()}, 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days"
+    )
+
 TITLE_EXAMPLE = "9 Jul 17:00 Trade deal deadline"
 
 CITY_ZONES = {
@@ -117,7 +128,7 @@ def _date_from(year: int, month: int, day: int, text: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise WhenError(f"'{text}' is not a date; {FORMS_HINT}") from None
+        raise WhenError(f"'{text}' is not a date; {forms_hint()}") from None
 
 
 def _yearless(month: int, day: int, text: str) -> Candidates:
@@ -165,7 +176,7 @@ def _month_date(tokens: list[str], start: int, zone: str, now: datetime) -> _Dat
     }
     parsed = dateparser.parse(text, languages=["en"], settings=settings)
     if parsed is None:
-        raise WhenError(f"'{text}' is not a date; {FORMS_HINT}")
+        raise WhenError(f"'{text}' is not a date; {forms_hint()}")
     end = start + len(found)
     if "Y" in found:
         return _DatePart(end, _fixed(parsed.date()), strict=True)
@@ -180,7 +191,9 @@ def _numeric_date(token: str, today: date) -> _DatePart | None:
         at = None
         if iso[4] is not None:
             if int(iso[4]) > 23 or int(iso[5]) > 59:
-                raise WhenError(f"'{token}' has no valid time of day; write e.g. 2025-07-09 17:00")
+                raise WhenError(
+                    f"'{token}' has no valid time of day; write e.g. {example_date()} 17:00"
+                )
             at = time(int(iso[4]), int(iso[5]))
         return _DatePart(1, _fixed(written), strict=True, at=at)
     numeric = _NUMERIC_RE.fullmatch(token)
@@ -361,7 +374,7 @@ def _expression(tokens: list[str], zone: str, now: datetime) -> _Expression:
         found = _date_part(tokens, 0, zone, now)
         if found is None:
             shown = " ".join(tokens[:3])
-            raise WhenError(f"I can't read a date at the start of '{shown}'; {FORMS_HINT}")
+            raise WhenError(f"I can't read a date at the start of '{shown}'; {forms_hint()}")
         if isinstance(found, _Instant):
             return _Expression(found.end, None, found.delta, None, zone, zone)
         part, end, at = found, found.end, found.at
@@ -407,7 +420,7 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
         if part.strict:
             raise WhenError(f"that is in the past: {_describe(due, zone, at is None)}")
     if chosen is None:
-        raise WhenError(f"that is in the past; {FORMS_HINT}")
+        raise WhenError(f"that is in the past; {forms_hint()}")
     day, due = chosen
     if part.weekday is not None and day.weekday() != part.weekday:
         named = calendar.day_name[part.weekday]

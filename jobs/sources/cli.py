@@ -20,6 +20,7 @@ from typing import TextIO, cast
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.render.common import plural
 from bot.services.sources import NewSource, add_sources, all_sources, source_key, spec_of
 from bot.store.db import session_scope
 from jobs.sources.digest import keyed_items
@@ -126,7 +127,10 @@ def import_opml(engine: Engine, path: Path, out: TextIO) -> int:
     news = [NewSource(s.spec, s.title) for s in read.sources]
     with session_scope(engine) as session:
         added, present = add_sources(session, news, origin="opml", trusted=True)
-    out.write(f"added {added} sources, {present} already there, {len(read.skipped)} skipped\n")
+    out.write(
+        f"added {plural(added, 'source')}, {present} already there, "
+        f"{len(read.skipped)} skipped\n"
+    )
     for reason in read.skipped:
         out.write(f"skipped: {reason}\n")
     return EXIT_OK
@@ -148,5 +152,5 @@ def export_opml(engine: Engine, path: Path, out: TextIO) -> int:
     except OSError as exc:
         out.write(f"cannot write {path}: {exc}\n")
         return EXIT_FAILED
-    out.write(f"exported {len(sources)} sources to {path}\n")
+    out.write(f"exported {plural(len(sources), 'source')} to {path}\n")
     return EXIT_OK
