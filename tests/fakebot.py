@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -304,10 +305,8 @@ def decode_params(content_type: str, body: bytes) -> dict[str, Any]:
         form: dict[str, Any] = {k: v[-1].decode() for k, v in fields.items()}
         for key in list(form):
             if key in JSON_FIELDS:
-                try:
+                with contextlib.suppress(ValueError):
                     form[key] = json.loads(form[key])
-                except ValueError:
-                    pass
         for key, uploads in files.items():
             form[key] = Upload(uploads[-1].filename, bytes(uploads[-1].body))
         return form

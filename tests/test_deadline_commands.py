@@ -158,7 +158,7 @@ async def test_config_deadlines_are_not_edited_from_chats(
         "That deadline comes from config.yaml, so it changes only there: ask Herald's admins."
     )
     assert (await say(bot_api, ADA, "/edit")).startswith(
-        "Usage: <code>/edit my-deadline when 12 Aug 09:00</code>"
+        "Usage: <code>/edit comment-period-closes when next Friday 09:00</code>"
     )
 
 

@@ -33,6 +33,7 @@ from bot.interface.common import (
     runtime_of,
 )
 from bot.logs import chat_of
+from bot.render.help import help_detail, unknown_help
 from bot.runtime import Runtime
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
@@ -100,6 +101,14 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        name = context.args[0].lstrip("/").split("@", 1)[0].lower()
+        what = {entry[0]: entry[2] for entry in registered_help()}.get(name)
+        rendered = (
+            help_detail(name, what, utcnow().date()) if what else unknown_help(context.args[0])
+        )
+        await reply(update, rendered)
+        return
     await reply(update, render.help_text(registered_help()))
 
 

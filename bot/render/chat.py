@@ -37,20 +37,24 @@ HelpEntry = tuple[str, str, str]  # command name, example, what it does
 
 CORE_HELP: tuple[HelpEntry, ...] = (
     ("start", "/start", "register this chat and follow the shipped deadlines and topics"),
-    ("help", "/help", "this list"),
+    ("help", "/help add", "this list, or how to write one command"),
     ("timezone", "/timezone Europe/Paris", "show times in another zone"),
 )
 
 DEADLINE_HELP: tuple[HelpEntry, ...] = (
     ("deadlines", "/deadlines", "upcoming deadlines with countdowns, then recently passed ones"),
-    ("deadline", "/deadline uk-us-trade-deal", "details, reminder offsets, history, followers"),
-    ("add", "/add 9 July 17:00 UK–US trade deal", "add a deadline for this chat"),
-    ("edit", "/edit my-deadline when 12 Aug 09:00", "change when, title or remind offsets"),
-    ("cancel", "/cancel my-deadline", "cancel a deadline this chat added"),
-    ("follow", "/follow us-china-tariff-truce", "get reminders for a deadline"),
-    ("unfollow", "/unfollow us-china-tariff-truce", "stop reminders for a deadline"),
-    ("remind", "/remind uk-us-trade-deal 7d 1d 2h", "choose this chat's reminder offsets"),
-    ("countdown", "/countdown uk-us-trade-deal", "a countdown message kept up to date"),
+    ("deadline", "/deadline us-jobs-report", "details, reminder offsets, history, followers"),
+    ("add", "/add in 10 days 17:00 Comment period closes", "add a deadline for this chat"),
+    (
+        "edit",
+        "/edit comment-period-closes when next Friday 09:00",
+        "change when, title or remind offsets",
+    ),
+    ("cancel", "/cancel comment-period-closes", "cancel a deadline this chat added"),
+    ("follow", "/follow ism-manufacturing-pmi", "get reminders for a deadline"),
+    ("unfollow", "/unfollow eia-petroleum-status", "stop reminders for a deadline"),
+    ("remind", "/remind us-jobs-report 7d 1d 2h", "choose this chat's reminder offsets"),
+    ("countdown", "/countdown us-jobs-report", "a countdown message kept up to date"),
 )
 
 

@@ -16,14 +16,18 @@ from bot.render.common import (
     plural,
     title_link,
 )
+from jobs.deadlines.natural import example_date
 from jobs.deadlines.offsets import format_offset, parse_offset
 
-ADD_EXAMPLES = (
-    "/add 9 July 17:00 UK–US trade deal",
-    "/add 2025-08-12 Tariff truce expires",
-    "/add next Friday 09:00 Jobs report",
-    "/add in 3 days Comment period closes",
-)
+
+def add_examples() -> tuple[str, ...]:
+    """Examples for /add; the ISO one is a date ahead of today, so it is never refused as past."""
+    return (
+        "/add 9 July 17:00 UK–US trade deal",
+        f"/add {example_date(45)} Tariff truce expires",
+        "/add next Friday 09:00 Jobs report",
+        "/add in 3 days Comment period closes",
+    )
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def add_preview(
 
 
 def unreadable_when(hint: str) -> Rendered:
-    examples = "\n".join(f"<code>{escape(e)}</code>" for e in ADD_EXAMPLES)
+    examples = "\n".join(f"<code>{escape(e)}</code>" for e in add_examples())
     return Rendered(
         f"I couldn't read that: {escape(hint)}.\nNothing was added. Examples:\n{examples}"
     )

@@ -20,7 +20,7 @@ NEWS_HELP: tuple[tuple[str, str, str], ...] = (
         '/watch "rare earth" export -opinion',
         "follow news matching a query (or a topic id)",
     ),
-    ("unwatch", "/unwatch rare-earth-export", "stop following a topic"),
+    ("unwatch", "/unwatch oecd-outlook", "stop following a topic"),
     ("topics", "/topics", "the topics you follow and the ones you can follow"),
     ("news", "/news rare-earths", "the latest news on your topics (or one topic)"),
     ("sources", "/sources", "health of every news source (Herald admins)"),
