@@ -133,6 +133,13 @@ async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: Served
     assert "<b>History</b>" in details and "moved" in details and "created" in details
     assert "1 chat follows it. You follow it." in details
 
+    for when, error in [
+        ("yesterday", "I can't read a date at the start of 'yesterday'; write e.g. "),
+        ("in 3 days soonish", "'soonish' is not part of a date or time"),
+    ]:
+        refused = await say(bot_api, ADA, f"/edit {deadline.slug} when {when}")
+        assert error in refused and "\u2063" not in refused
+
     renamed = await say(bot_api, ADA, f"/edit {deadline.slug} title Extended truce expiry")
     assert renamed.startswith("✅ Renamed to “Extended truce expiry”.")
     bad = await say(bot_api, ADA, f"/edit {deadline.slug} remind 7x")

@@ -29,9 +29,6 @@ from bot.store.models import Deadline, utcnow
 from jobs.deadlines.natural import WhenError, parse_when
 from jobs.deadlines.offsets import OffsetError, parse_offsets
 
-# Stands in for a title when only a date is typed (/edit … when …): parse_when needs one.
-_TITLE_SENTINEL = "\u2063"
-
 
 def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
     return list(context.args or [])
@@ -229,10 +226,7 @@ def _apply_edit(
         deadline.remind = offsets
         session.add(deadline)
         return 0, f"Default reminders set to {' '.join(offsets)}."
-    reading = parse_when(f"{value} {_TITLE_SENTINEL}", zone=zone, now=utcnow())
-    if reading.title != _TITLE_SENTINEL:
-        leftover = reading.title.replace(_TITLE_SENTINEL, "").strip()
-        raise WhenError(f"'{leftover}' is not part of a date or time")
+    reading = parse_when(value, zone=zone, now=utcnow(), titled=False)
     deadline.timezone = reading.zone
     written = deadline_ops.move(
         session, deadline, reading.due_utc, all_day=reading.all_day, actor=actor

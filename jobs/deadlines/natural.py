@@ -430,11 +430,12 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
     return due, at is None
 
 
-def parse_when(text: str, *, zone: str, now: datetime) -> WhenReading:
+def parse_when(text: str, *, zone: str, now: datetime, titled: bool = True) -> WhenReading:
     """Split "<when> <title>" into the due instant and the title; see docs/time.md for forms.
 
     `zone` is the chat's IANA zone; a place or zone word after the date overrides it. `now` is
-    an aware datetime. Raises WhenError with a hint the chat can show.
+    an aware datetime. With `titled=False` the text is a time alone (/edit … when …): anything
+    after it is refused. Raises WhenError with a hint the chat can show.
     """
     if now.tzinfo is None:
         raise ValueError("parse_when expects an aware `now`")
@@ -452,6 +453,11 @@ def parse_when(text: str, *, zone: str, now: datetime) -> WhenReading:
     matched = text[spans[0].start() : spans[expression.end - 1].end()].rstrip(",.:;")
     rest = text[spans[expression.end].start() :] if expression.end < len(spans) else ""
     title = " ".join(rest.lstrip("-–—:, ").split())
+    if not titled:
+        if title:
+            raise WhenError(f"'{title}' is not part of a date or time")
+        due, all_day = _resolve(expression, now)
+        return WhenReading(due, expression.zone, all_day, "", matched)
     if not title:
         raise WhenError(f"what is due {matched}? Add a title after it, e.g. '{TITLE_EXAMPLE}'")
     if len(title) > MAX_TITLE_CHARS:
