@@ -10,12 +10,15 @@ from sqlmodel import select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
+from bot.render.common import format_moment
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
 from bot.services.policy import snooze, status_facts
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
 from tests.fakebot import ServedAPI
+
+LONDON = "Europe/London"
 
 CHAT = 7001
 GROUP = -7002
@@ -72,14 +75,18 @@ async def test_quiet_hours_set_shown_refused_when_malformed_and_cleared(
     )
     assert (stored(herald, CHAT).quiet_start, stored(herald, CHAT).quiet_end) == ("22:00", "07:00")
     assert await say(bot_api, CHAT, "/quiet 25:00-07:00") == (
-        "25:00 is not a time of day. Quiet hours look like 22:00-07:00 "
-        '(start-end, 24-hour clock, your time), or "off".'
+        "25:00 is not a time of day. Quiet hours look like 22:00-07:00 or 10pm-7am "
+        '(start-end, your time), or "off".'
     )
     assert await say(bot_api, CHAT, "/quiet tonight") == (
-        '"tonight" is not a time range. Quiet hours look like 22:00-07:00 '
-        '(start-end, 24-hour clock, your time), or "off".'
+        '"tonight" is not a time range. Quiet hours look like 22:00-07:00 or 10pm-7am '
+        '(start-end, your time), or "off".'
     )
     assert stored(herald, CHAT).quiet_start == "22:00"
+    # The forms /add reads work here too.
+    assert "<b>23:30-06:00</b>" in await say(bot_api, CHAT, "/quiet 11:30pm to 6am")
+    assert "<b>22:00-07:00</b>" in await say(bot_api, CHAT, "/quiet 10pm-7am")
+    assert (stored(herald, CHAT).quiet_start, stored(herald, CHAT).quiet_end) == ("22:00", "07:00")
     assert (await say(bot_api, CHAT, "/quiet off")).startswith("Quiet hours are off")
     assert stored(herald, CHAT).quiet_start is None
 
@@ -94,17 +101,28 @@ async def test_mute_and_unmute_the_chat_and_a_topic(bot_api: ServedAPI, herald: 
     assert timedelta(hours=3) <= muted_until - before < timedelta(hours=3, seconds=5)
     assert await say(bot_api, CHAT, "/mute soon") == (
         '"soon" is not a duration. '
-        "Give a duration like 30m, 3h, 2d, 1w or 1h30m (at most 366 days)."
+        "Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m (at most 366 days)."
     )
     assert stored(herald, CHAT).muted_until == muted_until
     assert (await say(bot_api, CHAT, "/unmute")).startswith("🔔 Unmuted: alerts arrive again.")
     assert stored(herald, CHAT).muted_until is None
 
     answer = await say(bot_api, CHAT, "/mute topic rare-earths 2d")
-    assert answer.startswith("🔕 News on <code>rare-earths</code> is muted until <b>")
+    assert answer.startswith("🔕 News on <code>rare-earths</code> is muted for 2 days, until <b>")
     with session_scope(herald.runtime.engine) as session:
         sub = session.exec(select(TopicSubscription)).one()
         assert sub.muted_until is not None and sub.muted_until - before >= timedelta(days=2)
+    # Without a duration it says how long, and shows the year (a year ahead is not this year).
+    answer = await say(bot_api, CHAT, "/mute topic rare-earths")
+    next_year = (utcnow() + timedelta(days=366)).year
+    assert "is muted for 366 days (no duration given; " in answer
+    assert f" {next_year}, " in answer
+    before = utcnow()
+    assert (await say(bot_api, CHAT, "/mute 2 hours")).startswith("🔕 Muted until <b>")
+    until = stored(herald, CHAT).muted_until
+    assert until is not None and timedelta(hours=2) <= until - before < timedelta(
+        hours=2, seconds=5
+    )
     assert await say(bot_api, CHAT, "/mute topic chips") == (
         "This chat does not follow a topic <code>chips</code>. See /topics for the ids."
     )
@@ -131,7 +149,7 @@ async def test_digest_and_group_admin_rule(bot_api: ServedAPI, herald: HeraldBot
     assert stored(herald, GROUP).digest == "daily 07:30"
     assert await say(bot_api, GROUP, "/digest weekly", user_id=ADMIN - 1, group=True) == (
         '"weekly" is not a digest setting. '
-        'Digest is "off", "hourly" or "daily HH:MM", e.g. daily 08:00.'
+        'Digest is "off", "hourly" or "daily" with a time, e.g. daily 08:00 or daily 8am.'
     )
 
 
@@ -196,3 +214,21 @@ def test_snooze_is_once_per_message_and_only_in_its_own_chat(database_url: str) 
     with session_scope(runtime.engine) as session:
         assert session.exec(select(Topic.slug)).all() == ["rare-earths"]
     runtime.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        ("2026-12-06T22:00Z", "22:00 GMT today"),
+        ("2026-12-07T09:00Z", "Mon 7 Dec, 09:00 GMT"),
+        ("2027-12-07T09:00Z", "Tue 7 Dec 2027, 09:00 GMT"),
+        ("2027-06-01T09:00Z", "Tue 1 Jun 2027, 10:00 BST"),
+    ],
+)
+def test_times_show_their_date_unless_today_and_their_year_unless_this_year(
+    moment: str, shown: str
+) -> None:
+    now = datetime.fromisoformat("2026-12-06T21:00+00:00")
+    assert format_moment(datetime.fromisoformat(moment.replace("Z", "+00:00")), LONDON, now) == (
+        shown
+    )

@@ -15,18 +15,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from jobs.deadlines.natural import WhenError, parse_clock
+
 MAX_MUTE = timedelta(days=366)
 DEFAULT_DAILY_DIGEST_AT = time(8, 0)
 _QUARTER_HOUR = timedelta(minutes=15)
 _QUARTERS_SEARCHED = 12  # three hours: more than any daylight-saving jump
 _OFF_WORDS = frozenset({"off", "none", "no"})
 
-QUIET_FORM = 'Quiet hours look like 22:00-07:00 (start-end, 24-hour clock, your time), or "off".'
-DURATION_FORM = "Give a duration like 30m, 3h, 2d, 1w or 1h30m (at most 366 days)."
-DIGEST_FORM = 'Digest is "off", "hourly" or "daily HH:MM", e.g. daily 08:00.'
+QUIET_FORM = 'Quiet hours look like 22:00-07:00 or 10pm-7am (start-end, your time), or "off".'
+DURATION_FORM = "Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m (at most 366 days)."
+DIGEST_FORM = 'Digest is "off", "hourly" or "daily" with a time, e.g. daily 08:00 or daily 8am.'
 
 _CLOCK = r"(\d{1,2})(?::(\d{2}))?"
 _QUIET_RE = re.compile(rf"{_CLOCK}\s*(?:-|–|—|to)\s*{_CLOCK}")
+_RANGE_RE = re.compile(r"(.+?)\s*(?:-|–|—|\bto\b)\s*(.+)")
 _DURATION_PART_RE = re.compile(r"(\d+)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)")
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
 
@@ -70,16 +73,30 @@ def _clock_time(hour: str, minute: str | None, form: str) -> time:
     return time(h, m)
 
 
+def _read_clock(text: str, form: str) -> time:
+    bare = re.fullmatch(_CLOCK, text.strip())
+    if bare:
+        return _clock_time(bare.group(1), bare.group(2), form)
+    try:
+        return parse_clock(text)
+    except WhenError as exc:
+        raise PolicyInputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}. {form}") from None
+
+
 def parse_quiet(text: str) -> QuietHours | None:
     """Parse "22:00-07:00" (or "22-7", "off"); None means no quiet hours."""
     cleaned = text.strip().lower()
     if cleaned in _OFF_WORDS:
         return None
     match = _QUIET_RE.fullmatch(cleaned)
-    if match is None:
-        raise PolicyInputError(f'"{text.strip()}" is not a time range. {QUIET_FORM}')
-    start = _clock_time(match.group(1), match.group(2), QUIET_FORM)
-    end = _clock_time(match.group(3), match.group(4), QUIET_FORM)
+    if match is not None:
+        start = _clock_time(match.group(1), match.group(2), QUIET_FORM)
+        end = _clock_time(match.group(3), match.group(4), QUIET_FORM)
+    else:  # the forms /add reads: 10pm-7am, 10:30 pm to 6 am, noon-2pm
+        ends = _RANGE_RE.fullmatch(cleaned)
+        if ends is None:
+            raise PolicyInputError(f'"{text.strip()}" is not a time range. {QUIET_FORM}')
+        start, end = _read_clock(ends.group(1), QUIET_FORM), _read_clock(ends.group(2), QUIET_FORM)
     if start == end:
         raise PolicyInputError(f"Quiet hours must start and end at different times. {QUIET_FORM}")
     return QuietHours(start, end)
@@ -107,8 +124,8 @@ def parse_digest(text: str) -> Digest:
         return Digest(DigestKind.HOURLY)
     if words == ["daily"]:
         return Digest(DigestKind.DAILY, DEFAULT_DAILY_DIGEST_AT)
-    if len(words) == 2 and words[0] == "daily" and (match := re.fullmatch(_CLOCK, words[1])):
-        return Digest(DigestKind.DAILY, _clock_time(match.group(1), match.group(2), DIGEST_FORM))
+    if len(words) >= 2 and words[0] == "daily":
+        return Digest(DigestKind.DAILY, _read_clock(" ".join(words[1:]), DIGEST_FORM))
     raise PolicyInputError(f'"{text.strip()}" is not a digest setting. {DIGEST_FORM}')
 
 

@@ -93,15 +93,20 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not args:
         with session_scope(engine) as session:
             until = registered_chat(session, chat_id).muted_until
-        await reply(update, text.mute_state(until if until and until > now else None, zone, False))
+        current = until if until and until > now else None
+        await reply(update, text.mute_state(current, zone, False, now))
         return
     try:
         if args[0].lower() == "topic":
             if len(args) < 2:
                 raise PolicyInputError(text.MUTE_FORM)
-            span = parse_duration(" ".join(args[2:])) if len(args) > 2 else MAX_MUTE
+            chosen = len(args) > 2
+            span = parse_duration(" ".join(args[2:])) if chosen else MAX_MUTE
             set_topic_mute(engine, chat_id, args[1].lower(), now + span)
-            await reply(update, text.topic_mute_state(args[1].lower(), now + span, zone))
+            await reply(
+                update,
+                text.topic_mute_state(args[1].lower(), now + span, zone, now, chosen=chosen),
+            )
             return
         until = now + parse_duration(" ".join(args))
     except PolicyInputError as exc:
@@ -111,7 +116,7 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply(update, text.unknown_topic(args[1].lower()))
         return
     set_mute(engine, chat_id, until, now)
-    await reply(update, text.mute_state(until, zone, changed=True))
+    await reply(update, text.mute_state(until, zone, True, now))
 
 
 async def unmute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -130,11 +135,11 @@ async def unmute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         except TopicNotFollowed:
             await reply(update, text.unknown_topic(args[1].lower()))
             return
-        await reply(update, text.topic_mute_state(args[1].lower(), None, zone))
+        await reply(update, text.topic_mute_state(args[1].lower(), None, zone, utcnow()))
         return
     set_mute(engine, chat_id, None, utcnow())
     runtime_of(context).outbox.notify()  # held alerts may be free to go now
-    await reply(update, text.mute_state(None, zone, changed=True))
+    await reply(update, text.mute_state(None, zone, True, utcnow()))
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -175,12 +180,13 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     runtime = runtime_of(context)
     alert_id = int(query.data.removeprefix(SNOOZE_PREFIX))
-    result = snooze(runtime.engine, chat.id, alert_id, utcnow())
+    now = utcnow()
+    result = snooze(runtime.engine, chat.id, alert_id, now)
     if result is None:
         await answer(update, "That reminder can no longer be snoozed.")
         return
     _, zone = _zone(runtime.engine, chat.id, runtime.config.timezone)
-    await answer(update, text.snoozed(result.until, zone))
+    await answer(update, text.snoozed(result.until, zone, now))
 
 
 def _zone(engine: Engine, chat_id: int, default_zone: str) -> tuple[Chat | None, str]:

@@ -49,6 +49,24 @@ def format_due(due_at: datetime, zone: str, all_day: bool, event_zone: str | Non
     return f"{day}, {local:%H:%M} {local.tzname()}"
 
 
+def format_moment(moment: datetime, zone: str, now: datetime) -> str:
+    """A moment in the reader's zone, as short as is clear: '22:00 GMT today',
+    'Tue 7 Dec, 09:00 GMT', or with its year when that is not this year."""
+    local, today = moment.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
+    clock = f"{local:%H:%M} {local.tzname()}"
+    if local.date() == today.date():
+        return f"{clock} today"
+    day = f"{local:%a} {local.day} {local:%b}" + (
+        "" if local.year == today.year else f" {local.year}"
+    )
+    return f"{day}, {clock}"
+
+
+def span_text(seconds: float) -> str:
+    """'3 days', '1 day 4 h', '2 h 30 min': how long, without a direction."""
+    return _span(seconds)
+
+
 def payload_due(payload: dict[str, Any], zone: str) -> str:
     due = datetime.fromisoformat(payload["due_at"])
     return format_due(due, zone, bool(payload.get("all_day")), payload.get("timezone"))

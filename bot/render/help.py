@@ -91,14 +91,14 @@ HELP_DETAILS: dict[str, HelpDetail] = {
         _fixed(),
         "For Herald admins. In the console: /import PATH.",
     ),
-    "quiet": HelpDetail("/quiet <from>-<to>|off", _fixed("/quiet 22:00-07:00", "/quiet off")),
+    "quiet": HelpDetail("/quiet <from>-<to>|off", _fixed("/quiet 10pm-7am", "/quiet off")),
     "mute": HelpDetail(
         "/mute <duration> | /mute topic <id> [duration]",
-        _fixed("/mute 3h", "/mute topic rare-earths 2d"),
+        _fixed("/mute 2 hours", "/mute topic rare-earths 2d"),
     ),
     "unmute": HelpDetail("/unmute [topic <id>]", _fixed("/unmute", "/unmute topic rare-earths")),
     "digest": HelpDetail(
-        "/digest daily [time]|hourly|off", _fixed("/digest daily 08:00", "/digest off")
+        "/digest daily [time]|hourly|off", _fixed("/digest daily 8am", "/digest off")
     ),
     "status": HelpDetail("/status", _fixed("/status"), "For Herald admins."),
     "timeline": HelpDetail("/timeline", _fixed("/timeline")),

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.render.common import Rendered
+from bot.render.common import Rendered, format_moment, span_text
 
 POLICY_HELP: tuple[tuple[str, str, str], ...] = (
-    ("quiet", "/quiet 22:00-07:00", "hold non-urgent alerts at night (/quiet off to stop)"),
+    ("quiet", "/quiet 10pm-7am", "hold non-urgent alerts at night (/quiet off to stop)"),
     ("mute", "/mute 3h", "hold every alert for a while; /mute topic rare-earths drops a topic"),
     ("unmute", "/unmute", "end a mute now; /unmute topic rare-earths brings a topic back"),
-    ("digest", "/digest daily 08:00", "news in one message a day (or hourly, or off)"),
+    ("digest", "/digest daily 8am", "news in one message a day (or hourly, or off)"),
     ("status", "/status", "for Herald admins: delivery counts, failures, inactive chats"),
 )
 
@@ -29,9 +28,6 @@ MAX_FAILURES_SHOWN = 5
 MAX_INACTIVE_SHOWN = 5
 
 
-def _local(moment: datetime, zone: str) -> str:
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
 
 
 def plain(text: str) -> Rendered:
@@ -50,22 +46,28 @@ def quiet_state(quiet: str | None, zone: str, changed: bool) -> Rendered:
     )
 
 
-def mute_state(until: datetime | None, zone: str, changed: bool) -> Rendered:
+def mute_state(until: datetime | None, zone: str, changed: bool, now: datetime) -> Rendered:
     if until is None:
         head = "Unmuted" if changed else "This chat is not muted"
         return Rendered(f"🔔 {head}: alerts arrive again. {escape(MUTE_FORM)}")
     return Rendered(
-        f"🔕 Muted until <b>{escape(_local(until, zone))}</b>. Held alerts arrive then; "
-        "only a deadline being reached gets through. /unmute to end it now."
+        f"🔕 Muted until <b>{escape(format_moment(until, zone, now))}</b>. "
+        "Held alerts arrive then; only a deadline being reached gets through. "
+        "/unmute to end it now."
     )
 
 
-def topic_mute_state(slug: str, until: datetime | None, zone: str) -> Rendered:
+def topic_mute_state(
+    slug: str, until: datetime | None, zone: str, now: datetime, *, chosen: bool = True
+) -> Rendered:
+    """`chosen` is False when no duration was given and the longest mute applies."""
     if until is None:
         return Rendered(f"🔔 News on <code>{escape(slug)}</code> arrives again.")
+    how_long = escape(span_text((until - now).total_seconds()))
+    longest = "" if chosen else f" (no duration given; e.g. /mute topic {escape(slug)} 2d for less)"
     return Rendered(
-        f"🔕 News on <code>{escape(slug)}</code> is muted until "
-        f"<b>{escape(_local(until, zone))}</b> (it stays in /news). "
+        f"🔕 News on <code>{escape(slug)}</code> is muted for {how_long}{longest}, until "
+        f"<b>{escape(format_moment(until, zone, now))}</b> (it stays in /news). "
         f"/unmute topic {escape(slug)} to bring it back."
     )
 
@@ -87,9 +89,9 @@ def digest_state(digest: str, zone: str, changed: bool) -> Rendered:
     )
 
 
-def snoozed(until: datetime, zone: str) -> str:
+def snoozed(until: datetime, zone: str, now: datetime) -> str:
     """The short answer to the Snooze button (a callback answer is plain text)."""
-    return f"Snoozed: I'll remind you again at {_local(until, zone)}."
+    return f"Snoozed: I'll remind you again at {format_moment(until, zone, now)}."
 
 
 @dataclass(frozen=True)

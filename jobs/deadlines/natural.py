@@ -322,6 +322,15 @@ def _time_part(tokens: list[str], start: int) -> tuple[time, int] | None:
     return None
 
 
+def parse_clock(text: str) -> time:
+    """A time of day alone, read as /add reads one: `17:00`, `5pm`, `5:30 pm`, `noon`."""
+    tokens = [token for token in text.split() if token]
+    found = _time_part(tokens, 0) if tokens else None
+    if found is None or found[1] != len(tokens):
+        raise WhenError(f"'{text.strip()}' is not a time of day; write e.g. 17:00 or 5pm")
+    return found[0]
+
+
 def _zone_part(tokens: list[str], start: int, timed: bool) -> tuple[str, int] | None:
     """A place or zone word right after the date: `London`, `New York`, `ET`, `Asia/Tokyo`.
 
