@@ -11,9 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_console(
-    tmp_path: Path, stdin: str, *args: str, token: str = ""
+    tmp_path: Path, stdin: str, *args: str, token: str = "", **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "HERALD_CONFIG": str(ROOT / "config.yaml")}
+    env.update(extra_env)
     env.pop("TELEGRAM_API_URL", None)
     if not env.get("DATABASE_URL", "").startswith("postgres"):
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'console.db'}"
@@ -77,3 +78,33 @@ def test_no_token_and_no_terminal_exits_2(tmp_path: Path, database_url: str) -> 
     assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
     assert "--console" in result.stderr
     assert "herald>" not in result.stdout
+
+
+def test_console_says_who_it_plays_and_imports_an_opml_file(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = tmp_path / "herald.yaml"
+    config.write_text("timezone: Europe/London\nadmins: [1]\n")
+    opml = tmp_path / "feeds.xml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
+        '<outline text="Public" type="rss" xmlUrl="http://93.184.216.34/feed.xml"/>'
+        '<outline text="Local" type="rss" xmlUrl="http://10.0.0.7/feed.xml"/>'
+        "</body></opml>"
+    )
+    env_config = {"HERALD_CONFIG": str(config)}
+    result = run_console(
+        tmp_path,
+        f"/start\n/import {opml}\n/import {tmp_path / 'missing.opml'}\n",
+        "--console",
+        **env_config,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("console: you are user 1 in private chat 1, a Herald admin")
+    assert "herald> 📥 Added 1 source; 0 were already there." in out
+    assert "http://10.0.0.7/feed.xml is refused" in out
+    assert "no file: reply to the OPML file itself" in out
+
+    plain = run_console(tmp_path, "/status\n", "--console")
+    assert plain.stdout.startswith("console: you are user 1 in private chat 1, not a Herald admin")

@@ -3,6 +3,8 @@
 The bot's requests go to `ConsoleRequest`, which plays the Telegram side: it prints what the
 bot sends and remembers its buttons. Each typed line becomes an Update processed by the real
 handlers, in order; `[Label]` presses the most recent button with that label.
+`/import PATH` sends the file at PATH as the document the /import command replies to, so the
+real import handler reads it (through getFile and a download this side answers).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import sys
 import threading
@@ -31,6 +34,7 @@ CONSOLE_USER_ID = 1
 BOT_USER = {"id": 42, "is_bot": True, "first_name": "Herald", "username": "herald_console_bot"}
 DRAIN_TIMEOUT_S = 5.0
 BUTTON_RE = re.compile(r"^\[(.+)\]$")
+IMPORT_RE = re.compile(r"^/import(?:@\w+)?\s+(\S.*)$")
 
 
 class _PlainText(HTMLParser):
@@ -75,6 +79,7 @@ class ConsoleRequest(BaseRequest):
         self.color = color
         self._message_ids = itertools.count(1000)
         self.buttons: dict[str, tuple[str, int, str]] = {}  # label -> (data, message_id, text)
+        self.files: dict[str, str] = {}  # file id -> local path, for /import PATH
         self.sent = 0
 
     @property
@@ -97,6 +102,10 @@ class ConsoleRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        for file_id, path in self.files.items():
+            if url.endswith(f"/console-files/{file_id}"):
+                with open(path, "rb") as handle:
+                    return 200, handle.read()
         endpoint = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         result = self._answer(endpoint, params)
@@ -113,6 +122,14 @@ class ConsoleRequest(BaseRequest):
             return True
         if endpoint == "getUpdates":
             return []
+        if endpoint == "getFile":
+            file_id = str(params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": os.path.getsize(self.files[file_id]),
+                "file_path": f"console-files/{file_id}",
+            }
         return True
 
     def _show(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +213,23 @@ class ConsoleChat:
             "from": self._user(),
             "text": line,
         }
+        if (wanted := IMPORT_RE.match(line)) and os.path.isfile(path := wanted.group(1).strip()):
+            file_id = f"f{len(self.request.files) + 1}"
+            self.request.files[file_id] = path
+            document = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": os.path.basename(path),
+                "file_size": os.path.getsize(path),
+            }
+            message["text"] = line = "/import"
+            message["reply_to_message"] = {
+                "message_id": next(self._message_ids),
+                "date": now,
+                "chat": self._chat(),
+                "from": self._user(),
+                "document": document,
+            }
         if line.startswith("/"):
             command = line.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
@@ -229,6 +263,17 @@ async def _drain(runtime: Runtime, timeout_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
+def whoami(runtime: Runtime) -> str:
+    """Who the console plays, so that admin-only answers are not a surprise."""
+    who = f"console: you are user {CONSOLE_USER_ID} in private chat {CONSOLE_CHAT_ID}"
+    if runtime.is_admin(CONSOLE_USER_ID):
+        return f"{who}, a Herald admin (admins: in the config)."
+    return (
+        f"{who}, not a Herald admin: /sources, /status and /import answer admins only "
+        f"(add {CONSOLE_USER_ID} to admins: in the config to try them)."
+    )
+
+
 async def run_console(
     runtime: Runtime, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
 ) -> int:
@@ -242,12 +287,13 @@ async def run_console(
     await herald.start(polling=False)
     chat = ConsoleChat(herald, request)
     loop = asyncio.get_running_loop()
+    stdout.write(whoami(runtime) + "\n")
     if interactive:
         stdout.write(
             "Console chat with Herald. Try /start, /deadlines, /help; [Label] presses a button; "
-            "Ctrl-D quits.\n"
+            "/import PATH reads an OPML file; Ctrl-D quits.\n"
         )
-        stdout.flush()
+    stdout.flush()
     lines = _read_lines(stdin, loop)
     try:
         while (line := await lines.get()) is not None:
