@@ -18,7 +18,12 @@ from bot.services.sources import sync_sources
 from bot.store.db import make_engine, migrate, session_scope
 from bot.store.leader import Leadership
 from bot.store.models import utcnow
-from jobs.calendars import CalendarSyncReport, refresh_calendar
+from jobs.calendars import (
+    CalendarSyncReport,
+    chat_calendar_ids,
+    refresh_calendar,
+    refresh_chat_calendar,
+)
 from jobs.reminders import SYNC_EVERY_S, ReminderJobs
 from jobs.signals.pipeline import NewsSignals
 from jobs.sources.fetch import Fetcher, jitter_s
@@ -27,6 +32,7 @@ from jobs.sources.workers import default_workers
 
 log = logging.getLogger(__name__)
 CALENDAR_FIRST_RUN_S = 30  # first refresh within this many seconds of start-up
+CHAT_CALENDARS_EVERY_S = 6 * 3600  # chat calendars (/calendar add) are refreshed this often
 LEADER_RETRY_S = 15  # how often a follower replica tries to take the lead
 
 
@@ -164,6 +170,16 @@ class Runtime:
                 max_instances=1,
                 next_run_time=now + timedelta(seconds=jitter_s(CALENDAR_FIRST_RUN_S)),
             )
+        self.scheduler.add_job(
+            self.refresh_chat_calendars,
+            IntervalTrigger(seconds=CHAT_CALENDARS_EVERY_S),
+            id="chat-calendars",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=now + timedelta(seconds=jitter_s(CALENDAR_FIRST_RUN_S)),
+        )
         self.start_polling()
         return True
 
@@ -183,6 +199,23 @@ class Runtime:
         for deadline_id in report.changed_ids:
             self.deadlines.changed(deadline_id, report.alerts)
         return report
+
+    async def refresh_chat_calendar(self, calendar_id: int) -> CalendarSyncReport | None:
+        """Refresh one chat's calendar (/calendar add), then reschedule what it changed."""
+        report = await refresh_chat_calendar(
+            self.engine, self.http(), calendar_id, self.config.timezone
+        )
+        for deadline_id in report.changed_ids if report else ():
+            self.deadlines.changed(deadline_id, report.alerts if report else 0)
+        return report
+
+    async def refresh_chat_calendars(self) -> None:
+        """The leader's periodic refresh of every chat calendar, one after the other."""
+        for calendar_id in chat_calendar_ids(self.engine):
+            try:
+                await self.refresh_chat_calendar(calendar_id)
+            except Exception:
+                log.exception("chat calendar %d: refresh failed", calendar_id)
 
     def stop_jobs(self) -> None:
         if self.scheduler.running:

@@ -3,6 +3,9 @@
 An event keeps its identity by (feed URL, UID#occurrence): a moved occurrence is a move
 (followers are told), a renamed one a rename, and a future occurrence that disappears from
 the feed is cancelled. Past occurrences are left as they are.
+
+A chat's own calendars (/calendar add) work the same way, with their deadlines owned by the
+chat (and followed by it), fetched as untrusted URLs (SSRF-guarded at connect time).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import CalendarConfig
 from bot.services import chats
@@ -20,7 +23,7 @@ from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.services.proposals import unique_slug
 from bot.store.db import session_scope
-from bot.store.models import Deadline, DeadlineSubscription, utcnow
+from bot.store.models import Chat, ChatCalendar, Deadline, DeadlineSubscription, utcnow
 from jobs.deadlines.ics import CalendarError, CalendarEvent, parse_calendar
 from jobs.sources.fetch import Fetcher
 
@@ -44,12 +47,24 @@ class CalendarSyncReport:
 
 
 def apply_events(
-    session: Session, calendar: CalendarConfig, events: list[CalendarEvent], now: datetime
+    session: Session,
+    calendar: CalendarConfig,
+    events: list[CalendarEvent],
+    now: datetime,
+    owner_chat_id: int | None = None,
 ) -> CalendarSyncReport:
-    """Bring the feed's deadlines in line with `events` (the parsed window)."""
+    """Bring the feed's deadlines in line with `events` (the parsed window); with an owner,
+    the deadlines are that chat's own (another chat with the same URL has its own copies)."""
+    owner = (
+        col(Deadline.owner_chat_id).is_(None)
+        if owner_chat_id is None
+        else col(Deadline.owner_chat_id) == owner_chat_id
+    )
     existing = {
         d.calendar_key: d
-        for d in session.exec(select(Deadline).where(Deadline.calendar_url == calendar.url))
+        for d in session.exec(
+            select(Deadline).where(Deadline.calendar_url == calendar.url, owner)
+        )
         if d.calendar_key
     }
     created = moved = alerts = 0
@@ -70,13 +85,17 @@ def apply_events(
                 description=event.description[:500] or None,
             )
             current = deadline_ops.create(
-                session, spec, origin="calendar", owner_chat_id=None, actor="calendar"
+                session, spec, origin="calendar", owner_chat_id=owner_chat_id, actor="calendar"
             )
             current.calendar_url = calendar.url
             current.calendar_key = event.key
             session.add(current)
             created += 1
-            if calendar.follow:
+            if owner_chat_id is not None:
+                session.flush()
+                assert current.id is not None
+                session.add(DeadlineSubscription(chat_id=owner_chat_id, deadline_id=current.id))
+            elif calendar.follow:
                 _follow_all(session, current)
         else:
             if current.status != "active":
@@ -112,11 +131,17 @@ def _follow_all(session: Session, deadline: Deadline) -> None:
 
 
 async def refresh_calendar(
-    engine: Engine, fetcher: Fetcher, calendar: CalendarConfig, default_zone: str
+    engine: Engine,
+    fetcher: Fetcher,
+    calendar: CalendarConfig,
+    default_zone: str,
+    owner_chat_id: int | None = None,
 ) -> CalendarSyncReport:
-    """Fetch one feed and apply it; a broken feed is a report with an error, never a crash."""
+    """Fetch one feed and apply it; a broken feed is a report with an error, never a crash.
+
+    A chat's calendar (`owner_chat_id`) is fetched as untrusted: SSRF-guarded."""
     now = utcnow()
-    result = await fetcher.fetch(calendar.url, trusted=True)
+    result = await fetcher.fetch(calendar.url, trusted=owner_chat_id is None)
     if result.error is not None or result.body is None:
         error = str(result.error) if result.error else f"HTTP {result.status}"
         log.warning("calendar %s: %s", calendar.url, error)
@@ -132,4 +157,37 @@ async def refresh_calendar(
         log.warning("calendar %s: %s", calendar.url, exc)
         return CalendarSyncReport(calendar.url, 0, 0, 0, 0, 0, (), str(exc))
     with session_scope(engine) as session:
-        return apply_events(session, calendar, events, now)
+        return apply_events(session, calendar, events, now, owner_chat_id)
+
+
+async def refresh_chat_calendar(
+    engine: Engine, fetcher: Fetcher, calendar_id: int, default_zone: str
+) -> CalendarSyncReport | None:
+    """Refresh one chat calendar and record how it went on its row; None if it is gone."""
+    with session_scope(engine) as session:
+        row = session.get(ChatCalendar, calendar_id)
+        if row is None:
+            return None
+        chat_id, url = row.chat_id, row.url
+        zone = chats.zone_of(session.get(Chat, chat_id), default_zone)
+    report = await refresh_calendar(
+        engine, fetcher, CalendarConfig(url=url, follow=False), zone, owner_chat_id=chat_id
+    )
+    with session_scope(engine) as session:
+        row = session.get(ChatCalendar, calendar_id)
+        if row is not None:
+            row.last_refreshed_at = utcnow()
+            row.last_error = report.error[:500] if report.error else None
+            if report.error is None:
+                row.events = report.events
+            session.add(row)
+    return report
+
+
+def chat_calendar_ids(engine: Engine) -> list[int]:
+    with session_scope(engine) as session:
+        return [
+            row_id
+            for row_id in session.exec(select(ChatCalendar.id).order_by(col(ChatCalendar.id)))
+            if row_id is not None
+        ]

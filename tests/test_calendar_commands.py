@@ -5,16 +5,27 @@ from __future__ import annotations
 import io
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpcore
 import icalendar
 import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+from sqlmodel import col, select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
 from bot.render.timeline import WIDTH_PX, TimelineItem, timeline_png
 from bot.runtime import Runtime
+from bot.services.chat_calendars import MAX_CALENDARS_PER_CHAT
+from bot.store.db import session_scope
+from bot.store.models import Deadline
+from jobs.sources.fetch import Fetcher
+from jobs.sources.ssrf import GuardedTransport
 from tests.fakebot import ServedAPI, Upload
 from tests.test_deadline_commands import ADA, BEN, TOKEN, say
 
@@ -118,3 +129,156 @@ def test_timeline_of_fifty_deadlines_renders_quickly_enough_to_record() -> None:
     )
     width, height = png_size(io.BytesIO(png).getvalue())
     assert width == WIDTH_PX and height > 50 * 60
+
+
+# --- /calendar: a chat subscribes to an ICS URL ------------------------------------------
+
+TALKS_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+VOTE_ON = (datetime.now(UTC) + timedelta(days=20)).date()
+ICS = f"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:talks-1\r
+DTSTART:{TALKS_AT:%Y%m%dT%H%M%SZ}\r
+SUMMARY:Trade talks resume\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:vote-1\r
+DTSTART;VALUE=DATE:{VOTE_ON:%Y%m%d}\r
+SUMMARY:Parliament vote\r
+END:VEVENT\r
+END:VCALENDAR\r
+""".encode()
+PUBLIC = "93.184.216.34"  # a public address: the guard lets it through, the test diverts it
+
+
+class _Diverting(httpcore.AsyncNetworkBackend):
+    """Connects to 127.0.0.1 whatever address the SSRF guard pinned, and records that one."""
+
+    def __init__(self) -> None:
+        self.pinned: list[str] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.pinned.append(host)
+        return await self._real.connect_tcp("127.0.0.1", port, timeout)
+
+
+class _IcsHandler(tornado.web.RequestHandler):
+    def initialize(self, served: dict[str, Any]) -> None:
+        self.served = served
+
+    def get(self) -> None:
+        self.served["requests"] += 1
+        self.set_header("Content-Type", "text/calendar")
+        self.finish(self.served["body"])
+
+
+@pytest.fixture
+async def ics_port() -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    served: dict[str, Any] = {"body": ICS, "requests": 0}
+    app = tornado.web.Application([(r"/cal\.ics", _IcsHandler, {"served": served})])
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    yield sockets[0].getsockname()[1], served
+    server.stop()
+
+
+def chat_deadline_titles(herald: HeraldBot, chat_id: int) -> list[tuple[str, str]]:
+    with session_scope(herald.runtime.engine) as session:
+        rows = session.exec(
+            select(Deadline)
+            .where(Deadline.owner_chat_id == chat_id, Deadline.origin == "calendar")
+            .order_by(col(Deadline.due_at))
+        ).all()
+        return [(row.title, row.status) for row in rows]
+
+
+async def test_calendar_add_list_refresh_and_remove(
+    herald: HeraldBot, bot_api: ServedAPI, ics_port: tuple[int, dict[str, Any]]
+) -> None:
+    port, served = ics_port
+    backend = _Diverting()
+    herald.runtime.fetcher = Fetcher(transport=GuardedTransport(inner=backend))
+    url = f"http://{PUBLIC}:{port}/cal.ics"
+    await say(bot_api, ADA, "/start")
+    assert (await say(bot_api, ADA, "/calendar")).startswith("This chat subscribes to no calendar.")
+
+    answer = await say(bot_api, ADA, f"/calendar add {url}")
+    assert answer.startswith(f"📅 Subscribed to {url}: 2 events in the next year became")
+    assert backend.pinned == [PUBLIC] and served["requests"] == 1
+    assert chat_deadline_titles(herald, ADA) == [
+        ("Trade talks resume", "active"),
+        ("Parliament vote", "active"),
+    ]
+    listing = await say(bot_api, ADA, "/deadlines")
+    assert "Trade talks resume" in listing and "Parliament vote" in listing
+    # Another chat sees none of them: they are this chat's own.
+    await say(bot_api, BEN, "/start")
+    assert "Trade talks resume" not in await say(bot_api, BEN, "/deadlines")
+
+    # The leader's periodic refresh applies changes: a moved event moves, a dropped one goes.
+    moved = TALKS_AT + timedelta(days=1)
+    served["body"] = ICS.replace(
+        f"{TALKS_AT:%Y%m%dT%H%M%SZ}".encode(), f"{moved:%Y%m%dT%H%M%SZ}".encode()
+    ).replace(b"BEGIN:VEVENT\r\nUID:vote-1", b"BEGIN:VEVENT\r\nUID:vote-2")
+    await herald.runtime.refresh_chat_calendars()
+    # Followers (this chat) are told of the move, as for any calendar.
+    await bot_api.api.wait_for(
+        lambda: any("Deadline moved" in str(c.params["text"]) for c in bot_api.api.sent(ADA))
+    )
+    moved_alert = [
+        str(c.params["text"])
+        for c in bot_api.api.sent(ADA)
+        if "Deadline moved" in str(c.params["text"])
+    ]
+    assert "Trade talks resume" in moved_alert[0] and "(+1 day)" in moved_alert[0]
+    await bot_api.api.wait_for(
+        lambda: any(
+            "Deadline cancelled</b>: Parliament vote" in str(c.params["text"])
+            for c in bot_api.api.sent(ADA)
+        )
+    )
+    titles = chat_deadline_titles(herald, ADA)
+    assert ("Parliament vote", "cancelled") in titles and ("Parliament vote", "active") in titles
+    assert "1. " + url + " — 2 events, read " in await say(bot_api, ADA, "/calendar")
+
+    assert (await say(bot_api, ADA, f"/calendar add {url}")).startswith("This chat already")
+    removed = await say(bot_api, ADA, "/calendar remove 1")
+    assert removed == f"Removed {url}; 2 deadlines from it were withdrawn."
+    assert all(status == "cancelled" for _, status in chat_deadline_titles(herald, ADA))
+    assert "Trade talks resume" not in await say(bot_api, ADA, "/deadlines")
+
+
+async def test_calendar_add_refuses_local_addresses_and_limits_the_count(
+    herald: HeraldBot, bot_api: ServedAPI, ics_port: tuple[int, dict[str, Any]]
+) -> None:
+    port, served = ics_port
+    herald.runtime.fetcher = Fetcher(transport=GuardedTransport(inner=_Diverting()))
+    await say(bot_api, ADA, "/start")
+    for url in (f"http://127.0.0.1:{port}/cal.ics", "http://169.254.169.254/latest", "file:///x"):
+        answer = await say(bot_api, ADA, f"/calendar add {url}")
+        assert " is refused: " in answer and answer.endswith("Nothing was added.")
+    assert served["requests"] == 0
+    assert (await say(bot_api, ADA, "/calendar")).startswith("This chat subscribes to no calendar.")
+    assert (await say(bot_api, ADA, "/calendar add")).startswith("Use /calendar add &lt;url&gt;")
+
+    for n in range(MAX_CALENDARS_PER_CHAT):
+        await say(bot_api, ADA, f"/calendar add http://{PUBLIC}:{port}/cal.ics?n={n}")
+    refused = await say(bot_api, ADA, f"/calendar add http://{PUBLIC}:{port}/cal.ics?n=99")
+    assert refused.startswith(f"This chat already has {MAX_CALENDARS_PER_CHAT} calendars")
+
+    # In a group only its admins subscribe it.
+    group_answer = await say(
+        bot_api, -100999, f"/calendar add http://{PUBLIC}:{port}/cal.ics", chat_type="group"
+    )
+    assert group_answer == "Only this group's admins can change its deadlines and settings."

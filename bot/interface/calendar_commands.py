@@ -1,4 +1,5 @@
-"""Calendar commands: /timeline (a picture) and /export (an .ics file) of the chat's deadlines.
+"""Calendar commands: /timeline (a picture) and /export (an .ics file) of the chat's deadlines,
+and /calendar: the ICS URLs whose events become the chat's own deadlines.
 
 Drawing and building run in a worker thread: a picture takes a noticeable fraction of a second
 of CPU, and the event loop must keep answering other chats meanwhile.
@@ -12,11 +13,19 @@ import io
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.interface.common import Callback, chat_zone, reply, runtime_of
+from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
 from bot.render import calendars as text
 from bot.render.timeline import timeline_caption, timeline_empty, timeline_png
 from bot.services.calendar_export import chat_calendar, chat_deadlines
-from bot.services.chat_calendars import timeline_items
+from bot.services.chat_calendars import (
+    MAX_CALENDARS_PER_CHAT,
+    CalendarRefused,
+    add_calendar,
+    chat_calendars,
+    remove_calendar,
+    timeline_items,
+)
+from bot.services.sources import SourceRefused, check_chat_source
 from bot.store.db import session_scope
 from bot.store.models import utcnow
 
@@ -59,8 +68,77 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
+async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/calendar lists; /calendar add <url>; /calendar remove <number|url> (chat admins)."""
+    chat, args = update.effective_chat, list(context.args or [])
+    if chat is None:
+        return
+    runtime = runtime_of(context)
+    stored, zone = chat_zone(runtime, chat.id)
+    if not args:
+        with session_scope(runtime.engine) as session:
+            lines = [
+                text.CalendarLine(row.url, row.events, row.last_refreshed_at, row.last_error)
+                for row in chat_calendars(session, chat.id)
+            ]
+        await reply(update, text.calendar_list(lines, zone, utcnow(), MAX_CALENDARS_PER_CHAT))
+        return
+    action = args[0].lower()
+    if action not in ("add", "remove") or len(args) != 2:
+        await reply(update, text.calendar_usage())
+        return
+    if await refuse_unless_allowed(update, context):
+        return
+    if stored is None:
+        await reply(update, text.calendar_refused("Send /start first", args[1], 0))
+        return
+    if action == "remove":
+        await _remove(update, context, chat.id, args[1])
+        return
+    url = args[1][:2000]
+    try:
+        await check_chat_source(url)
+        with session_scope(runtime.engine) as session:
+            row = add_calendar(session, chat.id, url, _actor(update))
+            row_id = row.id
+    except SourceRefused as exc:
+        await reply(update, text.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
+        return
+    except CalendarRefused as exc:
+        await reply(update, text.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
+        return
+    assert row_id is not None
+    report = await runtime.refresh_chat_calendar(row_id)
+    await reply(
+        update,
+        text.calendar_added(url, report.events if report else 0, report.error if report else None),
+    )
+
+
+async def _remove(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, which: str
+) -> None:
+    runtime = runtime_of(context)
+    try:
+        with session_scope(runtime.engine) as session:
+            row, withdrawn = remove_calendar(session, chat_id, which)
+            url = row.url
+    except CalendarRefused as exc:
+        await reply(update, text.calendar_refused(str(exc), which, MAX_CALENDARS_PER_CHAT))
+        return
+    for deadline_id in withdrawn:
+        runtime.deadlines.changed(deadline_id)
+    await reply(update, text.calendar_removed(url, len(withdrawn)))
+
+
+def _actor(update: Update) -> str:
+    user = update.effective_user
+    return f"@{user.username}" if user and user.username else (user.full_name if user else "chat")
+
+
 COMMANDS: dict[str, Callback] = {
     "timeline": timeline_command,
     "export": export_command,
+    "calendar": calendar_command,
 }
 CALLBACKS: list[tuple[str, Callback]] = []

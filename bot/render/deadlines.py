@@ -115,7 +115,7 @@ def deadline_changed(payload: dict[str, Any], zone: str, now: datetime) -> Rende
     if change == "moved":
         old = datetime.fromisoformat(payload["old_due_at"])
         days = round((due - old).total_seconds() / 86400)
-        shift = f" ({days:+d} days)" if days else ""
+        shift = f" ({days:+d} {'day' if abs(days) == 1 else 'days'})" if days else ""
         text = (
             f"📅 <b>Deadline moved</b>: {title}, {format_due(old, zone, all_day, event_zone)} → "
             f"{format_due(due, zone, all_day, event_zone)}{shift}\nNow {countdown(due, now)}."

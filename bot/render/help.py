@@ -102,6 +102,12 @@ HELP_DETAILS: dict[str, HelpDetail] = {
     ),
     "status": HelpDetail("/status", _fixed("/status"), "For Herald admins."),
     "timeline": HelpDetail("/timeline", _fixed("/timeline")),
+    "calendar": HelpDetail(
+        "/calendar [add <url> | remove <number or url>]",
+        _fixed("/calendar", "/calendar add https://www.gov.uk/bank-holidays/scotland.ics"),
+        "The calendar's events become this chat's deadlines, read again every few hours. "
+        "In groups only admins add or remove calendars.",
+    ),
     "export": HelpDetail(
         "/export",
         _fixed("/export"),

@@ -300,3 +300,20 @@ class DeadlineItem(SQLModel, table=True):
     deadline_id: int = Field(foreign_key="deadline.id", primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True)
     linked_at: datetime = _when(default=utcnow)
+
+
+class ChatCalendar(SQLModel, table=True):
+    """An iCalendar URL a chat subscribed to (/calendar add): its events are the chat's own
+    deadlines, refreshed by the leader like the config's calendars."""
+
+    __tablename__ = "chat_calendar"
+    __table_args__ = (UniqueConstraint("chat_id", "url", name="uq_chat_calendar_chat_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    url: str = Field(max_length=2000)
+    added_by: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _when(default=utcnow)
+    last_refreshed_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    events: int = 0
