@@ -75,7 +75,9 @@ def apply_events(
         title = title[:MAX_TITLE_CHARS]
         if current is None:
             spec = DeadlineSpec(
-                slug=unique_slug(session, f"{event.title} {event.due_utc:%Y-%m-%d}"),
+                slug=unique_slug(
+                    session, f"{event.title} {event.due_utc:%Y-%m-%d}", owner_chat_id
+                ),
                 title=title,
                 due_at=event.due_utc,
                 timezone=event.zone,

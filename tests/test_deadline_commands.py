@@ -142,6 +142,9 @@ async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: Served
 
     renamed = await say(bot_api, ADA, f"/edit {deadline.slug} title Extended truce expiry")
     assert renamed.startswith("✅ Renamed to “Extended truce expiry”.")
+    await bot_api.api.wait_for(  # the followers' notice comes too; let it pass before going on
+        lambda: any("Deadline renamed" in str(c.params["text"]) for c in bot_api.api.sent(ADA))
+    )
     bad = await say(bot_api, ADA, f"/edit {deadline.slug} remind 7x")
     assert bad.startswith(
         "'7x' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0.\nNothing was changed."

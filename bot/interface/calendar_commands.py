@@ -13,7 +13,7 @@ import io
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.interface.common import Callback, chat_zone, refuse_unless_allowed, reply, runtime_of
+from bot.interface.common import Callback, allowed, chat_zone, reply, runtime_of
 from bot.render import calendars as text
 from bot.render.timeline import timeline_caption, timeline_empty, timeline_png
 from bot.services.calendar_export import chat_calendar, chat_deadlines
@@ -87,7 +87,7 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if action not in ("add", "remove") or len(args) != 2:
         await reply(update, text.calendar_usage())
         return
-    if await refuse_unless_allowed(update, context):
+    if not await allowed(update, context):
         return
     if stored is None:
         await reply(update, text.calendar_refused("Send /start first", args[1], 0))

@@ -1,7 +1,7 @@
 """chat calendars: ICS URLs a chat subscribed to with /calendar add
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-06 21:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from bot.store.models import UTCDateTime
 
 revision: str = '0005'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
