@@ -215,7 +215,8 @@ async def test_calendar_add_list_refresh_and_remove(
 
     answer = await say(bot_api, ADA, f"/calendar add {url}")
     assert answer.startswith(f"📅 Subscribed to {url}: 2 events in the next year became")
-    assert backend.pinned == [PUBLIC] and served["requests"] == 1
+    # (The leader's periodic refresh may also have run by now: it reads the same URL.)
+    assert set(backend.pinned) == {PUBLIC} and served["requests"] >= 1
     assert chat_deadline_titles(herald, ADA) == [
         ("Trade talks resume", "active"),
         ("Parliament vote", "active"),
