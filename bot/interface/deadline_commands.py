@@ -47,13 +47,28 @@ async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not args:
         await reply(update, replies.usage_of("deadline"))
         return
+    await _show_deadline(update, context, chat.id, args[0])
+
+
+async def deadline_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[⏳ deadline] under a news alert: the same answer as /deadline <id>, in that chat."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return
+    await query.answer()
+    await _show_deadline(update, context, chat.id, query.data.split(":", 1)[1])
+
+
+async def _show_deadline(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, slug: str
+) -> None:
     runtime = runtime_of(context)
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, chat_id)
     try:
         with session_scope(runtime.engine) as session:
-            details = deadline_details(session, args[0].lower(), chat.id, runtime.config.timezone)
+            details = deadline_details(session, slug.lower(), chat_id, runtime.config.timezone)
     except DeadlineNotFound:
-        await reply(update, replies.not_found(args[0]))
+        await reply(update, replies.not_found(slug))
         return
     await reply(update, replies.details(details, zone, utcnow()))
 
@@ -376,4 +391,5 @@ COMMANDS: dict[str, Callback] = {
 CALLBACKS: list[tuple[str, Callback]] = [
     (r"^pa:\d{1,18}:(ok|no)$", proposal_button),
     (r"^fol:[a-z0-9-]+$", follow_button),
+    (r"^dd:[a-z0-9-]+$", deadline_button),
 ]

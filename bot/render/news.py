@@ -3,7 +3,11 @@
 Payload contract for a story (alert kind "news", and each entry of "news_group" and
 "news_digest" `items`):
     item_id, title, link, source, published_at (ISO or None), topic_slug, topic_title,
-    more_sources: [{name, link}], deadline: {slug, title} or None.
+    more_sources: [{name, link}],
+    deadline: {slug, title, due_at (ISO), all_day, timezone} or None: the deadline the item
+        concerns, as the receiving chat may see it (its countdown is read when sent),
+    why: {terms, field ("title" | "summary"), text, marks: [[start, end], ...]} or None: where
+        the topic's words stand in the title or a summary excerpt (shown in bold).
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.render.common import Button, Rendered, escape, format_due, plural, title_link
+from bot.render.common import (
+    Button,
+    Rendered,
+    countdown,
+    escape,
+    format_due,
+    plural,
+    title_link,
+)
 
 NEWS_HELP: tuple[tuple[str, str, str], ...] = (
     (
@@ -29,6 +41,8 @@ NEWS_HELP: tuple[tuple[str, str, str], ...] = (
 
 MAX_LISTED_STORIES = 25
 MAX_MORE_LINKS = 3
+MAX_DEADLINE_BUTTONS = 3
+CALLBACK_DATA_BYTES = 64  # Telegram's limit on a button's callback data
 
 
 def age(published_at: str | None, now: datetime) -> str:
@@ -63,31 +77,103 @@ def _facts(item: dict[str, Any], now: datetime, *, with_topic: bool = True) -> s
     return " · ".join(facts)
 
 
+def marked(text: str, marks: Sequence[Sequence[int]]) -> str:
+    """`text` escaped, with the spans `marks` in bold; spans out of range or overlapping an
+    earlier one are ignored, so any payload gives valid HTML."""
+    out: list[str] = []
+    at = 0
+    for mark in marks:
+        try:
+            start, end = int(mark[0]), int(mark[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if start < at or end <= start or end > len(text):
+            continue
+        out.append(escape(text[at:start]))
+        out.append(f"<b>{escape(text[start:end])}</b>")
+        at = end
+    out.append(escape(text[at:]))
+    return "".join(out)
+
+
+def _why(item: dict[str, Any]) -> dict[str, Any] | None:
+    why = item.get("why")
+    return why if isinstance(why, dict) and isinstance(why.get("text"), str) else None
+
+
+def headline(item: dict[str, Any]) -> str:
+    """The title linked; the topic's words in it in bold when the payload says where they are."""
+    title = str(item["title"])
+    why = _why(item)
+    if why is None or why.get("field") != "title" or why["text"] != title:
+        return title_link(title, item.get("link"))
+    inner = marked(title, why.get("marks") or [])
+    link = item.get("link")
+    return f'<a href="{escape(str(link), quote=True)}">{inner}</a>' if link else inner
+
+
+def excerpt(item: dict[str, Any]) -> str:
+    """'“… the <b>rare earth</b> magnets …”' when the topic's words are only in the summary."""
+    why = _why(item)
+    if why is None or why.get("field") != "summary":
+        return ""
+    return f"“{marked(why['text'], why.get('marks') or [])}”"
+
+
+def about_deadline(item: dict[str, Any], now: datetime) -> str:
+    """'⏳ About: <b>UK–US trade deal deadline</b>, in 33 days'."""
+    deadline = item.get("deadline")
+    if not isinstance(deadline, dict) or not deadline.get("title"):
+        return ""
+    line = f"⏳ About: <b>{escape(str(deadline['title']))}</b>"
+    if deadline.get("due_at"):
+        due = datetime.fromisoformat(str(deadline["due_at"]))
+        line += f", {countdown(due, now, bool(deadline.get('all_day')))}"
+    return line
+
+
+def deadline_buttons(items: Sequence[dict[str, Any]]) -> tuple[Button, ...]:
+    """One button per deadline the stories concern, opening it (as /deadline does)."""
+    buttons: list[Button] = []
+    seen: set[str] = set()
+    for item in items:
+        deadline = item.get("deadline")
+        if not isinstance(deadline, dict) or not deadline.get("slug"):
+            continue
+        slug = str(deadline["slug"])
+        data = f"dd:{slug}"
+        if slug in seen or len(data.encode()) > CALLBACK_DATA_BYTES:
+            continue
+        seen.add(slug)
+        buttons.append(Button(f"⏳ {deadline.get('title') or slug}"[:60], data=data))
+        if len(buttons) == MAX_DEADLINE_BUTTONS:
+            break
+    return tuple(buttons)
+
+
 def news(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
-    """One story: headline linked, source and '+N more', topic, age; preview on."""
-    lines = [
-        f"📰 <b>{title_link(str(payload['title']), payload.get('link'))}</b>",
-        _facts(payload, now),
-    ]
-    deadline = payload.get("deadline")
-    if deadline:
-        title, slug = escape(str(deadline["title"])), escape(str(deadline["slug"]))
-        lines.append(f"About the deadline: {title} (/deadline {slug})")
-    buttons = []
+    """One story: headline linked (the topic's words in bold), source and '+N more', topic,
+    age, the deadline it concerns with its countdown; preview on."""
+    why = _why(payload)
+    head = headline(payload)
+    if why is None:  # an alert written before alerts said why: the whole headline in bold
+        head = f"<b>{head}</b>"
+    lines = [f"📰 {head}", excerpt(payload), _facts(payload, now), about_deadline(payload, now)]
+    rows: list[tuple[Button, ...]] = []
+    if deadline_buttons([payload]):
+        rows.append(deadline_buttons([payload]))
     if payload.get("topic_slug"):
-        buttons.append(Button("Mute topic", data=f"mt:{payload['topic_slug']}"))
-    return Rendered(
-        "\n".join(line for line in lines if line),
-        (tuple(buttons),) if buttons else (),
-        preview=True,
-    )
+        rows.append((Button("Mute topic", data=f"mt:{payload['topic_slug']}"),))
+    return Rendered("\n".join(line for line in lines if line), tuple(rows), preview=True)
 
 
-def _story_line(item: dict[str, Any], now: datetime) -> str:
-    facts = _facts(item, now)
-    return f"• {title_link(str(item['title']), item.get('link'))}" + (
-        f" — {facts}" if facts else ""
-    )
+def _story_line(item: dict[str, Any], now: datetime, *, with_topic: bool = True) -> str:
+    facts = _facts(item, now, with_topic=with_topic)
+    line = f"• {headline(item)}" + (f" — {facts}" if facts else "")
+    for extra in (excerpt(item), about_deadline(item, now)):
+        if extra:
+            line += f"\n  {extra}"
+    return line
 
 
 def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
@@ -97,7 +183,8 @@ def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     lines += [_story_line(item, now) for item in items[:MAX_LISTED_STORIES]]
     if len(items) > MAX_LISTED_STORIES:
         lines.append(f"…and {len(items) - MAX_LISTED_STORIES} more: /news")
-    return Rendered("\n".join(lines))
+    buttons = deadline_buttons(items[:MAX_LISTED_STORIES])
+    return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
 
 def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
@@ -115,12 +202,13 @@ def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
         for item in stories:
             if shown >= MAX_LISTED_STORIES:
                 break
-            link = title_link(str(item["title"]), item.get("link"))
-            lines.append(f"• {link} — {_facts(item, now, with_topic=False)}")
+            lines.append(_story_line(item, now, with_topic=False))
             shown += 1
     if len(items) > shown:
         lines.append(f"…and {len(items) - shown} more: /news")
-    return Rendered("\n".join(lines))
+    listed = [item for stories in by_topic.values() for item in stories][:shown]
+    buttons = deadline_buttons(listed)
+    return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
 
 def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:

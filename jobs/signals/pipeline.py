@@ -32,6 +32,7 @@ from bot.store.models import (
     Chat,
     Deadline,
     DeadlineItem,
+    DeadlineSubscription,
     Item,
     ItemTopic,
     Source,
@@ -43,6 +44,7 @@ from jobs.signals.deadline_finder import FoundDeadline, find_deadlines
 from jobs.signals.stories import NewsItem, StoryClusterer
 from jobs.sources.match import Document, Matcher
 from jobs.sources.query import QuerySyntaxError, parse_query
+from jobs.sources.storage import deadline_ref
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class NewsSignals:
             self._warm_up(session, now)
         copies = self.assign_stories(session, items, now)
         linked = self.link_deadlines(session, items, now)
+        label_alerts(session, linked, now)
         self.propose(session, items, linked)
         return copies
 
@@ -271,6 +274,56 @@ class NewsSignals:
                 key=f"news:{topic_slug}:{finding.date.isoformat()}",
             )
         return made
+
+
+def label_alerts(session: Session, linked: dict[int, list[int]], now: datetime) -> int:
+    """Name, in each waiting news alert of a linked item, the deadline it concerns for that
+    chat: one the chat follows first, else one it may see (public, or its own), the soonest
+    still ahead first. A chat is never told of another chat's private deadline. Returns the
+    number of alerts labelled."""
+    if not linked:
+        return 0
+    keys = [f"news:{item_id}" for item_id in linked]
+    alerts = session.exec(
+        select(Alert).where(
+            col(Alert.dedup_key).in_(keys), col(Alert.status) == "pending", Alert.kind == "news"
+        )
+    ).all()
+    if not alerts:
+        return 0
+    wanted = {d for ids in linked.values() for d in ids}
+    deadlines = {
+        d.id: d
+        for d in session.exec(
+            select(Deadline).where(col(Deadline.id).in_(wanted), Deadline.status == "active")
+        )
+    }
+    follows = set(
+        session.exec(
+            select(DeadlineSubscription.chat_id, DeadlineSubscription.deadline_id).where(
+                col(DeadlineSubscription.deadline_id).in_(list(deadlines)),
+                col(DeadlineSubscription.chat_id).in_({a.chat_id for a in alerts}),
+            )
+        ).all()
+    )
+    labelled = 0
+    for alert in alerts:
+        item_id = int(alert.dedup_key.removeprefix("news:"))
+        seen = [
+            d
+            for d in (deadlines.get(i) for i in linked.get(item_id, []))
+            if d is not None and d.owner_chat_id in (None, alert.chat_id)
+        ]
+        if not seen:
+            continue
+        best = min(
+            seen,
+            key=lambda d: ((alert.chat_id, d.id) not in follows, d.due_at < now, d.due_at),
+        )
+        alert.payload = {**alert.payload, "deadline": deadline_ref(best)}
+        session.add(alert)
+        labelled += 1
+    return labelled
 
 
 def _topic_followers(session: Session, item: Item) -> dict[str, list[int]]:

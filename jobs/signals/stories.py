@@ -57,6 +57,18 @@ ALIASES = LEADERS | _table(
     # A topic named in two words is one concept; counted as two it would outweigh the event.
     "rare earth, rare earths=rare-earth; export control, export controls=export-control",
 )
+# Places that are venues, not parties, and that news writes in any case ("GENEVA (Reuters)"):
+# with the countries above and any capitalised word inside a sentence-case title, they are
+# names, and names alone never make two headlines one story (see `EVENT_MISSING_FACTOR`).
+VENUES = frozenset(
+    " ".join(
+        (
+            "geneva london stockholm paris berlin rome madrid davos doha riyadh istanbul kyiv",
+            "moscow singapore osaka busan hiroshima kananaskis brussels beijing washington",
+            "tokyo ottawa seoul manila jakarta delhi york hong kong lancaster house white",
+        )
+    ).split()
+)
 # A country right after one of these is where something happens or goes ("talks in Sweden",
 # "chips to China"), not a party to it.
 PLACE_WORDS = frozenset({"in", "at", "to", "from", "with"})
@@ -95,6 +107,13 @@ SUMMARY_WEIGHT = 0.5
 ENTITY_CONFLICT_FACTOR = 0.4
 NUMBER_CONFLICT_FACTOR = 0.4
 PHASE_CONFLICT_FACTOR = 0.4
+# Two titles that share names (countries, capitals, cities, people, companies) but no word of
+# what happened ("US and China officials meet in Geneva on tariffs" / "China opens new consulate
+# in Geneva, raising US concerns") are two events.
+EVENT_MISSING_FACTOR = 0.3
+# A title is in title case ("Officials Meet In Geneva") when at least this share of its
+# non-initial words is capitalised; then capitals say nothing about names.
+TITLE_CASE_SHARE = 0.6
 SAME_SOURCE_FACTOR = 0.5
 # IDF needs more text than 48 h of one topic, so word statistics outlive the window: document
 # frequencies decay with this half-life instead, in a vocabulary of bounded size.
@@ -148,6 +167,8 @@ class ItemFeatures:
     phases: frozenset[str]
     title_numbers: frozenset[str]
     numbers: frozenset[str]
+    # Title tokens that say what happened: the title less its names (see VENUES).
+    title_events: frozenset[str] = frozenset()
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -246,16 +267,26 @@ class Normalizer:
 
     def _scan(self, text: str) -> list[tuple[str, bool]]:
         """Tokens, each flagged when it names a country as a party (not a leader or a venue)."""
+        return [(token, party) for token, party, _ in self._scan_names(text)]
+
+    def _scan_names(self, text: str) -> list[tuple[str, bool, bool]]:
+        """(token, names a country as a party, is a name) for each token of `text`."""
         # Lower-case "us" is the pronoun; only "US"/"Us" names the country.
-        words = [_fold(w) for w in _TOKEN_RE.findall(text) if w != "us"]
-        out: list[tuple[str, bool]] = []
+        written = [w for w in _TOKEN_RE.findall(text) if w != "us"]
+        words = [_fold(w) for w in written]
+        later = [w for w in written[1:] if w[0].isalpha() and len(w) > 3]
+        capitals_are_names = sum(w[0].isupper() for w in later) < TITLE_CASE_SHARE * len(later)
+        out: list[tuple[str, bool, bool]] = []
         i = 0
         while i < len(words):
             size, token = self._match(words, i)
             if token:
                 party = token in ENTITIES and words[i] not in self._leaders
                 party = party and (i == 0 or words[i - 1] not in PLACE_WORDS)
-                out.append((token, party))
+                name = token in ENTITIES or words[i] in VENUES or words[i] in self._leaders
+                if capitals_are_names and i > 0 and not name:
+                    name = all(w[0].isupper() for w in written[i : i + size] if w[0].isalpha())
+                out.append((token, party, name and not token.startswith(("#", "@"))))
             i += size
         return out
 
@@ -287,8 +318,10 @@ class Normalizer:
         return self._synonyms.get(stem, stem)
 
     def features(self, title: str, summary: str) -> ItemFeatures:
-        scanned = self._scan(title[:MAX_TITLE_CHARS])
+        named = self._scan_names(title[:MAX_TITLE_CHARS])
+        scanned = [(token, party) for token, party, _ in named]
         title_tokens = frozenset(token for token, _ in scanned)
+        names = {token for token, _, name in named if name}
         summary_tokens = frozenset(self.tokens(summary[:MAX_SUMMARY_CHARS])) - title_tokens
         every = title_tokens | summary_tokens
         return ItemFeatures(
@@ -299,6 +332,7 @@ class Normalizer:
             phases=frozenset(PHASES[t] for t in title_tokens if t in PHASES),
             title_numbers=frozenset(t for t in title_tokens if t.startswith("#")),
             numbers=frozenset(t for t in every if t.startswith("#")),
+            title_events=title_tokens - names,
         )
 
 
@@ -414,6 +448,8 @@ class StoryClusterer:
             score *= PHASE_CONFLICT_FACTOR
         if (a.title_numbers - b.numbers) and (b.title_numbers - a.numbers):
             score *= NUMBER_CONFLICT_FACTOR
+        if not a.title_events & b.title_events:
+            score *= EVENT_MISSING_FACTOR
         return score
 
     def _refresh_idf(self, now: datetime) -> None:

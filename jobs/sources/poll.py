@@ -330,7 +330,7 @@ class Poller:
                 log.warning("topic %s skipped: invalid query: %s", slug, exc.message)
                 continue
             queries[slug] = query
-            topics[slug] = TopicRef(topic_id, slug, title)
+            topics[slug] = TopicRef(topic_id, slug, title, query)
         self._matcher = Matcher(queries)
         self._queries = queries
         self._topics = topics

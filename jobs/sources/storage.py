@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.store.bulk import KEYS_PER_IN, insert_new
-from bot.store.models import Chat, Item, ItemTopic, Source, TopicSubscription
+from bot.store.models import Chat, Deadline, Item, ItemTopic, Source, TopicSubscription
+from jobs.signals.why import why_matched
 from jobs.sources.parse import Item as ParsedItem
 
 MAX_LINK_CHARS = 2000
@@ -20,6 +21,7 @@ class TopicRef:
     id: int
     slug: str
     title: str
+    query: str = ""  # what the alert's "why it matched" is read from
 
 
 def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
@@ -102,7 +104,8 @@ def recent_published(session: Session, source_id: int, limit: int) -> list[datet
 def news_payload(
     item_id: int, item: ParsedItem, topic: TopicRef, source: str | None
 ) -> dict[str, object]:
-    """The payload contract of bot/render/news.py for one story."""
+    """The payload contract of bot/render/news.py for one story. `deadline` is filled later,
+    per chat, by the signals hook that links the item to deadlines (`deadline_ref`)."""
     return {
         "item_id": item_id,
         "title": item.title,
@@ -113,6 +116,18 @@ def news_payload(
         "topic_title": topic.title,
         "more_sources": [],
         "deadline": None,
+        "why": why_matched(topic.query, item.title, item.summary) if topic.query else None,
+    }
+
+
+def deadline_ref(deadline: Deadline) -> dict[str, object]:
+    """What a news alert says of the deadline it concerns (its countdown is read when sent)."""
+    return {
+        "slug": deadline.slug,
+        "title": deadline.title,
+        "due_at": deadline.due_at.isoformat(),
+        "all_day": deadline.all_day,
+        "timezone": deadline.timezone,
     }
 
 
