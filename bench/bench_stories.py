@@ -1,7 +1,7 @@
 """Quality of story clustering and deadline finding on the labelled sets, and clustering speed.
 
 Run from the repository root: `.venv/bin/python -m bench.bench_stories` (add `--quick` for a
-20,000-item throughput run). It rewrites docs/quality.md entirely and its own section of
+20,000-item throughput run, `--quality` to rewrite docs/quality.md only). It rewrites docs/quality.md entirely and its own section of
 docs/benchmarks.md. Labelled rows marked `"split": "holdout"` were written after the code and
 never used to adjust it; their figures are reported apart from the development rows.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -79,9 +80,38 @@ def score_deadlines(rows: Iterable[dict[str, object]]) -> Score:
     return Score(tp, fp, fn, tuple(misses))
 
 
+def score_things(rows: Iterable[dict[str, object]]) -> tuple[int, int, list[str]]:
+    """Sentences whose labelled thing the finder names (exactly, or inside a longer phrase),
+    among those whose first labelled date it finds; and the misses."""
+    right = total = 0
+    misses: list[str] = []
+    for row in rows:
+        expected = row["expected"]
+        if not expected:
+            continue
+        want = expected[0]  # type: ignore[index]
+        published = date.fromisoformat(str(row["published"]))
+        same = [f for f in find_deadlines(str(row["text"]), published=published)
+                if f.date.isoformat() == want["date"]]
+        if not same:
+            continue
+        total += 1
+        if _phrase(str(want["what"])) in _phrase(same[0].what):
+            right += 1
+        else:
+            misses.append(f"“{same[0].what}” for “{want['what']}”: {row['text']}")
+    return right, total, misses
+
+
+def _phrase(text: str) -> str:
+    text = re.sub(r"['’]s\b", "", text.lower())
+    words = re.sub(r"[^\w%–-]+", " ", text).split()
+    return " " + " ".join(w for w in words if w not in {"the", "a", "an", "its", "their"}) + " "
+
+
 def item_of(row: dict[str, object]) -> NewsItem:
     """The NewsItem for one labelled headline row."""
-    published = datetime.fromisoformat(str(row["published"]))
+    published = datetime.fromisoformat(str(row["published"]).replace("Z", "+00:00"))
     return NewsItem(
         str(row["id"]), str(row["title"]), str(row["source"]), published, str(row["summary"])
     )
@@ -90,7 +120,11 @@ def item_of(row: dict[str, object]) -> NewsItem:
 def cluster(rows: Sequence[dict[str, object]], clusterer: StoryClusterer) -> dict[str, str]:
     """Story id per item id, adding items in publication order."""
     ordered = sorted(rows, key=lambda r: str(r["published"]))
-    return {str(r["id"]): clusterer.add(item_of(r)).story_id for r in ordered}
+    stories: dict[str, str] = {}
+    for row in ordered:
+        stories[str(row["id"])] = clusterer.add(item_of(row)).story_id
+        stories = {k: clusterer.story_of(v) for k, v in stories.items()}  # stories joined later
+    return stories
 
 
 def score_stories(rows: Sequence[dict[str, object]]) -> Score:
@@ -109,6 +143,23 @@ def score_stories(rows: Sequence[dict[str, object]]) -> Score:
             label = "merged" if same_pred else "split"
             misses.append(f"{label}: {a} “{titles[a]}” / {b} “{titles[b]}”")
     return Score(tp, fp, fn, tuple(misses))
+
+
+def misses_by_story(rows: Sequence[dict[str, object]]) -> list[str]:
+    """Pairs wrongly split or joined, counted by the gold stories involved."""
+    predicted = cluster(rows, StoryClusterer(window_h=WINDOW_H))
+    gold = {str(r["id"]): str(r["story"]) for r in rows}
+    counts: dict[tuple[str, str, str], int] = {}
+    for a, b in itertools.combinations(sorted(gold), 2):
+        same_gold, same_pred = gold[a] == gold[b], predicted[a] == predicted[b]
+        if same_gold != same_pred:
+            key = ("split", gold[a], gold[b]) if same_gold else ("joined", *sorted((gold[a], gold[b])))
+            counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return [
+        f"- {kind} {n} pairs: {a}" + ("" if kind == "split" else f" + {b}")
+        for (kind, a, b), n in ranked
+    ]
 
 
 def synthetic_items(n: int, seed: int = SEED) -> list[NewsItem]:
@@ -207,7 +258,16 @@ def quality_markdown() -> str:
         s: score_deadlines(load_jsonl("deadline_sentences.jsonl", s)) for s in SPLITS
     }
     story_scores = {s: score_stories(load_jsonl("headlines.jsonl", s)) for s in SPLITS}
+    evaluation = load_jsonl("stories_eval.jsonl")
+    real = [r for r in evaluation if not str(r["origin"]).startswith("written")]
+    written = [r for r in evaluation if str(r["origin"]).startswith("written")]
+    eval_scores = {
+        "real headlines": score_stories(real),
+        "written (names shared, events differ)": score_stories(written),
+        "all": score_stories(evaluation),
+    }
     sentences = load_jsonl("deadline_sentences.jsonl")
+    things = score_things(sentences)
     headlines = load_jsonl("headlines.jsonl")
     out = [
         "# Signal quality",
@@ -223,7 +283,8 @@ def quality_markdown() -> str:
         "real captured feeds (a bare weekday in a past-tense sentence is past); it costs one",
         'holdout deadline ("on Friday has led", listed below). The holdout sets are small.',
         "Floors (asserted by the tests on every row): stories precision ≥ 0.95 and recall ≥ 0.90",
-        "over same-story pairs; deadlines precision ≥ 0.90 and recall ≥ 0.80 over (date, kind).",
+        "over same-story pairs; deadlines precision ≥ 0.95 and recall ≥ 0.85 over (date, kind);",
+        "the thing due named right in ≥ 0.80 of the found deadlines.",
         "",
         "## Deadlines found in text",
         "",
@@ -233,6 +294,17 @@ def quality_markdown() -> str:
         "",
         *(f"- {m}" for m in deadline_scores["all"].misses or ("none",)),
         "",
+        "### The thing that is due",
+        "",
+        "Each sentence with a deadline is labelled with the thing due on its first date (labels",
+        "written after a first subject-only reading, before the rules that read an object",
+        "(\"will face a 50% tariff\") were then built on this same set, so this is a development",
+        "figure). Counted right when the finder's `what` is the label or holds it.",
+        "",
+        f"Right: {things[0]} of {things[1]} ({things[0] / things[1]:.3f}); floor 0.80.",
+        "",
+        *(f"- {m}" for m in things[2] or ("none",)),
+        "",
         "## Stories",
         "",
         *_score_rows("stories (pairs)", story_scores),
@@ -240,6 +312,29 @@ def quality_markdown() -> str:
         "### Misses",
         "",
         *(f"- {m}" for m in story_scores["all"].misses or ("none",)),
+        "",
+        "## Stories on real feeds (`tests/data/signals/stories_eval.jsonl`)",
+        "",
+        f"{len(evaluation)} headlines in {len({str(r['story']) for r in evaluation})} stories: "
+        f"{len(real)} are every item of the captured feeds in `tests/data/samples/` (Google News",
+        "searches, including the headlines Google grouped in an item's description, BBC World,",
+        "the Guardian US front page), labelled by event; "
+        f"{len(written)} are written to cover headlines",
+        "that share only names (countries, capitals, cities) but report different events. Rebuilt",
+        "by `tests/data/signals/build_stories_eval.py`, which holds the labels and their rules.",
+        "The real set is dominated by one dense burst (92 Google News items on one monument",
+        "decision, one story of 60 items), so its pairs weigh most. Labels were fixed before",
+        "tuning except one change: the reports that the monuments would be cut were split into",
+        "10–11 July and 13 July stories, by the rule already written for the wildfire updates",
+        "(updates of a subject two days apart are two stories). `MERGE_FIRST_SCORE` (0.11) and the",
+        "threshold (0.21) were chosen on this set: a join bar of 0.10 lets one wrong join through",
+        "and the one right join needs 0.111, so these figures are fitted, not held out.",
+        "",
+        *_score_rows("stories (pairs)", eval_scores),
+        "",
+        "### Misses, by story",
+        "",
+        *(misses_by_story(evaluation) or ["none"]),
         "",
     ]
     return "\n".join(out)
@@ -250,6 +345,9 @@ def main(argv: Sequence[str]) -> None:
     quality = quality_markdown()
     QUALITY_MD.parent.mkdir(parents=True, exist_ok=True)
     QUALITY_MD.write_text(quality, encoding="utf-8")
+    if "--quality" in argv:  # docs/quality.md only, no throughput run
+        print(quality)
+        return
     body = speed_section(total)
     write_section("stories", "Story clustering throughput", COMMAND, body)
     print(quality)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Literal
 
+from syntok import segmenter
+
 
 def _wordset_list(*chunks: str) -> list[str]:
     return " ".join(chunks).split()
@@ -59,6 +61,41 @@ WHAT_DROP_WORDS = _wordset(
     "the a an its their his her will would could should shall is are be being been due set to"
     " expected scheduled planned which that who also now"
 )
+
+# Where a noun phrase ends: prepositions, and verbs that follow a subject.
+NP_STOP_WORDS = _wordset(
+    "by to until till from for on in at before after with as over under into amid than"
+    " is are was were will would must has have had be being been expires expire ends end runs"
+    " run takes take falls fall begins begin starts start resumes resume opens open closes close"
+    " comes come due set scheduled expected planned goes go meets meet votes vote applies apply"
+    " lapses lapse enters enter kicks kick faces face which that who"
+)
+PRONOUNS = _wordset("it they this these those he she we i you its which that")
+# Words that end a clause's subject: its first verb.
+SUBJECT_END_WORDS = (NP_STOP_WORDS - _wordset("to in for at on by with from as")) | _wordset(
+    "could should may might can hope hopes aim aims plans publish publishes release releases"
+    " host hosts hold holds impose imposes propose proposes suspend suspends issue issues hear"
+    " hears close reach reaches charging charge sign signs"
+)
+# Before the main verb: "will", "is expected to", "hopes to".
+AUXILIARY_WORDS = _wordset(
+    "will would could should must shall may might can is are was were be been being expected"
+    " due set to also now then hope hopes aim aims plans plan begin begins start starts"
+)
+# Main verbs whose date is the subject's own event ("Talks resume", "The pause ends").
+INTRANSITIVE_WORDS = _wordset(
+    "expires expire ends end runs run takes take falls fall begins begin starts start resumes"
+    " resume opens open closes comes come goes go meets meet votes vote applies apply lapses"
+    " lapse enters enter kicks kick continue continues respond responds act acts fly flies"
+    " travel travels arrive arrives last lasts"
+)
+PREPOSITIONS = _wordset("by to until till from for on in at before after with as over into of")
+PARTICLES = _wordset("back forward again off up out down place effect force")
+MOVE_OBJECT_RE = re.compile(
+    r"\b(?:extend(?:s|ed|ing)?|postpon(?:es|ed|ing|e)|delay(?:s|ed|ing)?|push(?:es|ed|ing)?"
+    r"|mov(?:es|ed|ing|e)|defer(?:s|red|ring)?|reschedul(?:es|ed|ing|e))\b"
+)
+UNTIL_TO_RE = re.compile(r"\b(?:has|have|had|given|gets|get)\s+(?:until|till)\s*$")
 
 Kind = Literal["deadline", "moved"]
 
@@ -107,11 +144,17 @@ _TIME_RE = re.compile(
     r"\b(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?"
     r"|\b(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b(?!\s*%)"
 )
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘'(])|\n+")
+_PLAIN_SPLIT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘'(])")
+# A stop inside a word ("U.S.", "p.m.") or after a word of at most four letters ("Sept.",
+# "Inc.", "Mr."): only then can a full stop followed by a capital be something else.
+_MAYBE_ABBREVIATION_RE = re.compile(r"\w\.\w|(?<![\w.])[A-Za-z]{1,4}\.\s")
 _WORD_RE = re.compile(r"[\w'’$%.:–-]+")
 _RANGE_JOIN_RE = re.compile(r"\s*(?:and|to|–|-|until|through)\s*")
 _RATHER_THAN_RE = re.compile(r"\s*,?\s*rather\s+than\s*$")
 _REPORTED_RE = re.compile(r"\b(?:said|says|told|wrote)\b(?:\s+(?:that|on\s+\w+))?")
+_SUBJECT_CLAUSE_RE = re.compile(
+    r"[,;(—]|:(?!\d)|\b(?:with|when|while|saying|as|before|after|unless|if|once|because)\b"
+)
 _CLAUSE_SPLIT_RE = re.compile(r"[,;(—]|:(?!\d)|\b(?:with|when|while|saying|as)\b")
 _HEAD_NOUN_RE = re.compile(
     r"((?:[\w–-]+\s+){0,2}(?:deal|truce|pause|talks|agreement|tariffs?|controls|rules|suspension))\b",
@@ -142,11 +185,31 @@ class _Mention:
 def find_deadlines(text: str, *, published: date) -> list[FoundDeadline]:
     """Every future date in `text` that reads as a deadline or a moved deadline, in text order."""
     found: list[FoundDeadline] = []
-    for sentence in _SENTENCE_SPLIT_RE.split(text[:MAX_TEXT_CHARS]):
-        sentence = sentence.strip()
-        if sentence:
-            found.extend(_sentence_deadlines(sentence, published))
+    for sentence in split_sentences(text[:MAX_TEXT_CHARS]):
+        found.extend(_sentence_deadlines(sentence, published))
     return found
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, as written: each line apart, then syntok's segmenter, which
+    knows abbreviations ("5 p.m. ET", "U.S. and", "Sept. 3"; bench/bench_sentences.py). A
+    line with no full stop after a short word or inside one cannot hold an abbreviation, and
+    is split by the plain rule, about 40 times faster."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not _MAYBE_ABBREVIATION_RE.search(line):
+            sentences += [s.strip() for s in _PLAIN_SPLIT_RE.split(line) if s.strip()]
+            continue
+        for paragraph in segmenter.analyze(line):
+            for tokens in paragraph:
+                if tokens:
+                    start, last = tokens[0].offset, tokens[-1]
+                    sentence = line[start : last.offset + len(last.value)].strip()
+                    if sentence:
+                        sentences.append(sentence)
+    return sentences
 
 
 def _sentence_deadlines(sentence: str, published: date) -> list[FoundDeadline]:
@@ -325,6 +388,85 @@ def _is_old_date(sentence: str, prev: _Mention, mention: _Mention, prev_kind: st
 
 
 def _what(sentence: str, mention: _Mention, clause_floor: int) -> str:
+    """The noun phrase the date belongs to: the object of a moving verb ("extended the tariff
+    truce"), the object of "has until … to <verb>" ("Britain has until 9 July to finalise the
+    steel terms"), else the subject of the clause before the date ("Comments are due by …");
+    failing those, the clause before the date without its function words."""
+    left = sentence[clause_floor : mention.start]
+    phrase = _moved_object(left) or _until_object(left, sentence[mention.end :])
+    if not phrase:
+        phrase = _subject(left)
+    if phrase and {w.lower() for w in phrase} - GENERIC_WHAT_WORDS - PRONOUNS:
+        return " ".join(phrase[:WHAT_MAX_WORDS])
+    return _clause_what(sentence, mention, clause_floor)
+
+
+def _noun_phrase(text: str) -> list[str]:
+    """The words of `text` up to the first preposition, verb or clause break, cleaned."""
+    words: list[str] = []
+    for raw in text.split():
+        word = raw.strip("\"“”'’")
+        low = word.lower().rstrip(",;:.")
+        if low in NP_STOP_WORDS or low in PARTICLES or _TIME_RE.fullmatch(word):
+            break
+        words.append(word.rstrip(",;:."))
+        if raw.endswith((",", ";", ":")) or (raw.endswith(".") and len(raw) > 4):
+            break
+    return _clean_what(words)
+
+
+def _moved_object(left: str) -> list[str]:
+    moved = list(MOVE_OBJECT_RE.finditer(left))
+    return _noun_phrase(left[moved[-1].end() :]) if moved else []
+
+
+def _until_object(left: str, right: str) -> list[str]:
+    if not UNTIL_TO_RE.search(left):
+        return []
+    after = re.match(r"\s*,?\s*to\s+[\w-]+\s+(.*)", right)
+    return _noun_phrase(after.group(1)) if after else []
+
+
+def _subject(left: str) -> list[str]:
+    """The words before the clause's first verb ("The tariff truce expires" -> tariff truce)."""
+    reported = list(_REPORTED_RE.finditer(left))
+    if reported:
+        left = left[reported[-1].end() :]
+    wanted = False  # a later clause had a verb but no subject: "…, which runs until …"
+    for clause in reversed(_SUBJECT_CLAUSE_RE.split(left)):
+        raws = clause.split()
+        words: list[str] = []
+        verb = False
+        for index, raw in enumerate(raws):
+            if raw.lower().strip(",.;:") in SUBJECT_END_WORDS:
+                verb = True
+                done = _object(raws[index:])  # "Customs will publish export data on …"
+                if done:
+                    return done
+                break
+            words.append(raw)
+        phrase = _clean_what(words)
+        if phrase and (verb or wanted):
+            return phrase
+        wanted = wanted or verb
+    return []
+
+
+def _object(raws: list[str]) -> list[str]:
+    """The object of the clause's main verb, when the subject acts on something: the words
+    after modal and auxiliary words and one transitive verb ("will face a 50% tariff")."""
+    rest = list(raws)
+    while rest and rest[0].lower() in AUXILIARY_WORDS:
+        rest.pop(0)
+    verb = rest[0].lower().strip(",.") if rest else ""
+    if len(rest) < 2 or verb in INTRANSITIVE_WORDS or verb in PREPOSITIONS:
+        return []
+    if rest[1].lower() in NP_STOP_WORDS or rest[1].lower() in PARTICLES:
+        return []
+    return _noun_phrase(" ".join(rest[1:]))
+
+
+def _clause_what(sentence: str, mention: _Mention, clause_floor: int) -> str:
     """A short phrase naming what falls due, taken from the clause before the date."""
     left = sentence[clause_floor : mention.start]
     reported = list(_REPORTED_RE.finditer(left))
