@@ -105,3 +105,5 @@ async def test_found_deadline_is_proposed_once_across_stories(
         proposal_alerts = session.exec(select(Alert).where(Alert.kind == "deadline_proposal")).all()
     assert [(p.chat_id, p.payload["date"]) for p in offered] == [(ADA, "2025-08-01")]
     assert len(proposal_alerts) == 1
+    # The proposal names the thing that is due, not the clause around the date.
+    assert offered[0].payload["what"] == "EU tariffs on US goods"

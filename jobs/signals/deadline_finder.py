@@ -84,8 +84,8 @@ AUXILIARY_WORDS = _wordset(
 )
 # Main verbs whose date is the subject's own event ("Talks resume", "The pause ends").
 INTRANSITIVE_WORDS = _wordset(
-    "expires expire ends end runs run takes take falls fall begins begin starts start resumes"
-    " resume opens open closes comes come goes go meets meet votes vote applies apply lapses"
+    "expires expire ends end runs run takes take falls fall begins begin starts start"
+    " opens open closes comes come goes go meets meet votes vote applies apply lapses"
     " lapse enters enter kicks kick continue continues respond responds act acts fly flies"
     " travel travels arrive arrives last lasts"
 )
@@ -95,7 +95,15 @@ MOVE_OBJECT_RE = re.compile(
     r"\b(?:extend(?:s|ed|ing)?|postpon(?:es|ed|ing|e)|delay(?:s|ed|ing)?|push(?:es|ed|ing)?"
     r"|mov(?:es|ed|ing|e)|defer(?:s|red|ring)?|reschedul(?:es|ed|ing|e))\b"
 )
-UNTIL_TO_RE = re.compile(r"\b(?:has|have|had|given|gets|get)\s+(?:until|till)\s*$")
+UNTIL_TO_RE = re.compile(
+    r"\b(?:has|have|had|given|gets|get|gave|give|gives)\b(?:\s+[\w'’-]+){0,3}?\s+(?:until|till)\s*$"
+)
+# Prepositions that attach a phrase to the noun before them, unless a date follows.
+NP_ATTACHED = frozenset({"on", "to", "for"})
+_DATE_START_RE = re.compile(
+    r"(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun"
+    r"|tomorrow|next|this|end\b|within)"
+)
 
 Kind = Literal["deadline", "moved"]
 
@@ -404,9 +412,14 @@ def _what(sentence: str, mention: _Mention, clause_floor: int) -> str:
 def _noun_phrase(text: str) -> list[str]:
     """The words of `text` up to the first preposition, verb or clause break, cleaned."""
     words: list[str] = []
-    for raw in text.split():
+    raws = text.split()
+    for index, raw in enumerate(raws):
         word = raw.strip("\"“”'’")
         low = word.lower().rstrip(",;:.")
+        nxt = raws[index + 1].lower() if index + 1 < len(raws) else ""
+        if low in NP_ATTACHED and words and nxt and not _DATE_START_RE.match(nxt):
+            words.append(word)  # "tariffs on Chinese cars", "ban on gallium exports to the US"
+            continue
         if low in NP_STOP_WORDS or low in PARTICLES or _TIME_RE.fullmatch(word):
             break
         words.append(word.rstrip(",;:."))
@@ -423,7 +436,7 @@ def _moved_object(left: str) -> list[str]:
 def _until_object(left: str, right: str) -> list[str]:
     if not UNTIL_TO_RE.search(left):
         return []
-    after = re.match(r"\s*,?\s*to\s+[\w-]+\s+(.*)", right)
+    after = re.match(r"\s*,?\s*to\s+[\w-]+\s+(?:(?:for|on|with|to)\s+)?(.*)", right)
     return _noun_phrase(after.group(1)) if after else []
 
 
