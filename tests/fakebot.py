@@ -39,6 +39,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float  # time.time() when received
+    result: Any = None  # what the fake answered, when it answered with a message
 
 
 @dataclass
@@ -201,7 +202,8 @@ class FakeBotAPI:
         await asyncio.wait_for(until(), timeout_s)
 
     async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        self.calls.append(Call(method, params, time.time()))
+        call = Call(method, params, time.time())
+        self.calls.append(call)
         await self._notify()
         if self.reject_token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -223,7 +225,8 @@ class FakeBotAPI:
         if method == "sendMessage" and self.hold_sends is not None:
             await self.hold_sends.wait()
         if method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
-            return 200, {"ok": True, "result": self._message(params)}
+            call.result = self._message(params)
+            return 200, {"ok": True, "result": call.result}
         if method == "getChatMember":
             user_id = int(params["user_id"])
             status = "administrator" if user_id in self.group_admins else "member"

@@ -53,6 +53,23 @@ def test_key_prefers_guid_then_link_then_text() -> None:
     )
 
 
+def test_without_guid_or_link_two_items_with_one_title_but_other_text_are_two_stories() -> None:
+    """A feed of bare entries ("Market update", each day): the summary tells them apart."""
+    monday = _item(title="Market update", summary="Copper rose 2 % on Monday.")
+    tuesday = _item(title="Market update", summary="Copper fell 1 % on Tuesday.")
+    assert item_key(monday) != item_key(tuesday)
+    assert item_key(_item(title="Truce", summary="")) != item_key(_item(title="", summary="Truce"))
+
+
+def test_long_guids_and_links_are_hashed_to_a_bounded_key_that_still_tells_them_apart() -> None:
+    long_guid = "g" * 300
+    key = item_key(_item(guid=long_guid))
+    assert key.startswith("guid:sha256:") and len(key) <= 5 + 7 + 64
+    assert key != item_key(_item(guid=long_guid + "h"))
+    exact = "g" * (200 - len("guid:"))
+    assert item_key(_item(guid=exact)) == "guid:" + exact
+
+
 def test_url_guids_are_canonicalized_like_links() -> None:
     """BBC GUIDs are the article URL plus `#0`: the key must match the tracking-tagged link."""
     from_guid = _item(guid="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o#0")

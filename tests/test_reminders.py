@@ -20,6 +20,7 @@ from jobs.reminders import (
     due_reminders,
     effective_offsets,
     next_fire_at,
+    process,
     reminder_times,
 )
 
@@ -218,3 +219,50 @@ async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine) -> No
     await jobs.run(deadline.id)
     with session_scope(engine) as session:
         assert [a.kind for a in session.exec(select(Alert))] == ["deadline_reached"]
+
+
+def test_a_reminder_due_exactly_now_is_sent_in_that_pass_and_never_again() -> None:
+    """The window is (reminded_until, now]: a pass at the very fire time must include it,
+    since that pass moves the watermark to now and no later pass looks back."""
+    deadline = make_deadline(reminded_until=DUE - timedelta(days=1, seconds=5))
+    at_fire_time = DUE - timedelta(days=1)
+    first = process(deadline, [follower(1)], at_fire_time)
+    assert [(a.payload["offset"], a.payload["late"]) for a in first.alerts] == [("1d", False)]
+    assert deadline.reminded_until == at_fire_time
+    assert process(deadline, [follower(1)], at_fire_time + timedelta(seconds=1)).alerts == []
+
+
+def test_a_pass_a_microsecond_early_sends_nothing_yet() -> None:
+    deadline = make_deadline(reminded_until=DUE - timedelta(days=1, seconds=5))
+    early = DUE - timedelta(days=1, microseconds=1)
+    assert due_reminders(deadline, [follower(1)], early).alerts == []
+
+
+@pytest.mark.parametrize("entry", ["run", "rebuild"])
+async def test_the_job_or_a_start_up_at_exactly_the_fire_time_writes_the_reminder(
+    engine, entry: str  # type: ignore[no-untyped-def]
+) -> None:
+    due = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        chats.register(session, 1, kind="private", title=None, auto_follow=False)
+        spec = DeadlineSpec(slug="exact", title="Exact", due_at=due, timezone="UTC", remind=())
+        deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
+        deadline.reminded_until = due - timedelta(hours=1)
+        deadline_ops.follow(session, 1, deadline)
+        deadline_id = deadline.id
+    with session_scope(engine) as session:  # followed well before the deadline
+        for sub in session.exec(select(DeadlineSubscription)):
+            sub.created_at = due - timedelta(days=1)
+            session.add(sub)
+    assert deadline_id is not None
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: due)
+    if entry == "run":
+        await jobs.run(deadline_id)
+    else:
+        jobs.rebuild()
+    jobs.clock = lambda: due + timedelta(seconds=1)
+    await jobs.run(deadline_id)
+    with session_scope(engine) as session:
+        assert [(a.kind, a.payload["late"]) for a in session.exec(select(Alert))] == [
+            ("deadline_reached", False)
+        ]

@@ -13,6 +13,7 @@ from bot.render.common import (
     countdown,
     escape,
     format_due,
+    http_url,
     payload_due,
     title_link,
 )
@@ -75,8 +76,9 @@ def deadline_list(
 
 def _deadline_buttons(payload: dict[str, Any]) -> tuple[tuple[Button, ...], ...]:
     row: list[Button] = []
-    if payload.get("url"):
-        row.append(Button("Open", url=str(payload["url"])))
+    url = http_url(payload.get("url"))
+    if url:
+        row.append(Button("Open", url=url))
     row.append(Button("Unfollow", data=f"unf:{payload['slug']}"))
     return (tuple(row),)
 

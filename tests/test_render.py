@@ -1,0 +1,542 @@
+"""Every message Herald can send, rendered from hostile input: snapshots, and HTML Telegram takes.
+
+Each alert kind in `bot.render.ALERT_RENDERERS` and each reply renderer in `bot.render.*` has
+cases here; the titles, sources and links in them carry markup (`<b>`, `&amp;`, quotes),
+`javascript:` links and 5,000-character titles. A case's text is compared with its snapshot
+(`__snapshots__/test_render.ambr`; after a deliberate change, review the diff of
+`pytest tests/test_render.py --snapshot-update`), checked against Telegram's HTML rules, and
+checked again part by part as the delivery worker would split it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+import bot.render
+from bot import render
+from bot.delivery_policy.split import split_message
+from bot.render import chat, deadline_replies, deadlines, news, policy
+from bot.render.common import Rendered, error_reply
+from tests.telegram_html import (
+    MAX_MESSAGE_CHARS,
+    TelegramHTMLError,
+    check_telegram_html,
+    visible_length,
+)
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+ZONE = "Europe/London"
+DUE = NOW + timedelta(days=3, hours=5)
+
+HOSTILE = '<b>Tariffs</b> & "quotes" &amp; <script>alert(1)</script> </a>'
+HOSTILE_SOURCE = 'Wire <i>& Co</i> "Ltd"'
+SCRIPT_LINK = 'javascript:alert("x")'
+ODD_LINK = 'https://news.example/a?x=1&y="2"<b>'
+LONG = "Long title " * 455  # 5,005 characters: longer than one Telegram message
+
+
+@dataclass(frozen=True)
+class Variant:
+    title: str
+    source: str
+    link: str
+
+
+VARIANTS = {
+    "hostile": Variant(HOSTILE, HOSTILE_SOURCE, ODD_LINK),
+    "script-link": Variant(HOSTILE, HOSTILE_SOURCE, SCRIPT_LINK),
+    "long": Variant(LONG, HOSTILE_SOURCE, ODD_LINK),
+}
+
+
+def story(v: Variant, n: int = 1) -> dict[str, Any]:
+    return {
+        "item_id": n,
+        "title": f"{v.title} {n}",
+        "link": v.link,
+        "source": v.source,
+        "published_at": (NOW - timedelta(minutes=25 * n)).isoformat(),
+        "topic_slug": "rare-earths",
+        "topic_title": f"Rare earths {v.title[:20]}",
+        "more_sources": [{"name": v.source, "link": v.link}, {"name": None, "link": SCRIPT_LINK}],
+        "deadline": {"slug": "truce", "title": v.title},
+    }
+
+
+def deadline_payload(v: Variant, **extra: Any) -> dict[str, Any]:
+    return {
+        "deadline_id": 1,
+        "slug": "truce",
+        "title": v.title,
+        "due_at": DUE.isoformat(),
+        "timezone": "America/New_York",
+        "all_day": False,
+        "url": v.link,
+        **extra,
+    }
+
+
+# kind -> case name -> payload
+ALERT_CASES: dict[str, dict[str, Callable[[Variant], dict[str, Any]]]] = {
+    "reminder": {
+        "on-time": lambda v: deadline_payload(v, offset="1d", late=False),
+        "late": lambda v: deadline_payload(v, offset="1h", late=True, missed_offsets=["7d", "1d"]),
+    },
+    "deadline_reached": {
+        "on-time": lambda v: deadline_payload(v, late=False),
+        "late": lambda v: deadline_payload(v, late=True),
+    },
+    "deadline_changed": {
+        "moved": lambda v: deadline_payload(
+            v, change="moved", old_due_at=(DUE - timedelta(days=2)).isoformat()
+        ),
+        "renamed": lambda v: deadline_payload(v, change="renamed", old_title=f"Old {v.title}"),
+        "cancelled": lambda v: deadline_payload(v, change="cancelled"),
+        "all-day-moved": lambda v: deadline_payload(
+            v, change="moved", all_day=True, old_due_at=(DUE - timedelta(days=1)).isoformat()
+        ),
+    },
+    "offline_summary": {
+        "two-deadlines": lambda v: {
+            "items": [
+                deadline_payload(v, offset="1d"),
+                deadline_payload(v, offset="0"),  # the same deadline again: listed once
+                deadline_payload(v, slug="other", url=None, all_day=True, offset="0"),
+            ]
+        },
+    },
+    "news": {
+        "story": story,
+        "bare": lambda v: {"item_id": 1, "title": v.title, "link": None, "source": None},
+    },
+    "news_group": {
+        "three": lambda v: {"items": [story(v, n) for n in range(1, 4)]},
+        "over-the-list": lambda v: {"items": [story(v, n) for n in range(1, 28)]},
+    },
+    "news_digest": {
+        "daily": lambda v: {"period": "daily", "items": [story(v, n) for n in range(1, 4)]},
+        "over-the-list": lambda v: {
+            "period": f"weekly {v.source}",
+            "items": [story(v, n) | {"topic_title": f"T{n % 2}"} for n in range(1, 28)],
+        },
+    },
+    "deadline_proposal": {
+        "new": lambda v: {
+            "proposal_id": 5,
+            "date": "2026-12-09",
+            "what": v.title,
+            "sentence": f"The {v.title} expires on 9 December.",
+            "item": {"title": v.title, "link": v.link},
+        },
+        "moved": lambda v: {
+            "proposal_id": 6,
+            "change": "moved",
+            "date": "2026-12-10",
+            "deadline_title": v.title,
+            "sentence": v.source,
+            "item": {"title": v.title, "link": v.link},
+        },
+    },
+    "source_health": {
+        "failing": lambda v: {
+            "name": v.source,
+            "url": v.link,
+            "state": "failing",
+            "failures": 3,
+            "error": f"HTTP 500 <html>{v.title}</html>",
+        },
+        "recovered": lambda v: {"name": None, "url": v.link, "state": "recovered"},
+        "quiet": lambda v: {
+            "name": v.source,
+            "state": "quiet",
+            "last_new_item_at": (NOW - timedelta(days=4)).isoformat(),
+        },
+        "quiet-never": lambda v: {"name": v.source, "state": "quiet", "last_new_item_at": None},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    title: str
+    query: str
+    followed: bool
+    muted: bool
+    own: bool
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    link: str | None
+    source: str | None
+    published_at: datetime | None
+    topic_title: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str | None
+    url: str
+    kind: str
+    origin: str
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None
+    next_check_at: datetime
+    consecutive_failures: int
+    last_error: str | None
+    quiet_reported: bool
+    items_seen: int
+
+
+def _details(v: Variant, **changes: Any) -> deadline_replies.DeadlineDetails:
+    fields: dict[str, Any] = {
+        "slug": "truce",
+        "title": v.title,
+        "due_at": DUE,
+        "timezone": "America/New_York",
+        "all_day": False,
+        "status": "active",
+        "origin": v.source,
+        "url": v.link,
+        "description": v.title,
+        "rule": "FREQ=MONTHLY;BYDAY=1FR",
+        "offsets": ["7d", "1d", "0"],
+        "own_offsets": True,
+        "followed": True,
+        "followers": 3,
+        "history": [
+            deadline_replies.ChangeLine(
+                NOW - timedelta(days=1),
+                "moved",
+                (DUE - timedelta(days=2)).isoformat(),
+                DUE.isoformat(),
+                v.source,
+            ),
+            deadline_replies.ChangeLine(NOW - timedelta(days=2), "renamed", v.title, None, None),
+            deadline_replies.ChangeLine(NOW - timedelta(days=3), "created", None, None, v.title),
+        ],
+        "news": [
+            deadline_replies.NewsLine(v.title, v.link, v.source),
+            deadline_replies.NewsLine(v.title, None, None),
+        ],
+    }
+    fields.update(changes)
+    return deadline_replies.DeadlineDetails(**fields)
+
+
+def _topics(v: Variant) -> list[Topic]:
+    return [
+        Topic("rare-earths", v.title, v.source, followed=True, muted=True, own=False),
+        Topic("chips", v.title, '"chip" -opinion', followed=True, muted=False, own=True),
+        Topic("tariffs<b>", v.title, "tariff", followed=False, muted=False, own=False),
+    ]
+
+
+def _stories(v: Variant) -> list[Story]:
+    return [
+        Story(v.title, v.link, v.source, NOW - timedelta(hours=3), v.title[:30]),
+        Story(v.title, None, None, None, "Chips"),
+    ]
+
+
+def _sources(v: Variant) -> list[Source]:
+    base = Source(
+        v.source, v.link, "rss", "config", NOW - timedelta(hours=1), NOW, NOW, 0, None, False, 9
+    )
+    return [
+        base,
+        Source(None, v.link, "rss", "opml", None, None, NOW, 0, None, False, 0),
+        Source(v.source, v.link, "html", "config", NOW, None, NOW, 4, v.title, False, 1),
+        Source(v.source, v.link, "rss", "config", NOW, None, NOW, 0, None, True, 2),
+    ]
+
+
+def _line(v: Variant, slug: str, followed: bool, days: float) -> deadlines.DeadlineLine:
+    return deadlines.DeadlineLine(slug, v.title, NOW + timedelta(days=days), ZONE, False, followed)
+
+
+# (module, function) -> case name -> a call producing the reply
+REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
+    "chat.welcome": {
+        "new": lambda v: chat.welcome(v.title, True, 2, 1, ZONE),
+        "back": lambda v: chat.welcome(None, False, 0, 0, v.source),
+    },
+    "chat.help_text": {"all": lambda v: render.help_text(render.HELP_COMMANDS)},
+    "common.error_reply": {"plain": lambda v: error_reply()},
+    "deadlines.deadline_list": {
+        "both": lambda v: deadlines.deadline_list(
+            [_line(v, "truce", True, 3), _line(v, "a&b", False, 0.2)],
+            [_line(v, "old", False, -2)],
+            ZONE,
+            NOW,
+            page=1,
+            pages=3,
+        ),
+        "empty": lambda v: deadlines.deadline_list([], [], ZONE, NOW),
+    },
+    "deadline_replies.usage": {"plain": lambda v: deadline_replies.usage("x", v.title, v.source)},
+    "deadline_replies.usage_of": {"add": lambda v: deadline_replies.usage_of("add")},
+    "deadline_replies.not_found": {"slug": lambda v: deadline_replies.not_found(v.title)},
+    "deadline_replies.details": {
+        "active": lambda v: deadline_replies.details(_details(v), ZONE, NOW),
+        "cancelled": lambda v: deadline_replies.details(
+            _details(v, status="cancelled", all_day=True, rule=None, description=None, news=()),
+            ZONE,
+            NOW,
+        ),
+        "not-followed": lambda v: deadline_replies.details(
+            _details(v, followed=False, own_offsets=False, offsets=["0"], history=()), ZONE, NOW
+        ),
+    },
+    "deadline_replies.add_preview": {
+        "timed": lambda v: deadline_replies.add_preview(7, v.title, DUE, ZONE, False, ZONE, NOW)
+    },
+    "deadline_replies.unreadable_when": {
+        "hint": lambda v: deadline_replies.unreadable_when(v.title)
+    },
+    "deadline_replies.added": {
+        "timed": lambda v: deadline_replies.added(
+            "truce", v.title, DUE, ZONE, False, ZONE, ["2d", "3h", "0"]
+        )
+    },
+    "deadline_replies.proposal_dropped": {"plain": lambda v: deadline_replies.proposal_dropped()},
+    "deadline_replies.proposal_gone": {"plain": lambda v: deadline_replies.proposal_gone()},
+    "deadline_replies.moved_by_news": {
+        "day": lambda v: deadline_replies.moved_by_news("truce", v.title, DUE, ZONE, ZONE)
+    },
+    "deadline_replies.not_yours": {
+        origin: (lambda v, o=origin: deadline_replies.not_yours(v.title, o))
+        for origin in ("config", "calendar", "chat")
+    },
+    "deadline_replies.edited": {"what": lambda v: deadline_replies.edited("truce", v.title)},
+    "deadline_replies.followed": {
+        "now": lambda v: deadline_replies.followed(v.title, "truce", True, ["1d", "0"]),
+        "already": lambda v: deadline_replies.followed(v.title, "truce", False, []),
+    },
+    "deadline_replies.unfollowed": {
+        "now": lambda v: deadline_replies.unfollowed(v.title, "truce", True),
+        "not": lambda v: deadline_replies.unfollowed(v.title, "truce", False),
+    },
+    "deadline_replies.remind_set": {
+        "own": lambda v: deadline_replies.remind_set(v.title, ["7d", "2h"], True),
+        "default": lambda v: deadline_replies.remind_set(v.title, ["0"], False),
+    },
+    "deadline_replies.bad_input": {
+        "plain": lambda v: deadline_replies.bad_input(v.title, f"/edit {v.source}")
+    },
+    "deadline_replies.countdown_message": {
+        "ahead": lambda v: deadline_replies.countdown_message(
+            v.title, "truce", DUE, ZONE, False, ZONE, NOW
+        ),
+        "reached": lambda v: deadline_replies.countdown_message(
+            v.title, "truce", NOW - timedelta(hours=1), ZONE, True, ZONE, NOW
+        ),
+    },
+    "deadline_replies.timezone_shown": {"zone": lambda v: deadline_replies.timezone_shown(ZONE)},
+    "deadline_replies.timezone_set": {"zone": lambda v: deadline_replies.timezone_set(ZONE)},
+    "deadline_replies.start_first": {"plain": lambda v: deadline_replies.start_first()},
+    "news.invalid_query": {
+        "caret": lambda v: news.invalid_query(f"{v.title}\t-", "unexpected end", 5)
+    },
+    "news.watched": {
+        "new": lambda v: news.watched("rare-earths", v.title, v.source, True),
+        "again": lambda v: news.watched("rare-earths", v.title, v.source, False),
+    },
+    "news.unwatched": {
+        "now": lambda v: news.unwatched("rare-earths", v.title, True),
+        "not": lambda v: news.unwatched("rare-earths", v.title, False),
+    },
+    "news.topic_not_found": {"slug": lambda v: news.topic_not_found(v.title)},
+    "news.topic_list": {
+        "some": lambda v: news.topic_list(_topics(v)),
+        "none-followed": lambda v: news.topic_list(_topics(v)[2:]),
+    },
+    "news.news_list": {
+        "all-topics": lambda v: news.news_list(_stories(v), None, NOW),
+        "one-topic": lambda v: news.news_list(_stories(v), v.title, NOW),
+        "empty": lambda v: news.news_list([], v.title, NOW),
+    },
+    "news.sources_health": {
+        "four": lambda v: news.sources_health(_sources(v), ZONE, NOW),
+        "none": lambda v: news.sources_health([], ZONE, NOW),
+    },
+    "news.admins_only": {"plain": lambda v: news.admins_only()},
+    "news.opml_imported": {
+        "refused": lambda v: news.opml_imported(3, 1, [v.title, v.source]),
+        "clean": lambda v: news.opml_imported(2, 0, []),
+    },
+    "news.opml_unreadable": {"message": lambda v: news.opml_unreadable(v.title)},
+    "policy.plain": {"text": lambda v: policy.plain(v.title)},
+    "policy.quiet_state": {
+        "set": lambda v: policy.quiet_state("22:00-07:00", ZONE, True),
+        "shown": lambda v: policy.quiet_state("22:00-07:00", ZONE, False),
+        "off": lambda v: policy.quiet_state(None, ZONE, True),
+        "none": lambda v: policy.quiet_state(None, ZONE, False),
+    },
+    "policy.mute_state": {
+        "muted": lambda v: policy.mute_state(NOW + timedelta(hours=3), ZONE, True),
+        "unmuted": lambda v: policy.mute_state(None, ZONE, True),
+        "not-muted": lambda v: policy.mute_state(None, ZONE, False),
+    },
+    "policy.topic_mute_state": {
+        "muted": lambda v: policy.topic_mute_state(v.title, NOW + timedelta(days=1), ZONE),
+        "back": lambda v: policy.topic_mute_state(v.title, None, ZONE),
+    },
+    "policy.unknown_topic": {"slug": lambda v: policy.unknown_topic(v.title)},
+    "policy.digest_state": {
+        "daily": lambda v: policy.digest_state("daily 08:00", ZONE, True),
+        "shown": lambda v: policy.digest_state("hourly", ZONE, False),
+        "off": lambda v: policy.digest_state("off", ZONE, True),
+        "none": lambda v: policy.digest_state("off", ZONE, False),
+    },
+    "policy.status_report": {
+        "busy": lambda v: policy.status_report(
+            policy.StatusFacts(
+                {"pending": 1200, "sent": 5, "failed": 7},
+                [policy.FailureLine(n, -100 - n, v.title, v.source) for n in range(7)],
+                [(n, v.title) for n in range(7)],
+                7,
+            )
+        ),
+        "calm": lambda v: policy.status_report(policy.StatusFacts({}, [], [], 0)),
+    },
+}
+
+
+def _alert_ids() -> list[tuple[str, str, str]]:
+    return [
+        (kind, case, v) for kind, cases in ALERT_CASES.items() for case in cases for v in VARIANTS
+    ]
+
+
+def _reply_ids() -> list[tuple[str, str, str]]:
+    return [
+        (name, case, v) for name, cases in REPLY_CASES.items() for case in cases for v in VARIANTS
+    ]
+
+
+def assert_sendable(rendered: Rendered) -> None:
+    """What Telegram would accept: valid HTML as a whole and in each part the worker sends."""
+    check_telegram_html(rendered.text)
+    for part in split_message(rendered.text):
+        assert visible_length(part) <= MAX_MESSAGE_CHARS
+        check_telegram_html(part)
+    for row in rendered.buttons:
+        for button in row:
+            assert (button.data is None) != (button.url is None)
+            if button.url is not None:
+                assert button.url.startswith(("https://", "http://")), button.url
+            if button.data is not None:
+                assert len(button.data.encode()) <= 64  # Telegram's callback_data limit
+
+
+def as_snapshot(rendered: Rendered) -> dict[str, Any]:
+    return {
+        "text": rendered.text,
+        "buttons": [[(b.label, b.data or b.url) for b in row] for row in rendered.buttons],
+        "preview": rendered.preview,
+    }
+
+
+@pytest.mark.parametrize(("kind", "case", "variant"), _alert_ids())
+def test_every_alert_kind_renders_hostile_input_as_sendable_html(
+    kind: str, case: str, variant: str, snapshot: SnapshotAssertion
+) -> None:
+    rendered = render.alert(kind, ALERT_CASES[kind][case](VARIANTS[variant]), ZONE, NOW)
+    assert_sendable(rendered)
+    assert "<script>" not in rendered.text and 'href="javascript' not in rendered.text
+    assert as_snapshot(rendered) == snapshot
+
+
+@pytest.mark.parametrize(("name", "case", "variant"), _reply_ids())
+def test_every_reply_renders_hostile_input_as_sendable_html(
+    name: str, case: str, variant: str, snapshot: SnapshotAssertion
+) -> None:
+    rendered = REPLY_CASES[name][case](VARIANTS[variant])
+    assert_sendable(rendered)
+    assert "<script>" not in rendered.text and 'href="javascript' not in rendered.text
+    assert as_snapshot(rendered) == snapshot
+
+
+def test_every_alert_kind_has_snapshot_cases() -> None:
+    """A new alert kind needs its cases above (and a reviewed snapshot) before it ships."""
+    assert sorted(ALERT_CASES) == sorted(render.ALERT_RENDERERS)
+
+
+def _reply_renderers() -> set[str]:
+    """Every public function in bot.render.* that returns a Rendered message."""
+    names = set()
+    for module_info in pkgutil.iter_modules(bot.render.__path__):
+        module = importlib.import_module(f"bot.render.{module_info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if inspect.signature(function).return_annotation in ("Rendered", Rendered):
+                names.add(f"{module_info.name}.{name}")
+    return names
+
+
+def test_every_reply_renderer_has_snapshot_cases() -> None:
+    """A new reply renderer needs its cases above (and a reviewed snapshot) before it ships."""
+    alert_renderers = {
+        f"{f.__module__.rsplit('.', 1)[1]}.{f.__name__}" for f in render.ALERT_RENDERERS.values()
+    }
+    assert sorted(_reply_renderers() - alert_renderers) == sorted(REPLY_CASES)
+
+
+def test_a_linked_title_is_escaped_inside_the_link() -> None:
+    rendered = render.alert("news", story(VARIANTS["hostile"]), ZONE, NOW)
+    assert (
+        '<a href="https://news.example/a?x=1&amp;y=&quot;2&quot;&lt;b&gt;">'
+        '&lt;b&gt;Tariffs&lt;/b&gt; &amp; "quotes" &amp;amp; &lt;script&gt;alert(1)&lt;/script&gt;'
+        " &lt;/a&gt; 1</a>"
+    ) in rendered.text
+
+
+def test_a_link_that_is_not_http_is_shown_as_plain_text() -> None:
+    payload = story(VARIANTS["script-link"])
+    text = render.alert("news", payload, ZONE, NOW).text
+    assert "<a " not in text.split("\n")[0]
+    assert text.startswith("📰 <b>&lt;b&gt;Tariffs")
+    reminder = render.alert(
+        "reminder", deadline_payload(VARIANTS["script-link"], offset="1d"), ZONE, NOW
+    )
+    assert [b.label for row in reminder.buttons for b in row] == ["Unfollow"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<b>open",
+        "<b><i>crossed</b></i>",
+        "<script>x</script>",
+        "a < b",
+        "a & b",
+        "&nbsp;",
+        '<a href="javascript:alert(1)">x</a>',
+        '<span class="red">x</span>',
+        "<br/>",
+        '<b onclick="x">y</b>',
+    ],
+)
+def test_the_checker_refuses_what_telegram_refuses(text: str) -> None:
+    with pytest.raises(TelegramHTMLError):
+        check_telegram_html(text)
+
+
+def test_the_checker_accepts_what_telegram_accepts() -> None:
+    check_telegram_html(
+        '<b>b</b> <i>i</i> <a href="https://x.test/?a=1&amp;b=2">l</a> &lt;&gt;&amp;&quot;&#39;'
+        ' <code class="language-py">c</code> <pre>p</pre> <span class="tg-spoiler">s</span>'
+    )
