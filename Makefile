@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench lock clean
+.PHONY: run test lint typecheck check bench lock mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,12 @@ lock: $(STAMP)
 	$(LOCK) --output-file requirements.lock pyproject.toml
 	$(LOCK) --extra dev --output-file requirements-dev.lock pyproject.toml
 
+# Mutation testing of the decision code ([tool.mutmut] in pyproject.toml); slow, so not part
+# of `make test`. ONLY narrows it to some mutants, e.g. make mutate ONLY='jobs.sources.dedup*'.
+# Runs at the lowest priority on one process: the machine is shared.
+mutate: $(STAMP)
+	nice -n 19 $(BIN)/mutmut run --max-children $${MUTATE_JOBS:-1} $(ONLY)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

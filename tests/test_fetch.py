@@ -375,11 +375,17 @@ def test_parse_max_age() -> None:
     assert parse_max_age(None) is None
 
 
-def test_jitter_is_bounded_and_seeded() -> None:
-    values = [jitter_s(600, rng=random.Random(7)) for _ in range(3)]
-    assert values[0] == values[1] == values[2]
-    assert 0 <= values[0] < 60
+def test_jitter_spreads_over_a_tenth_of_the_period_and_follows_its_generator() -> None:
+    rng = random.Random(7)
+    values = [jitter_s(600, rng=rng) for _ in range(500)]
+    assert all(0 <= v < 60 for v in values)
+    assert min(values) < 6 and max(values) > 54  # spread over the whole tenth, not a point
+    assert len(set(values)) == 500
+    again = random.Random(7)
+    assert [jitter_s(600, rng=again) for _ in range(500)] == values  # seeded: reproducible
+    assert max(jitter_s(600, fraction=0.5, rng=rng) for _ in range(200)) > 60
     assert jitter_s(600, fraction=0.0) == 0.0
+    assert jitter_s(-5, rng=rng) == 0.0
 
 
 async def test_a_blocked_permanent_redirect_is_not_recorded() -> None:

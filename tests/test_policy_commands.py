@@ -13,9 +13,9 @@ from bot.interface.app import HeraldBot, build_application
 from bot.render.common import format_moment
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
-from bot.services.policy import snooze, status_facts
+from bot.services.policy import snooze
 from bot.store.db import session_scope
-from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
+from bot.store.models import Alert, Chat, TopicSubscription, utcnow
 from tests.fakebot import ServedAPI
 
 LONDON = "Europe/London"
@@ -197,6 +197,16 @@ async def test_snooze_button_sends_the_reminder_again_an_hour_later_once(
     assert copy.kind == "reminder" and copy.payload == {"slug": "x"}
     assert timedelta(hours=1) <= copy.not_before - before < timedelta(hours=1, seconds=5)
 
+    await bot_api.api.press(CHAT, f"sz:{alert_id}")  # pressed again: still one copy
+    await bot_api.api.wait_for(
+        lambda: sum(c.method == "answerCallbackQuery" for c in bot_api.api.calls) == 2, 5
+    )
+    second = [c for c in bot_api.api.calls if c.method == "answerCallbackQuery"][1]
+    assert second.params["text"] == answer.params["text"]
+    with session_scope(herald.runtime.engine) as session:
+        keys = session.exec(select(Alert.dedup_key).order_by(Alert.id)).all()  # type: ignore[arg-type]
+    assert keys == ["r", f"sz:{alert_id}"]
+
 
 def test_snooze_is_once_per_message_and_only_in_its_own_chat(database_url: str) -> None:
     runtime = Runtime.create(parse_config(CONFIG), database_url)
@@ -210,9 +220,15 @@ def test_snooze_is_once_per_message_and_only_in_its_own_chat(database_url: str) 
     assert first is not None and (first.created, first.until) == (True, now + timedelta(hours=1))
     assert again is not None and (again.created, again.until) == (False, now + timedelta(hours=1))
     assert snooze(runtime.engine, CHAT + 1, 1, now) is None
-    assert status_facts(runtime.engine).counts == {"pending": 2}
+    assert snooze(runtime.engine, CHAT, 999, now) is None
     with session_scope(runtime.engine) as session:
-        assert session.exec(select(Topic.slug)).all() == ["rare-earths"]
+        rows = session.exec(select(Alert).order_by(Alert.id)).all()  # type: ignore[arg-type]
+        assert [(a.chat_id, a.dedup_key, a.status) for a in rows] == [
+            (CHAT, "r", "pending"),
+            (CHAT, "sz:1", "pending"),
+        ]
+        assert rows[1].not_before == now + timedelta(hours=1)
+        assert (rows[1].kind, rows[1].payload) == ("reminder", {"slug": "x"})
     runtime.engine.dispose()
 
 

@@ -26,6 +26,7 @@ from jobs.sources.fetch import Fetcher
 from jobs.sources.poll import Poller
 from tests.fakebot import ServedAPI
 from tests.feed_server import FeedServer, Route, rss
+from tests.helpers import eventually
 
 ADA, BEN, ADMIN = 9101, 9102, 9001
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -374,7 +375,17 @@ async def test_new_item_is_delivered_once_to_a_following_chat(
             lambda: any("https://news.test/a3" in str(c.params["text"]) for c in api.sent(BEN))
         )
         await poller.run_due(datetime.now(UTC) + timedelta(hours=3))
-        await say(bot_api, BEN, "/help")  # later updates flush any stray delivery
+
+        def news_rows() -> list[tuple[str, int]]:
+            with session_scope(runtime.engine) as session:
+                query = select(Alert.status, Alert.attempts).where(
+                    Alert.chat_id == BEN, Alert.kind == "news"
+                )
+                return [(status, attempts) for status, attempts in session.exec(query)]
+
+        # One alert, sent once and settled; a further delivery pass finds nothing to send.
+        await eventually(lambda: news_rows() == [("sent", 1)])
+        assert await herald.delivery.deliver_due() == 0
         news = [c for c in api.sent(BEN) if "https://news.test/a3" in str(c.params["text"])]
         assert len(news) == 1
         assert (
