@@ -12,6 +12,20 @@ from tests.fakebot import ServedAPI
 ANSWER_TIMEOUT_S = 10.0
 
 
+class FakeClock:
+    """A monotonic clock that moves only when slept on: pacing asserted to the nanosecond."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now += seconds
+
+
 def utc(*parts: int) -> datetime:
     """datetime(*parts) in UTC: utc(2025, 7, 9, 16)."""
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]

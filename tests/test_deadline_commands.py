@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlmodel import select
+from telegram.error import BadRequest, Forbidden
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
+from bot.interface.countdowns import refresh_countdowns
 from bot.runtime import Runtime
 from bot.store.db import session_scope
 from bot.store.models import Alert, Countdown, Deadline, DeadlineSubscription, Proposal
-from tests.fakebot import ServedAPI
+from tests.fakebot import Call, ServedAPI
 
 ADA = 7001
 BEN = 7002
@@ -218,16 +221,98 @@ async def test_only_group_admins_change_deadlines(herald: HeraldBot, bot_api: Se
     )
 
 
-async def test_countdown_message_is_recorded_for_edits(
+def countdown_row(herald: HeraldBot) -> Countdown:
+    with session_scope(herald.runtime.engine) as session:
+        [countdown] = session.exec(select(Countdown)).all()
+        return countdown
+
+
+def edits(api: ServedAPI) -> list[Call]:
+    return [c for c in api.api.calls if c.method == "editMessageText"]
+
+
+async def test_countdown_message_is_recorded_and_edited_daily_hourly_then_once_reached(
     herald: HeraldBot, bot_api: ServedAPI
 ) -> None:
+    herald.runtime.scheduler.remove_job("countdowns")  # this test runs the job itself
+    bot = herald.application.bot
     await say(bot_api, ADA, "/start")
     text = await say(bot_api, ADA, "/countdown shipped-deadline")
     assert text.startswith("⏳ <b>Shipped deadline</b>: in ")
+    sent = bot_api.api.sent(ADA)[-1]
     await say(bot_api, ADA, "/help")  # updates are handled in order: the countdown is stored
-    with session_scope(herald.runtime.engine) as session:
-        [countdown] = session.exec(select(Countdown)).all()
-    assert countdown.active and countdown.message_id is not None
-    assert countdown.next_edit_at <= datetime.now(UTC) + timedelta(days=1, seconds=5)
+    countdown = countdown_row(herald)
+    assert countdown.active and countdown.message_id == sent.result["message_id"]
+    first_edit = countdown.next_edit_at
+    assert first_edit <= datetime.now(UTC) + timedelta(days=1, seconds=5)
     with session_scope(herald.runtime.engine) as session:
         assert session.exec(select(Proposal)).all() == []
+
+    due = datetime(2099, 1, 1, 9, 0, tzinfo=UTC)  # 09:00 in London is 09:00 UTC in January
+    with time_machine.travel(first_edit - timedelta(seconds=1), tick=False) as clock:
+        assert await refresh_countdowns(herald.runtime, bot) == 0  # not yet
+        assert edits(bot_api) == []
+
+        clock.move_to(first_edit)
+        assert await refresh_countdowns(herald.runtime, bot) == 1
+        [edit] = edits(bot_api)
+        assert (int(edit.params["chat_id"]), int(edit.params["message_id"])) == (
+            ADA,
+            countdown.message_id,
+        )
+        assert edit.params["parse_mode"] == "HTML"
+        assert edit.params["text"].startswith("⏳ <b>Shipped deadline</b>: in ")
+        assert countdown_row(herald).next_edit_at == first_edit + timedelta(days=1)
+        assert await refresh_countdowns(herald.runtime, bot) == 0  # once per due edit
+
+        clock.move_to(datetime(2098, 12, 31, 10, 30, tzinfo=UTC))  # the last day: hourly
+        assert await refresh_countdowns(herald.runtime, bot) == 1
+        assert edits(bot_api)[-1].params["text"].startswith(
+            "⏳ <b>Shipped deadline</b>: in 22 h 30 min\nDue Thu 1 Jan 2099, 09:00 GMT\n"
+            "<i>Updated Wed 31 Dec 2098, 10:30 GMT</i>"
+        )
+        assert countdown_row(herald).next_edit_at == datetime(2098, 12, 31, 11, 0, tzinfo=UTC)
+
+        clock.move_to(due + timedelta(minutes=1))
+        assert await refresh_countdowns(herald.runtime, bot) == 1
+        assert edits(bot_api)[-1].params["text"].startswith(
+            "🚨 <b>Shipped deadline</b> has been reached."
+        )
+        assert not countdown_row(herald).active
+        clock.move_to(due + timedelta(days=3))
+        assert await refresh_countdowns(herald.runtime, bot) == 0
+    assert len(edits(bot_api)) == 3
+
+
+class RefusingBot:
+    """Answers every edit with the error Telegram gives."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def edit_message_text(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "still_active"),
+    [
+        (BadRequest("Message is not modified: specified new message content is the same"), True),
+        (BadRequest("Message to edit not found"), False),
+        (Forbidden("Forbidden: bot was blocked by the user"), False),
+    ],
+)
+async def test_a_countdown_whose_message_is_gone_stops_and_an_unchanged_one_goes_on(
+    herald: HeraldBot, bot_api: ServedAPI, error: Exception, still_active: bool
+) -> None:
+    herald.runtime.scheduler.remove_job("countdowns")
+    await say(bot_api, ADA, "/start")
+    await say(bot_api, ADA, "/countdown shipped-deadline")
+    await say(bot_api, ADA, "/help")
+    first_edit = countdown_row(herald).next_edit_at
+    with time_machine.travel(first_edit, tick=False):
+        assert await refresh_countdowns(herald.runtime, RefusingBot(error)) == 0
+    countdown = countdown_row(herald)
+    assert countdown.active is still_active
+    if still_active:
+        assert countdown.next_edit_at == first_edit + timedelta(days=1)

@@ -20,7 +20,15 @@ from telegram.error import RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.config import DeliveryConfig
-from bot.delivery import Candidate, ChatPolicy, DeliveryWorker, hold, outcome_of, with_snooze
+from bot.delivery import (
+    JITTER_MARGIN,
+    Candidate,
+    ChatPolicy,
+    DeliveryWorker,
+    hold,
+    outcome_of,
+    with_snooze,
+)
 from bot.delivery_policy.pacing import Pacer
 from bot.delivery_policy.quiet import Digest, DigestKind, QuietHours
 from bot.render import Button, Rendered
@@ -30,6 +38,7 @@ from bot.store.db import make_engine, migrate, session_scope
 from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
 from tests.fake_limited_api import LimitedBotAPI
 from tests.fakebot import serve
+from tests.helpers import FakeClock
 
 # PTB itself warns while building a RetryAfter whose retry_after is a whole number.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -119,16 +128,52 @@ async def env(database_url: str, migrated_sqlite: Path) -> AsyncIterator[Env]:
     await bot.initialize()
 
     def make(
-        settings: DeliveryConfig = FAST, clock: Callable[[], datetime] = utcnow
+        settings: DeliveryConfig = FAST,
+        clock: Callable[[], datetime] = utcnow,
+        pacer: Pacer | None = None,
     ) -> DeliveryWorker:
         return DeliveryWorker(
-            engine, bot, OutboxSignal(), settings, "Europe/London", clock, rng=random.Random(7)
+            engine,
+            bot,
+            OutboxSignal(),
+            settings,
+            "Europe/London",
+            clock,
+            pacer=pacer,
+            rng=random.Random(7),
         )
 
     yield Env(api, engine, bot, make)
     await bot.shutdown()
     served.server.stop()
     engine.dispose()
+
+
+def on_fake_clock(env: Env, settings: DeliveryConfig = FAST) -> tuple[DeliveryWorker, FakeClock]:
+    """A worker whose pacing waits, and the fake API's limits, run on one fake clock."""
+    clock = FakeClock()
+    pacer = Pacer(
+        settings.global_per_second * JITTER_MARGIN,
+        settings.private_interval_s,
+        settings.group_per_minute,
+        clock,
+    )
+    worker = env.make(settings, pacer=pacer)
+    worker._sleep = clock.sleep  # type: ignore[method-assign]
+    env.api.clock = clock
+    return worker, clock
+
+
+async def run_until(
+    worker: DeliveryWorker, clock: FakeClock, done: Callable[[], bool], passes: int = 50
+) -> None:
+    """What the worker's loop does, on the fake clock: a pass, or the idle wait it chose."""
+    for _ in range(passes):
+        if done():
+            return
+        if not await worker.deliver_due():
+            await clock.sleep(max(worker._idle_s, 0.001))
+    raise AssertionError("not done after {passes} passes")
 
 
 async def drain(worker: DeliveryWorker, passes: int = 20) -> int:
@@ -178,14 +223,15 @@ async def test_429_pauses_everything_exactly_retry_after_and_does_not_count_an_a
 ) -> None:
     env.api.fail_next.append(fail(429, "Too Many Requests: retry after 1", retry_after=1))
     env.add(NewAlert(PRIVATE, "r1", "reminder", reminder()))
-    worker = env.make()
+    worker, clock = on_fake_clock(env)
+    refused_at = clock.now
     assert await worker.deliver_due() == 0
     [alert] = env.alerts()
     assert (alert.status, alert.attempts) == ("pending", 0)
-    assert worker.pacer.next_allowed(OTHER) - worker.pacer.now() == pytest.approx(1.0, abs=0.1)
+    assert worker.pacer.next_allowed(OTHER) == pytest.approx(refused_at + 1.0, abs=1e-6)
     assert await worker.deliver_due() == 1
-    first, second = env.api.sent(PRIVATE)
-    assert second.at - first.at == pytest.approx(1.0, abs=0.15)
+    assert env.api.accepted_at == [pytest.approx(refused_at + 1.0, abs=1e-6)]
+    assert len(env.api.sent(PRIVATE)) == 2  # the refused try, then the one sent
     assert [(a.status, a.attempts) for a in env.alerts()] == [("sent", 1)]
 
 
@@ -274,11 +320,14 @@ async def test_a_long_message_goes_in_parts_marked_with_the_first(env: Env) -> N
 async def test_a_429_between_parts_resends_only_the_refused_part(env: Env) -> None:
     env.api.limits = True  # the fake allows one message a second to a private chat
     env.add(NewAlert(PRIVATE, "long", "plain", {"text": "line of news\n" * 400}))
-    await env.make(DeliveryConfig(private_interval_s=0, group_window_s=0)).deliver_due()
+    worker, _ = on_fake_clock(env, DeliveryConfig(private_interval_s=0, group_window_s=0))
+    await worker.deliver_due()
     assert (env.api.accepted, env.api.too_many) == (2, 1)
     first, second = env.api.sent(PRIVATE)  # the fake records only what it accepted
     assert "\n".join([first.params["text"], second.params["text"]]) == "line of news\n" * 400
-    assert second.at - first.at == pytest.approx(1.0, abs=0.15)
+    # Telegram said "retry after 1": the part waited that, plus at most one overall send slot.
+    waited = env.api.accepted_at[1] - env.api.accepted_at[0]
+    assert 1.0 <= waited <= 1.0 + 1 / (30 * JITTER_MARGIN) + 1e-6
     [alert] = env.alerts()
     assert (alert.status, alert.attempts) == ("sent", 1)
 
@@ -437,12 +486,13 @@ async def test_a_payload_that_cannot_be_rendered_fails_without_blocking_others(e
 
 async def test_pacing_keeps_private_chats_to_one_message_a_second(env: Env) -> None:
     env.add(*[NewAlert(PRIVATE, f"r{i}", "reminder", reminder()) for i in range(3)])
-    worker = env.make(DeliveryConfig(group_window_s=0))
-    worker.start()
-    await env.api.wait_for(lambda: len(env.api.sent(PRIVATE)) == 3, 5)
-    await worker.stop()
-    times = [c.at for c in env.api.sent(PRIVATE)]
-    assert [round(b - a, 1) for a, b in itertools.pairwise(times)] == [1.0, 1.0]
+    env.add(NewAlert(OTHER, "o", "reminder", reminder()))
+    worker, clock = on_fake_clock(env, DeliveryConfig(group_window_s=0))
+    await run_until(worker, clock, lambda: len(env.api.sent()) == 4)
+    times = env.api.accepted_at
+    private = [t for t, c in zip(times, env.api.sent(), strict=True) if c.params["chat_id"] == PRIVATE]
+    assert [b - a for a, b in itertools.pairwise(private)] == [pytest.approx(1.0, abs=1e-6)] * 2
+    assert times[1] - times[0] < 0.1  # the other chat did not wait for the first one
 
 
 def test_outcomes_name_the_cause_of_a_timeout() -> None:
@@ -457,9 +507,11 @@ def test_outcomes_name_the_cause_of_a_timeout() -> None:
 def test_the_pacer_is_built_from_the_settings(env: Env) -> None:
     worker = env.make(DeliveryConfig(global_per_second=10, private_interval_s=2))
     assert isinstance(worker.pacer, Pacer)
-    worker.pacer.record_send(PRIVATE, worker.pacer.now())
-    assert worker.pacer.next_allowed(PRIVATE) - worker.pacer.now() == pytest.approx(2.0, abs=0.05)
-    assert worker.pacer.next_allowed(OTHER) - worker.pacer.now() == pytest.approx(0.1, abs=0.05)
+    sent_at = worker.pacer.now()
+    worker.pacer.record_send(PRIVATE, sent_at)
+    assert worker.pacer.next_allowed(PRIVATE) - sent_at == pytest.approx(2.0, abs=1e-6)
+    # 10 a second, paced 1 % under the limit for network jitter.
+    assert worker.pacer.next_allowed(OTHER) - sent_at == pytest.approx(1 / 9.9, abs=1e-6)
 
 
 def candidate(kind: str, priority: int, created: datetime, **policy: Any) -> Candidate:

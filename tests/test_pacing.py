@@ -17,20 +17,9 @@ from bot.delivery_policy.fair import (
     reminder_priority,
 )
 from bot.delivery_policy.pacing import Pacer, wait_turn
+from tests.helpers import FakeClock
 
 T0 = datetime(2025, 7, 9, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.now += seconds
 
 
 def _max_in_window(times: list[float], window_s: float) -> int:

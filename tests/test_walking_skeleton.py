@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import time_machine
 from sqlmodel import select
 
 from bot.config import Config, parse_config
@@ -80,38 +81,52 @@ async def test_start_then_deadlines_reply(bot_api: ServedAPI, database_url: str)
 async def test_reminder_pushed_on_time_exactly_once_across_restarts(
     bot_api: ServedAPI, database_url: str
 ) -> None:
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    """Started, stopped, started again an hour before the deadline: the push comes at the due
+    time (not before, at most a few seconds after), once, and a third start sends nothing."""
+    due = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     config = config_with_deadline(due)
-    herald = await start_herald(config, database_url)
-    try:
-        await bot_api.api.push_text(CHAT, "/start")
-        await bot_api.api.wait_for(lambda: len(bot_api.api.sent(CHAT)) == 1)
-    finally:
-        await herald.stop()
+    with time_machine.travel(due - timedelta(days=1), tick=True) as clock:
+        herald = await start_herald(config, database_url)
+        try:
+            await bot_api.api.push_text(CHAT, "/start")
+            await bot_api.api.wait_for(lambda: len(bot_api.api.sent(CHAT)) == 1)
+        finally:
+            await herald.stop()
 
-    herald = await start_herald(config, database_url)  # restart before the deadline falls due
-    try:
-        await bot_api.api.wait_for(
-            lambda: any("Deadline reached" in t for t in texts(bot_api, CHAT)), 10
-        )
-        push = next(
-            c for c in bot_api.api.sent(CHAT) if "Deadline reached" in str(c.params["text"])
-        )
-        assert push.at - due.timestamp() <= 2.0
-        assert "Tariff truce expiry" in str(push.params["text"])
-    finally:
-        await herald.stop()
+        clock.move_to(due - timedelta(hours=1))  # the restart, well before the deadline
+        herald = await start_herald(config, database_url)
+        try:
+            [job] = [j for j in herald.runtime.scheduler.get_jobs() if j.id.startswith("deadline:")]
+            assert job.next_run_time == due
+            assert texts(bot_api, CHAT)[1:] == []
+            clock.move_to(due - timedelta(seconds=1))
+            herald.runtime.scheduler.wakeup()  # its timer was set an hour away
+            await bot_api.api.wait_for(
+                lambda: any("Deadline reached" in t for t in texts(bot_api, CHAT)), 10
+            )
+            push = next(
+                c for c in bot_api.api.sent(CHAT) if "Deadline reached" in str(c.params["text"])
+            )
+            assert due.timestamp() <= push.at <= due.timestamp() + 3.0
+            assert "Tariff truce expiry" in str(push.params["text"])
+        finally:
+            await herald.stop()
 
-    herald = await start_herald(config, database_url)  # restart after: nothing is sent again
-    try:
-        await herald.delivery.deliver_due()
-    finally:
-        await herald.stop()
+        clock.move_to(due + timedelta(minutes=10))  # restart after: nothing is sent again
+        herald = await start_herald(config, database_url)
+        try:
+            assert await herald.delivery.deliver_due() == 0
+        finally:
+            await herald.stop()
     pushes = [t for t in texts(bot_api, CHAT) if "Deadline reached" in t]
     assert len(pushes) == 1
-    with session_scope(Runtime.create(config, database_url).engine) as session:
+    engine = Runtime.create(config, database_url).engine
+    with session_scope(engine) as session:
         alerts = session.exec(select(Alert)).all()
-        assert [(a.kind, a.status) for a in alerts] == [("deadline_reached", "sent")]
+        assert [(a.kind, a.status, a.attempts) for a in alerts] == [
+            ("deadline_reached", "sent", 1)
+        ]
+    engine.dispose()
 
 
 async def test_handler_error_is_reported_without_traceback(
