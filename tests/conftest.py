@@ -17,7 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from bot.interface.app import HeraldBot
+from bot.store.db import make_engine, migrate
 from tests.fakebot import FakeBotAPI, ServedAPI, serve
+from tests.helpers import running_herald
 
 POSTGRES_PREFIXES = ("postgresql", "postgres")
 TEST_DATABASE_PREFIX = "herald_test_"
@@ -132,3 +135,28 @@ async def bot_api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ServedAPI]:
     monkeypatch.setenv("TELEGRAM_API_URL", served.base_url)
     yield served
     served.server.stop()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated, empty store. A test file that needs rows in it overrides this fixture
+    with one that takes `engine` and adds them."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def herald_config() -> str:
+    """The config.yaml text the `herald` fixture starts with; a test file overrides it."""
+    return "timezone: Europe/London\n"
+
+
+@pytest.fixture
+async def herald(
+    bot_api: ServedAPI, database_url: str, herald_config: str
+) -> AsyncIterator[HeraldBot]:
+    """Herald running on the fake Bot API, with `herald_config`."""
+    async with running_herald(herald_config, database_url) as running:
+        yield running

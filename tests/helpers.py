@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from tests.fakebot import ServedAPI
+from bot.config import Config, parse_config
+from bot.interface.app import HeraldBot, build_application
+from bot.runtime import Runtime
+from tests.fakebot import Call, ServedAPI
 
 ANSWER_TIMEOUT_S = 10.0
+TOKEN = "123456:TEST-TOKEN"
 
 
 class FakeClock:
@@ -26,9 +31,26 @@ class FakeClock:
         self.now += seconds
 
 
-def utc(*parts: int) -> datetime:
-    """datetime(*parts) in UTC: utc(2025, 7, 9, 16)."""
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    """A moment in UTC: utc(2025, 7, 9, 16)."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def running_herald(
+    config: str | Config, database_url: str, *, rate_limiter: bool = False
+) -> AsyncIterator[HeraldBot]:
+    """Herald running against the fake Bot API (TELEGRAM_API_URL, see the bot_api fixture)."""
+    parsed = parse_config(config) if isinstance(config, str) else config
+    runtime = Runtime.create(parsed, database_url)
+    herald = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=rate_limiter))
+    await herald.start(polling=True)
+    try:
+        yield herald
+    finally:
+        await herald.stop()
 
 
 async def eventually(
@@ -49,11 +71,33 @@ async def say(
     *,
     user_id: int | None = None,
     group: bool = False,
+    chat_type: str | None = None,
     timeout_s: float = ANSWER_TIMEOUT_S,
 ) -> str:
     """Type a line in the chat and return Herald's (first) answer."""
     before = len(api.api.sent(chat_id))
-    chat_type = "group" if group else "private"
-    await api.api.push_text(chat_id, line, chat_type=chat_type, user_id=user_id)
+    kind = chat_type or ("group" if group else "private")
+    await api.api.push_text(chat_id, line, chat_type=kind, user_id=user_id)
     await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before, timeout_s)
     return str(api.api.sent(chat_id)[before].params["text"])
+
+
+def edits(api: ServedAPI) -> list[Call]:
+    return [c for c in api.api.calls if c.method == "editMessageText"]
+
+
+async def press(
+    api: ServedAPI,
+    chat_id: int,
+    data: str,
+    *,
+    message_id: int = 1,
+    user_id: int | None = None,
+    chat_type: str = "private",
+    timeout_s: float = ANSWER_TIMEOUT_S,
+) -> str:
+    """Press a button and return the text Herald edited the message to."""
+    before = len(edits(api))
+    await api.api.press(chat_id, data, message_id=message_id, user_id=user_id, chat_type=chat_type)
+    await api.api.wait_for(lambda: len(edits(api)) > before, timeout_s)
+    return str(edits(api)[before].params["text"])

@@ -12,7 +12,7 @@ from sqlalchemy.types import DateTime
 from sqlmodel import col, select
 
 from bot.store import bulk
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import Alert, Chat
 
 WHEN = [
@@ -25,13 +25,11 @@ COLUMNS = ("chat_id", "dedup_key", "kind", "priority", "payload", "status", "not
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def engine(engine: Engine) -> Iterator[Engine]:
+    """The migrated store of conftest, with this file's rows in it."""
     with session_scope(engine) as session:
         session.add(Chat(id=1))
     yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("value", WHEN)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.config import CalendarConfig
 from bot.services import chats
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from jobs.calendars import refresh_calendar
 from jobs.sources.fetch import Fetcher
@@ -38,14 +36,6 @@ SUMMARY:Parliament vote\r
 END:VEVENT\r
 END:VCALENDAR\r
 """
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def serving(body: bytes) -> Fetcher:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,18 +9,16 @@ import time_machine
 from sqlmodel import select
 from telegram.error import BadRequest, Forbidden
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.interface.countdowns import refresh_countdowns
-from bot.runtime import Runtime
 from bot.store.db import session_scope
 from bot.store.models import Alert, Countdown, Deadline, DeadlineSubscription, Proposal
-from tests.fakebot import Call, ServedAPI
+from tests.fakebot import ServedAPI
+from tests.helpers import edits, press, say
 
 ADA = 7001
 BEN = 7002
 GROUP = -100555
-TOKEN = "123456:TEST-TOKEN"
 
 CONFIG = """
 timezone: Europe/London
@@ -33,32 +30,8 @@ deadlines:
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
-
-
-async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:
-    """Type a command and return the bot's next reply in that chat."""
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
-
-
-async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
-    """Press a button and return the text the bot edited the message to."""
-    before = len([c for c in api.api.calls if c.method == "editMessageText"])
-    await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(
-        lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > before
-    )
-    return str([c for c in api.api.calls if c.method == "editMessageText"][before].params["text"])
+def herald_config() -> str:
+    return CONFIG
 
 
 def deadlines(herald: HeraldBot) -> list[Deadline]:
@@ -225,10 +198,6 @@ def countdown_row(herald: HeraldBot) -> Countdown:
     with session_scope(herald.runtime.engine) as session:
         [countdown] = session.exec(select(Countdown)).all()
         return countdown
-
-
-def edits(api: ServedAPI) -> list[Call]:
-    return [c for c in api.api.calls if c.method == "editMessageText"]
 
 
 async def test_countdown_message_is_recorded_and_edited_daily_hourly_then_once_reached(

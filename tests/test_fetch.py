@@ -211,10 +211,10 @@ async def test_broken_xml_is_fetched_as_is(
 
 
 async def test_refused_connection(fetcher: Fetcher) -> None:
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # bound, never listening: refused, and no one else's port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
+        result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
     assert isinstance(result.error, ConnectionFailed)
     assert result.error.message.startswith("ConnectError")
 

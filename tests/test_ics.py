@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from jobs.deadlines.ics import MAX_CALENDAR_BYTES, CalendarError, CalendarEvent, parse_calendar
+from tests.helpers import utc
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 UK_ICS = (SAMPLES / "uk-holidays-recurring-with-overrides.ics").read_bytes()
 US_ICS = (SAMPLES / "us-holidays-recurring.ics").read_bytes()
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def in_year(body: bytes, zone: str, year: int) -> list[CalendarEvent]:

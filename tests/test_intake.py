@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.services import chats
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import Alert, Item, ItemTopic, Source, Topic, TopicSubscription
 from jobs.signals.pipeline import NewsSignals
 from jobs.sources.digest import Digest
@@ -23,9 +23,8 @@ ADA, BEN = 1, 2
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def engine(engine: Engine) -> Iterator[Engine]:
+    """The migrated store of conftest, with this file's rows in it."""
     with session_scope(engine) as session:
         for chat_id in (ADA, BEN):
             chats.register(session, chat_id, kind="private", title=None, auto_follow=False)
@@ -40,7 +39,6 @@ def engine(database_url: str) -> Iterator[Engine]:
             if slug == "chips":
                 session.add(TopicSubscription(chat_id=BEN, topic_id=topic.id))
     yield engine
-    engine.dispose()
 
 
 def topics(session: Session) -> dict[str, TopicRef]:

@@ -16,15 +16,12 @@ from jobs.deadlines.natural import (
     example_date,
     parse_when,
 )
+from tests.helpers import utc
 
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
 # Tuesday 1 July 2025: 11:00 in London (BST), 06:00 in New York (EDT).
 NOW = datetime(2025, 7, 1, 10, 0, tzinfo=UTC)
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def read(text: str, zone: str = LONDON, now: datetime = NOW) -> WhenReading:

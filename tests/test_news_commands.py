@@ -15,17 +15,15 @@ import tornado.netutil
 import tornado.web
 from sqlmodel import select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, TopicSubscription
 from tests.fakebot import FakeBotAPI, ServedAPI, _MethodHandler
 from tests.feed_server import FeedServer, Route, rss
+from tests.helpers import say
 
 ADA, BEN, ADMIN = 8101, 8102, 8001
 GROUP = -100777
-TOKEN = "123456:NEWS-TOKEN"
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 OPML = b"""<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
 <outline text="Trade"><outline text="Public" type="rss" xmlUrl="http://93.184.216.34/feed.xml"/>
@@ -115,28 +113,12 @@ def feeds() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-async def herald(
-    bot_api: ServedAPI, database_url: str, feeds: FeedServer
-) -> AsyncIterator[HeraldBot]:
-    config = (
+def herald_config(feeds: FeedServer) -> str:
+    return (
         f"admins: [{ADMIN}]\ndelivery: {{group_window_s: 0}}\n"
         "topics:\n  - id: rare-earths\n    title: Rare earths\n    query: '\"rare earth\"'\n"
         f"sources:\n  - url: {feeds.url('/a.xml')}\n    name: Local wire\n"
     )
-    runtime = Runtime.create(parse_config(config), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
-
-
-async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: Any) -> str:
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text, **kwargs)
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
 
 
 async def test_watch_bad_query_gets_the_position_and_changes_nothing(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,13 +19,10 @@ from jobs.deadlines.offsets import (
     parse_offset,
     parse_offsets,
 )
+from tests.helpers import utc
 
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.render.common import format_moment
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
@@ -17,6 +16,7 @@ from bot.services.policy import snooze
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat, TopicSubscription, utcnow
 from tests.fakebot import ServedAPI
+from tests.helpers import say
 
 LONDON = "Europe/London"
 
@@ -24,7 +24,6 @@ CHAT = 7001
 GROUP = -7002
 ADMIN = 99
 MEMBER = 55
-TOKEN = "123456:TEST-TOKEN"
 CONFIG = f"""
 timezone: Europe/London
 admins: [{ADMIN}]
@@ -36,23 +35,8 @@ topics:
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    running = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await running.start(polling=True)
-    yield running
-    await running.stop()
-
-
-async def say(
-    api: ServedAPI, chat_id: int, line: str, *, user_id: int | None = None, group: bool = False
-) -> str:
-    """Type a line in the chat and return Herald's answer."""
-    before = len(api.api.sent(chat_id))
-    chat_type = "group" if group else "private"
-    await api.api.push_text(chat_id, line, chat_type=chat_type, user_id=user_id)
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before, 5)
-    return str(api.api.sent(chat_id)[before].params["text"])
+def herald_config() -> str:
+    return CONFIG
 
 
 def stored(herald: HeraldBot, chat_id: int) -> Chat:

@@ -26,7 +26,7 @@ from jobs.sources.fetch import Fetcher
 from jobs.sources.poll import Poller
 from tests.fakebot import ServedAPI
 from tests.feed_server import FeedServer, Route, rss
-from tests.helpers import eventually
+from tests.helpers import eventually, say
 
 ADA, BEN, ADMIN = 9101, 9102, 9001
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -43,14 +43,6 @@ def config_text(server: FeedServer, *paths: str) -> str:
         "  - id: tariffs\n    title: Tariffs\n    query: tariff OR tariffs\n"
         f"sources:\n{sources}"
     )
-
-
-async def say(api: ServedAPI, chat_id: int, text: str) -> str:
-    """Type a command and return the bot's next reply in that chat."""
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text)
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
 
 
 # --- pure decisions -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,13 +19,10 @@ from bot.delivery_policy.quiet import (
     parse_quiet,
     quiet_end,
 )
+from tests.helpers import utc
 
 LONDON = "Europe/London"
 NIGHT = QuietHours(time(22, 0), time(7, 0))
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from jobs.deadlines.recurrence import (
     occurrences,
     validate_rule,
 )
+from tests.helpers import utc
 
 NEW_YORK = "America/New_York"
 LONDON = "Europe/London"
@@ -21,10 +22,6 @@ LONDON = "Europe/London"
 JOBS_REPORT_RRULE = "FREQ=MONTHLY;BYDAY=1FR"
 JOBS_REPORT_CRON = "30 8 * * 5#1"
 START_2025 = datetime(2025, 1, 1, 8, 30)
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # First Fridays of 2025 in UTC: 13:30 under EST, 12:30 under EDT (9 Mar – 2 Nov).

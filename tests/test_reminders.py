@@ -12,7 +12,7 @@ from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.services.outbox import OutboxSignal
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from jobs.reminders import (
     Follower,
@@ -113,14 +113,6 @@ def test_next_fire_time_skips_past_ones() -> None:
     times = reminder_times(make_deadline(), [follower(1)])
     assert next_fire_at(times, DUE - timedelta(days=2)) == DUE - timedelta(days=1)
     assert next_fire_at(times, DUE) is None
-
-
-@pytest.fixture
-def engine(database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 async def test_rebuild_after_downtime_writes_one_offline_summary_per_chat(engine) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from bot.services import deadlines as deadline_ops
 from bot.services.config_sync import sync_config
 from bot.services.deadlines import DeadlineSpec
 from bot.services.outbox import OutboxSignal
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from jobs.reminders import Follower, ReminderJobs, effective_offsets, reminder_times
 
@@ -94,14 +93,6 @@ def test_reminder_is_shown_in_the_chat_zone_not_the_event_zone() -> None:
     london = render.alert("reminder", payload, "Europe/London", due - timedelta(days=1))
     assert "Due Thu 10 Jul 2025, 01:00 JST (in 1 day)" in tokyo.text
     assert "Due Wed 9 Jul 2025, 17:00 BST (in 1 day)" in london.text
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def alerts(engine: Engine) -> list[Alert]:

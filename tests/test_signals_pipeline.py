@@ -13,7 +13,7 @@ from bot.services import chats, proposals
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.services.outbox import NewAlert, enqueue
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import session_scope
 from bot.store.models import (
     Alert,
     Deadline,
@@ -32,9 +32,8 @@ ANALYST, FOLLOWER = 1, 2
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def engine(engine: Engine) -> Iterator[Engine]:
+    """The migrated store of conftest, with this file's rows in it."""
     with session_scope(engine) as session:
         for chat_id in (ANALYST, FOLLOWER):
             chats.register(session, chat_id, kind="private", title=None, auto_follow=False)
@@ -48,7 +47,6 @@ def engine(database_url: str) -> Iterator[Engine]:
         deadline = deadline_ops.create(session, spec, origin="config", owner_chat_id=None, actor="t")
         deadline_ops.follow(session, FOLLOWER, deadline)
     yield engine
-    engine.dispose()
 
 
 def store(session: Session, title: str, source: str, *, minutes: int = 0, summary: str = "") -> Item:
