@@ -250,7 +250,7 @@ class DeliveryWorker:
             settings.group_per_minute,
         )
         self.retry_policy = retry.RetryPolicy(max_attempts=settings.max_attempts)
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 retry jitter, not a secret
         self.lease_s = lease_s
         self._fair = FairQueue()
         self._cursor = 0  # chat id after which the next candidate read starts (round robin)

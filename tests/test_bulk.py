@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -25,11 +24,11 @@ COLUMNS = ("chat_id", "dedup_key", "kind", "priority", "payload", "status", "not
 
 
 @pytest.fixture
-def engine(engine: Engine) -> Iterator[Engine]:
+def engine(engine: Engine) -> Engine:
     """The migrated store of conftest, with this file's rows in it."""
     with session_scope(engine) as session:
         session.add(Chat(id=1))
-    yield engine
+    return engine
 
 
 @pytest.mark.parametrize("value", WHEN)

@@ -51,7 +51,7 @@ def _sample(name: str, kind: str = "feed", url: str = "https://feeds.test/") -> 
 
 
 @pytest.fixture(params=["fastfeedparser", "feedparser"])
-def xml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def xml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test once with the primary parser and once with the fallback forced."""
     if request.param == "feedparser":
 
@@ -59,7 +59,7 @@ def xml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
             raise ValueError("forced fallback")
 
         monkeypatch.setattr(parse.fastfeedparser, "parse", fail)
-    yield request.param
+    return str(request.param)
 
 
 GOLDEN = [

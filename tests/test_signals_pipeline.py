@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,7 +31,7 @@ ANALYST, FOLLOWER = 1, 2
 
 
 @pytest.fixture
-def engine(engine: Engine) -> Iterator[Engine]:
+def engine(engine: Engine) -> Engine:
     """The migrated store of conftest, with this file's rows in it."""
     with session_scope(engine) as session:
         for chat_id in (ANALYST, FOLLOWER):
@@ -46,7 +45,7 @@ def engine(engine: Engine) -> Iterator[Engine]:
                             timezone="America/New_York", keywords=("tariff truce",))
         deadline = deadline_ops.create(session, spec, origin="config", owner_chat_id=None, actor="t")
         deadline_ops.follow(session, FOLLOWER, deadline)
-    yield engine
+    return engine
 
 
 def store(session: Session, title: str, source: str, *, minutes: int = 0, summary: str = "") -> Item:

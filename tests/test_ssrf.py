@@ -30,7 +30,7 @@ from jobs.sources.ssrf import (
         ("fe80::1", "link-local address"),
         ("224.0.0.1", "multicast address"),
         ("ff02::1", "multicast address"),
-        ("0.0.0.0", "unspecified address"),
+        ("0.0.0.0", "unspecified address"),  # noqa: S104 a refused address under test, never bound
         ("::", "unspecified address"),
         ("100.64.0.1", "CGNAT address"),
         ("100.127.255.254", "CGNAT address"),

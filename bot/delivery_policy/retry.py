@@ -188,7 +188,7 @@ def decide(
 ) -> Decision:
     """What to do after one send attempt."""
     policy = policy or _DEFAULT_POLICY
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 backoff jitter, not a secret
     error, status, description = outcome.error, outcome.status, outcome.description
     if error is None and (status is None or 200 <= status < 300):
         return Sent()

@@ -84,7 +84,7 @@ def insert_new(
         for name in columns
     ]  # fmt: skip
     row_sql = f"({', '.join(placeholders)})"
-    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608 names from table metadata, quoted; values are bound
     tail = f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(c) for c in returning)}"

@@ -149,7 +149,7 @@ class Poller:
         # Kept by reference: hooks appended to the caller's list later are called too.
         self.after_store: list[AfterStore] = after_store if after_store is not None else []
         self.failure_threshold = failure_threshold
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 schedule jitter, not a secret
         self._signature: tuple[tuple[int, str, str, str], ...] | None = None
         self._matcher = Matcher({})
         self._queries: dict[str, str] = {}
