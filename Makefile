@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench lock mutate clean
+.PHONY: run test coverage lint typecheck check bench lock mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# The suite under branch coverage (subprocesses and spawned workers too), a per-module
+# report, and the gate of .ci/coverage_gate.py (floors and targets: docs/quality.md).
+coverage: $(STAMP)
+	rm -rf .coverage && mkdir -p .coverage
+	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --sort=cover
+	$(BIN)/coverage json -q -o .coverage/coverage.json
+	$(BIN)/python .ci/coverage_gate.py .coverage/coverage.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot jobs tests bench

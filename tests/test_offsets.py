@@ -78,6 +78,8 @@ def test_offsets_order_by_nominal_length() -> None:
     assert [offset.text for offset in ordered] == ["0", "30m", "23h", "1d", "25h", "7d", "7d"]
     assert parse_offset("24h") != parse_offset("1d")
     assert parse_offset("24h") < parse_offset("1d")
+    assert not parse_offset("1d") < parse_offset("24h")
+    assert not parse_offset("1d") < parse_offset("1d")  # strict: an offset is not before itself
 
 
 def test_parse_offsets_dedupes_and_sorts_largest_first() -> None:

@@ -81,6 +81,7 @@ def test_too_long_is_split() -> None:
     [
         'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 5',
         "Can't parse entities: can't find end tag corresponding to start tag \"b\"",
+        "Bad Request: can't find end of the entity starting at byte offset 34",
     ],
 )
 def test_entity_error_falls_back_to_plain_text(description: str) -> None:
@@ -96,6 +97,7 @@ def test_python_telegram_bot_messages_without_status() -> None:
 def test_other_bad_requests_fail_at_once() -> None:
     outcome = SendOutcome("BadRequest", 400, "Bad Request: message text is empty")
     assert _decide(outcome) == Fail("Bad Request: message text is empty")
+    assert _decide(SendOutcome("BadRequest", 400, "")) == Fail("bad request")
 
 
 @pytest.mark.parametrize(
