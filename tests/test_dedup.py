@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,3 +113,28 @@ def test_sample_keys_are_unique_per_feed() -> None:
 
 def test_normalize_text() -> None:
     assert normalize_text("  Café—Naïve,  TARIFFS! ") == "cafe naive tariffs"
+
+
+def test_stored_keys_never_change_between_versions() -> None:
+    """Keys are stored: a changed hash or separator would deliver every stored story again."""
+    text_key = item_key(_item(title="Tariff truce extended", summary="The truce"))
+    expected = hashlib.sha256(b"tariff truce extended\nthe truce").hexdigest()
+    assert text_key == "text:" + expected
+    long_key = item_key(_item(guid="g" * 300))
+    assert long_key == "guid:sha256:" + hashlib.sha256(b"g" * 300).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https:///a?utm_source=x&b=1", "https:///a?b=1"),  # no host: none is made up
+        ("https://x.test:99999/a", "https://x.test/a"),  # a port out of range is dropped
+    ],
+)
+def test_canonical_url_of_odd_urls(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_plain_http_guids_are_urls_too() -> None:
+    key = item_key(_item(guid="HTTP://X.test/a?utm_source=rss"))
+    assert key == "url:http://x.test/a"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import time
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -204,3 +205,47 @@ def test_fire_time_does_not_read_the_wall_clock() -> None:
 def test_fire_time_rejects_naive_due() -> None:
     with pytest.raises(ValueError, match="aware"):
         fire_time(datetime(2025, 7, 9), parse_offset("1d"), LONDON)
+
+
+@pytest.mark.parametrize("fields", [{"days": -1}, {"minutes": -5}, {"days": -1, "minutes": -5}])
+def test_a_negative_offset_is_refused_with_the_reason(fields: dict[str, int]) -> None:
+    with pytest.raises(OffsetError, match=r"^an offset cannot be negative; "):
+        Offset(**fields)
+
+
+def test_the_longest_offset_is_a_year_and_a_day_to_the_minute() -> None:
+    assert Offset(days=366).nominal_minutes == 366 * 24 * 60
+    with pytest.raises(OffsetError, match="at most 366 days"):
+        Offset(days=366, minutes=1)
+
+
+def test_offset_text_of_the_longest_allowed_length() -> None:
+    at_limit = "1d" + " " * 29 + "2h"  # 33 characters: one too many to read
+    assert parse_offset(at_limit[:-3] + "2h") == Offset(days=1, minutes=120)  # 32 characters
+    with pytest.raises(OffsetError):
+        parse_offset(at_limit)
+
+
+def test_results_are_utc_whatever_the_machine_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        moved = local_to_utc(datetime(2025, 7, 9, 17, 0), LONDON)
+        fired = fire_time(utc(2025, 7, 9, 16), Offset(minutes=30), LONDON)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert moved.utcoffset() == fired.utcoffset() == timedelta(0)
+    assert (moved, fired) == (utc(2025, 7, 9, 16), utc(2025, 7, 9, 15, 30))
+
+
+def test_an_ambiguous_wall_time_is_its_first_occurrence_whatever_fold_it_carries() -> None:
+    # 01:30 happens twice in London on 26 Oct 2025: first in BST (00:30 UTC), then GMT.
+    assert local_to_utc(datetime(2025, 10, 26, 1, 30, fold=1), LONDON) == utc(2025, 10, 26, 0, 30)
+
+
+def test_naive_and_aware_inputs_are_refused_where_the_other_is_expected() -> None:
+    with pytest.raises(ValueError, match=r"^local_to_utc expects a naive wall-clock datetime$"):
+        local_to_utc(utc(2025, 7, 9), LONDON)
+    with pytest.raises(ValueError, match=r"^fire_time expects an aware datetime$"):
+        fire_time(datetime(2025, 7, 9), Offset(), LONDON)

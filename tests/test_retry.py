@@ -181,3 +181,31 @@ def test_backoff_is_deterministic_with_a_seeded_rng() -> None:
 def test_huge_attempt_numbers_do_not_overflow() -> None:
     policy = RetryPolicy(base_s=1.0, cap_s=30.0, max_attempts=10_000)
     assert backoff_delay_s(5000, policy, random.Random(3)) <= 30.0
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        # The edges of each rule, one row each, so that a changed bound or name shows.
+        (SendOutcome(None, 299, ""), Sent()),
+        (SendOutcome(None, 300, ""), Fail("HTTP 300")),
+        (SendOutcome("RetryAfter", 429, "Too Many Requests", retry_after_s=0.4), RetryAfter(0.4)),
+        (SendOutcome("RetryAfter", 429, "Too Many Requests", retry_after_s=-3), RetryAfter(0.0)),
+        (SendOutcome("InvalidToken", None, ""), Halt("InvalidToken")),
+        (SendOutcome("EndPointNotFound", None, "Not Found"), Halt("Not Found")),
+        (SendOutcome(None, 401, ""), Halt("HTTP 401")),
+        (SendOutcome(None, 404, ""), Halt("HTTP 404")),
+        (SendOutcome("Forbidden", 403, ""), Deactivate("forbidden")),
+        (SendOutcome(None, 400, "Bad Request: message is too long"), Split()),
+        (SendOutcome("Mystery", None, ""), Fail("Mystery")),
+        # RetryAfter without a delay is a transient failure; at the last attempt it fails.
+        (
+            SendOutcome("RetryAfter", None, "Flood control exceeded", attempt=5),
+            Fail("gave up after 5 attempts: Flood control exceeded"),
+        ),
+        (SendOutcome(None, 502, "", attempt=5), Fail("gave up after 5 attempts: error")),
+        (SendOutcome("ReadError", None, "", attempt=5), Fail("gave up after 5 attempts: ReadError")),
+    ],
+)
+def test_each_rule_at_its_edge(outcome: SendOutcome, expected: Decision) -> None:
+    assert _decide(outcome) == expected
