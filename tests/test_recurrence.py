@@ -242,7 +242,8 @@ def test_occurrences_reject_a_zoned_start() -> None:
 
 
 def test_rare_rules_stay_fast() -> None:
-    started = time.perf_counter()
+    # CPU time of this process: other work on a loaded machine does not count against it.
+    started = time.process_time()
     found = occurrences(
         "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=SA",
         dtstart_local=START_2025,
@@ -251,4 +252,4 @@ def test_rare_rules_stay_fast() -> None:
         before=utc(2026, 1, 1),
     )
     assert found == []
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
