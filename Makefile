@@ -30,7 +30,7 @@ test: $(STAMP)
 # timeout, which tracing every line of it makes too slow on a loaded machine.
 coverage: $(STAMP)
 	rm -rf .coverage && mkdir -p .coverage
-	$(BIN)/coverage run -m pytest -q --ignore=tests/test_crash_safety.py
+	HERALD_TEST_TIME_SCALE=4 $(BIN)/coverage run -m pytest -q --ignore=tests/test_crash_safety.py
 	$(BIN)/pytest -q tests/test_crash_safety.py
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --sort=cover

@@ -29,6 +29,7 @@ from jobs.sources.fetch import (
     parse_retry_after,
 )
 from jobs.sources.ssrf import GuardedTransport
+from tests.helpers import TIME_SCALE
 from tests.sources_server import (
     ETAG,
     FEED_XML,
@@ -40,7 +41,7 @@ from tests.sources_server import (
     SourcesServer,
 )
 
-TEST_TIMEOUT_S = 0.3
+TEST_TIMEOUT_S = 0.3 * TIME_SCALE
 TEST_MAX_BODY_BYTES = 1_000_000
 # Python allocations allowed while refusing a 50 MB body capped at 1 MB.
 MEMORY_BOUND_BYTES = 6_000_000
@@ -122,8 +123,8 @@ async def test_compressed_bodies_are_decoded(
 @pytest.mark.parametrize(
     ("path", "error_type", "status", "message"),
     [
-        ("/slow-headers?s=3", FetchTimeout, None, "no complete response within 0.3 s"),
-        ("/drip", FetchTimeout, None, "no complete response within 0.3 s"),
+        ("/slow-headers?s=3", FetchTimeout, None, f"no complete response within {TEST_TIMEOUT_S:g} s"),
+        ("/drip", FetchTimeout, None, f"no complete response within {TEST_TIMEOUT_S:g} s"),
         ("/status/500", HTTPStatusError, 500, "HTTP 500 Internal Server Error"),
         ("/status/404", HTTPStatusError, 404, "HTTP 404 Not Found"),
         ("/status/429", HTTPStatusError, 429, "HTTP 429 Too Many Requests (retry after 120 s)"),
