@@ -129,6 +129,8 @@ def test_stored_keys_never_change_between_versions() -> None:
     [
         ("https:///a?utm_source=x&b=1", "https:///a?b=1"),  # no host: none is made up
         ("https://x.test:99999/a", "https://x.test/a"),  # a port out of range is dropped
+        ("https://X.test", "https://x.test/"),  # a host alone gets the root path
+        ("http:?b=1&utm_source=x", "http://?b=1"),  # neither host nor path: none is made up
     ],
 )
 def test_canonical_url_of_odd_urls(url: str, expected: str) -> None:

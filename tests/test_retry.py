@@ -209,3 +209,16 @@ def test_huge_attempt_numbers_do_not_overflow() -> None:
 )
 def test_each_rule_at_its_edge(outcome: SendOutcome, expected: Decision) -> None:
     assert _decide(outcome) == expected
+
+
+class Ceiling(random.Random):
+    """Always draws the top of the range: the back-off ceiling itself."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_backoff_ceiling_doubles_from_base_to_cap_and_never_overflows() -> None:
+    ceilings = [backoff_delay_s(attempt, POLICY, Ceiling()) for attempt in range(0, 9)]
+    assert ceilings == [2.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+    assert backoff_delay_s(10**6, POLICY, Ceiling()) == 60.0
