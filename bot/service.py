@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 a header name, not a secret
 # A pass older than this is not "recent": delivery passes come at least every second
 # (IDLE_POLL_S) and poll passes every 5 s (TICK_S); one send may take up to its 60 s lease.
 STALE_S = 60.0

@@ -24,7 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 import bot.render
 from bot import render
 from bot.delivery_policy.split import split_message
-from bot.render import chat, deadline_replies, deadlines, news, policy
+from bot.render import calendars, chat, deadline_replies, deadlines, help, news, policy, timeline
 from bot.render.common import Rendered, error_reply
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
@@ -315,10 +315,39 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     "deadline_replies.moved_by_news": {
         "day": lambda v: deadline_replies.moved_by_news("truce", v.title, DUE, ZONE, ZONE)
     },
-    "deadline_replies.not_yours": {
-        origin: (lambda v, o=origin: deadline_replies.not_yours(v.title, o))
-        for origin in ("config", "calendar", "chat")
+    "deadline_replies.too_many": {"limit": lambda v: deadline_replies.too_many(50)},
+    "calendars.calendar_list": {
+        "three": lambda v: calendars.calendar_list(
+            [
+                calendars.CalendarLine(v.link, 4, NOW - timedelta(hours=2), None),
+                calendars.CalendarLine(SCRIPT_LINK, 0, None, None),
+                calendars.CalendarLine(v.link, 0, NOW, v.title),
+            ],
+            ZONE,
+            NOW,
+            5,
+        ),
+        "none": lambda v: calendars.calendar_list([], ZONE, NOW, 5),
     },
+    "calendars.calendar_added": {
+        "read": lambda v: calendars.calendar_added(v.link, 12, None),
+        "unread": lambda v: calendars.calendar_added(v.link, 0, v.title),
+    },
+    "calendars.calendar_refused": {
+        reason: (lambda v, r=reason: calendars.calendar_refused(r, v.link, 5))
+        for reason in ("already", "limit", "unknown", HOSTILE)
+    },
+    "calendars.calendar_removed": {
+        "one": lambda v: calendars.calendar_removed(v.link, 1),
+        "many": lambda v: calendars.calendar_removed(v.link, 3),
+    },
+    "calendars.calendar_usage": {"plain": lambda v: calendars.calendar_usage()},
+    "help.help_detail": {
+        "add": lambda v: help.help_detail("add", v.title, NOW.date()),
+        "unknown-detail": lambda v: help.help_detail("nonsense", v.title, NOW.date()),
+    },
+    "help.unknown_help": {"name": lambda v: help.unknown_help(v.title)},
+    "timeline.timeline_empty": {"plain": lambda v: timeline.timeline_empty()},
     "deadline_replies.edited": {"what": lambda v: deadline_replies.edited("truce", v.title)},
     "deadline_replies.followed": {
         "now": lambda v: deadline_replies.followed(v.title, "truce", True, ["1d", "0"]),
@@ -385,13 +414,13 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         "none": lambda v: policy.quiet_state(None, ZONE, False),
     },
     "policy.mute_state": {
-        "muted": lambda v: policy.mute_state(NOW + timedelta(hours=3), ZONE, True),
-        "unmuted": lambda v: policy.mute_state(None, ZONE, True),
-        "not-muted": lambda v: policy.mute_state(None, ZONE, False),
+        "muted": lambda v: policy.mute_state(NOW + timedelta(hours=3), ZONE, True, NOW),
+        "unmuted": lambda v: policy.mute_state(None, ZONE, True, NOW),
+        "not-muted": lambda v: policy.mute_state(None, ZONE, False, NOW),
     },
     "policy.topic_mute_state": {
-        "muted": lambda v: policy.topic_mute_state(v.title, NOW + timedelta(days=1), ZONE),
-        "back": lambda v: policy.topic_mute_state(v.title, None, ZONE),
+        "muted": lambda v: policy.topic_mute_state(v.title, NOW + timedelta(days=1), ZONE, NOW),
+        "back": lambda v: policy.topic_mute_state(v.title, None, ZONE, NOW),
     },
     "policy.unknown_topic": {"slug": lambda v: policy.unknown_topic(v.title)},
     "policy.digest_state": {
