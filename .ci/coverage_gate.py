@@ -12,12 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-PACKAGE_FLOORS = {"bot": 89.0, "jobs": 95.0}  # target: 92 % each (docs/quality.md)
-MODULE_FLOOR = 70.0  # target: 80 % for every module
+PACKAGE_FLOORS = {"bot": 91.0, "jobs": 95.0}  # target: 92 % each (docs/quality.md)
+MODULE_FLOOR = 77.0  # target: 80 % for every module
 # Modules below the module floor today, each with its own floor until its tests are written.
 MODULE_EXCEPTIONS: dict[str, float] = {
     "bot/store/leader.py": 50.0,  # leader election runs only on PostgreSQL; the gate runs SQLite
-    "bot/interface/handlers.py": 61.0,
 }
 
 
