@@ -21,14 +21,10 @@ $(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/herald run
 
+# `make test COVERAGE=1` (what .ci/run calls) runs the same suite under branch coverage,
+# subprocesses included, and applies the gate of .ci/coverage_gate.py.
 test: $(STAMP)
-	$(BIN)/pytest -q
-
-# The suite under branch coverage (subprocesses and spawned workers too), a per-module
-# report, and the gate of .ci/coverage_gate.py (floors and targets: docs/quality.md).
-# The crash test runs untraced after it: its worker must send 1,000 messages within a step
-# timeout, which tracing every line of it makes too slow on a loaded machine.
-coverage: $(STAMP)
+ifeq ($(COVERAGE),1)
 	rm -rf .coverage && mkdir -p .coverage
 	HERALD_TEST_TIME_SCALE=4 $(BIN)/coverage run -m pytest -q --ignore=tests/test_crash_safety.py
 	$(BIN)/pytest -q tests/test_crash_safety.py
@@ -36,6 +32,16 @@ coverage: $(STAMP)
 	$(BIN)/coverage report --sort=cover
 	$(BIN)/coverage json -q -o .coverage/coverage.json
 	$(BIN)/python .ci/coverage_gate.py .coverage/coverage.json
+else
+	$(BIN)/pytest -q
+endif
+
+# The suite under branch coverage (subprocesses and spawned workers too), a per-module
+# report, and the gate of .ci/coverage_gate.py (floors and targets: docs/quality.md).
+# The crash test runs untraced after it: its worker must send 1,000 messages within a step
+# timeout, which tracing every line of it makes too slow on a loaded machine.
+coverage:
+	$(MAKE) test COVERAGE=1
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot jobs tests bench
