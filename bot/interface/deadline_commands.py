@@ -281,18 +281,22 @@ async def follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     if query is None or query.data is None:
         return
-    await _follow(update, context, query.data.split(":", 1)[1])
+    if not await allowed(update, context):
+        return
     await answer(update)
+    await _follow(update, context, query.data.split(":", 1)[1], checked=True)
 
 
-async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None) -> None:
+async def _follow(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None, *, checked: bool = False
+) -> None:
     chat = update.effective_chat
     if chat is None:
         return
     if not slug:
         await reply(update, replies.usage_of("follow"))
         return
-    if not await allowed(update, context):
+    if not checked and not await allowed(update, context):
         return
     runtime = runtime_of(context)
     try:

@@ -229,8 +229,14 @@ def _has_nul(update: Update) -> bool:
     return any(text and "\x00" in text for text in texts)
 
 
-async def refuse_nul(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """At the edge, before any handler: text with U+0000 is refused (no store takes it)."""
+async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At the edge, before any handler: text with U+0000 is refused (PostgreSQL takes none),
+    and a press without data is answered here (python-telegram-bot would hand it to every
+    button handler, whatever its pattern)."""
+    query = update.callback_query
+    if query is not None and not query.data:
+        await answer(update, "That button no longer works.")
+        raise ApplicationHandlerStop
     if not _has_nul(update):
         return
     if update.callback_query is not None:
@@ -289,7 +295,7 @@ def registered_help() -> list[tuple[str, str, str]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every command module's commands and buttons, then the fallbacks."""
-    application.add_handler(TypeHandler(Update, refuse_nul), group=-1)
+    application.add_handler(TypeHandler(Update, screen_update), group=-1)
     for module in _modules():
         for name, callback in module.COMMANDS.items():
             application.add_handler(CommandHandler(name, callback))
