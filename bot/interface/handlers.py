@@ -204,9 +204,9 @@ async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     try:
         deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
     except DeadlineNotFound:
-        await query.answer("That deadline no longer exists.")
+        await answer(update, "That deadline no longer exists.")
         return
-    await query.answer("Unfollowed." if removed else "You were not following it.")
+    await answer(update, "Unfollowed." if removed else "You were not following it.")
     if removed:
         await reply_text(update, f"You no longer follow {deadline.title}. /follow {slug} to undo.")
 
