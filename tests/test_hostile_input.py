@@ -47,7 +47,8 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-CHAT = 4242
+CHAT = 4242  # a bot admin's private chat
+GROUP, MEMBER = -100424242, 4343
 CONFIG = """
 timezone: Europe/London
 admins: [4242]
@@ -60,7 +61,32 @@ topics:
     title: Rare earths
     query: '"rare earth"'
 """
-EVERY_COMMAND = ["start", "help", "deadlines", "deadline", "timezone", "add", "edit", "cancel", "follow", "unfollow", "remind", "countdown", "quiet", "mute", "unmute", "digest", "status", "watch", "unwatch", "topics", "news", "sources", "import", "nonsense"]
+EVERY_COMMAND = [
+    "start",
+    "help",
+    "deadlines",
+    "deadline",
+    "timezone",
+    "add",
+    "edit",
+    "cancel",
+    "follow",
+    "unfollow",
+    "remind",
+    "countdown",
+    "quiet",
+    "mute",
+    "unmute",
+    "digest",
+    "status",
+    "watch",
+    "unwatch",
+    "topics",
+    "news",
+    "sources",
+    "import",
+    "nonsense",
+]
 READING_COMMANDS = ("help", "deadlines", "deadline", "topics", "news", "sources", "status")
 BUTTON_PREFIXES = ("dl:", "unf:", "pa:", "fol:", "mt:", "sz:", "")
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
@@ -72,10 +98,35 @@ _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
 _ANY_CHAR = st.characters(blacklist_categories=("Cs",))
 _HOSTILE_PIECES = st.sampled_from(
     [
-        "\x00", "²", "٣", "Europe/" + "x" * 300, "in 99999 hours", "<b>", "</a>", "&amp;",
-        "&#0;", '"', "'", "javascript:alert(1)", "99999999999999999999", "-1", "\u202e",
-        "🏳️‍🌈", "\n", "tomorrow", "9 July 2099", "topic", "when", "title", "remind",
-        "shipped-deadline", "rare-earths", "(", "OR", "-", "a" * 5000,
+        "\x00",
+        "²",
+        "٣",
+        "Europe/" + "x" * 300,
+        "in 99999 hours",
+        "<b>",
+        "</a>",
+        "&amp;",
+        "&#0;",
+        '"',
+        "'",
+        "javascript:alert(1)",
+        "99999999999999999999",
+        "-1",
+        "\u202e",
+        "🏳️‍🌈",
+        "\n",
+        "tomorrow",
+        "9 July 2099",
+        "topic",
+        "when",
+        "title",
+        "remind",
+        "shipped-deadline",
+        "rare-earths",
+        "(",
+        "OR",
+        "-",
+        "a" * 5000,
     ]
 )
 HOSTILE_TEXT = st.lists(
@@ -100,6 +151,9 @@ class RecordingRequest(ConsoleRequest):
 
     def _answer(self, endpoint: str, params: dict[str, Any]) -> Any:
         self.calls.append((endpoint, dict(params)))
+        if endpoint == "getChatMember":  # in the group, everyone but the bot admin is a member
+            user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "Ben"}
+            return {"status": "member", "user": user}
         return super()._answer(endpoint, params)
 
 
@@ -134,12 +188,20 @@ class Harness:
     def _chat(self) -> dict[str, Any]:
         return {"id": CHAT, "type": "private", "first_name": "Ada"}
 
-    async def say(self, line: str) -> list[tuple[str, dict[str, Any]]]:
+    async def say(
+        self, line: str, *, in_group_as: int | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """`line` typed in the private chat, or in the group by user `in_group_as`."""
+        chat = (
+            self._chat()
+            if in_group_as is None
+            else {"id": GROUP, "type": "supergroup", "title": "Desk"}
+        )
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
-            "chat": self._chat(),
-            "from": {"id": CHAT, "is_bot": False, "first_name": "Ada"},
+            "chat": chat,
+            "from": {"id": in_group_as or CHAT, "is_bot": False, "first_name": "Ada"},
             "text": line,
         }
         if line.startswith("/"):
@@ -167,7 +229,18 @@ class Harness:
 
 def snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table Herald keeps, to compare before and after."""
-    tables = ["chat", "deadline", "deadline_change", "topic", "deadline_subscription", "topic_subscription", "alert", "proposal", "countdown", "source"]
+    tables = [
+        "chat",
+        "deadline",
+        "deadline_change",
+        "topic",
+        "deadline_subscription",
+        "topic_subscription",
+        "alert",
+        "proposal",
+        "countdown",
+        "source",
+    ]
     with session_scope(runtime.engine) as session:
         return {
             table: sorted(
@@ -249,6 +322,25 @@ def test_forged_buttons(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> N
         assert running.escaped == [], running.escaped
         check_sent(calls)
         assert [method for method, _ in calls].count("answerCallbackQuery") >= 1, calls
+        assert snapshot(running.runtime) == before
+
+    one()
+
+
+def test_group_members_change_nothing(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> None:
+    """Whatever a group member (not an admin) sends, the store stays as it was."""
+    running, loop = harness
+    loop.run_until_complete(running.say("/start", in_group_as=MEMBER))
+    before = snapshot(running.runtime)
+
+    @given(
+        command=st.sampled_from([c for c in EVERY_COMMAND if c != "start"]), argument=HOSTILE_TEXT
+    )
+    def one(command: str, argument: str) -> None:
+        running.escaped.clear()
+        calls = loop.run_until_complete(running.say(f"/{command} {argument}", in_group_as=MEMBER))
+        assert running.escaped == [], running.escaped
+        check_sent(calls)
         assert snapshot(running.runtime) == before
 
     one()
