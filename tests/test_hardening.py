@@ -161,13 +161,16 @@ async def test_forged_buttons_are_answered_and_change_nothing(
 ) -> None:
     await say(bot_api, ADA, "/start")
     for data in (
+        "pa:3000000000:ok",  # beyond INTEGER: PostgreSQL refused even the lookup
         "pa:99999999999999999999:ok",
-        "sn:99999999999999999999",
+        "sz:99999999999999999999",
         "dl:99999999999999999999",
         "zz",
         "pa:1:ok\x00",
     ):
         assert await press(bot_api, ADA, data) == "That button no longer works."
+    snoozed = await press(bot_api, ADA, "sz:3000000000")
+    assert snoozed == "That reminder can no longer be snoozed."
 
 
 @pytest.mark.parametrize(

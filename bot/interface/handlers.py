@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot import render
 from bot.interface.common import (
+    STALE_BUTTON,
     Callback,
     allowed,
     answer,
@@ -235,12 +236,12 @@ async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     button handler, whatever its pattern)."""
     query = update.callback_query
     if query is not None and not query.data:
-        await answer(update, "That button no longer works.")
+        await answer(update, STALE_BUTTON)
         raise ApplicationHandlerStop
     if not _has_nul(update):
         return
     if update.callback_query is not None:
-        await answer(update, "That button no longer works.")
+        await answer(update, STALE_BUTTON)
     else:
         await reply_text(update, "That message contains a NUL character; nothing was done.")
     raise ApplicationHandlerStop
@@ -248,7 +249,7 @@ async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press no button handler takes (old, or forged data): answer it, change nothing."""
-    await answer(update, "That button no longer works.")
+    await answer(update, STALE_BUTTON)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
