@@ -54,6 +54,7 @@ GROUP_COMMANDS = [
     "/watch rare-earths",
     '/watch "cobalt mines"',
     "/unwatch rare-earths",
+    "/calendar remove 1",
     "/cancel group-plan",
 ]
 # Buttons: the refusal is decided before anything is looked up, so any id shows it.
