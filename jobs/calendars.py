@@ -10,6 +10,7 @@ chat (and followed by it), fetched as untrusted URLs (SSRF-guarded at connect ti
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -143,7 +144,13 @@ async def refresh_calendar(
 
     A chat's calendar (`owner_chat_id`) is fetched as untrusted: SSRF-guarded."""
     now = utcnow()
-    result = await fetcher.fetch(calendar.url, trusted=owner_chat_id is None)
+    try:
+        result = await fetcher.fetch(calendar.url, trusted=owner_chat_id is None)
+    except asyncio.CancelledError:
+        # Shutdown cancels a refresh in flight; nothing was written, and it is not an error
+        # (raised on, the scheduler would log it with a traceback).
+        log.info("calendar %s: refresh cancelled at shutdown", calendar.url)
+        return CalendarSyncReport(calendar.url, 0, 0, 0, 0, 0, (), "cancelled at shutdown")
     if result.error is not None or result.body is None:
         error = str(result.error) if result.error else f"HTTP {result.status}"
         log.warning("calendar %s: %s", calendar.url, error)

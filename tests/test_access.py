@@ -39,7 +39,9 @@ ADMINS_ONLY = Refused(BOT_ADMINS_ONLY)
 
 
 def shared(kind: str = "deadline", where: str = "config.yaml") -> Refused:
-    return Refused(f"That {kind} comes from {where}, so it changes only there: ask Herald's admins.")
+    return Refused(
+        f"That {kind} comes from {where}, so it changes only there: ask Herald's admins."
+    )
 
 
 def others(kind: str) -> Refused:
@@ -71,13 +73,27 @@ TABLE: list[tuple[str, Actor, int, str, Target, object]] = [
     # Bot admins: every chat's settings and Herald's operations, but config only in config.
     ("group settings, bot admin", BOT_ADMIN, B, "supergroup", CHAT_SETTINGS, OK),
     ("config deadline, bot admin", BOT_ADMIN, A, "private", CONFIG_DEADLINE, shared()),
-    ("config topic, bot admin", BOT_ADMIN, A, "private", Item("topic", "config", None), shared("topic")),
+    (
+        "config topic, bot admin",
+        BOT_ADMIN,
+        A,
+        "private",
+        Item("topic", "config", None),
+        shared("topic"),
+    ),
     ("B's deadline from A, bot admin", BOT_ADMIN, A, "private", B_DEADLINE, others("deadline")),
     ("unowned news deadline, bot admin", BOT_ADMIN, A, "private", UNOWNED_NEWS, OK),
     ("operations, bot admin", BOT_ADMIN, A, "private", OPERATIONS, OK),
     ("operations, bot admin in a group", BOT_ADMIN, B, "group", OPERATIONS, OK),
     # Channels take no commands.
-    ("channel", GROUP_ADMIN, B, "channel", CHAT_SETTINGS, Refused("Herald takes no commands in channels.")),
+    (
+        "channel",
+        GROUP_ADMIN,
+        B,
+        "channel",
+        CHAT_SETTINGS,
+        Refused("Herald takes no commands in channels."),
+    ),
 ]
 
 
@@ -88,4 +104,3 @@ TABLE: list[tuple[str, Actor, int, str, Target, object]] = [
 )
 def test_decide(actor: Actor, chat_id: int, kind: str, target: Target, expected: object) -> None:
     assert decide(Request(actor, chat_id, kind, target)) == expected
-

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import time_machine
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -99,4 +104,29 @@ async def test_broken_feed_is_reported_and_changes_nothing(engine: Engine) -> No
     async with serving(b"<html>not a calendar</html>") as fetcher:
         report = await refresh_calendar(engine, fetcher, calendar, "Europe/London")
     assert report.error is not None and report.created == 0
+    assert calendar_deadlines(engine) == []
+
+
+async def test_a_refresh_cancelled_at_shutdown_logs_no_traceback(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scheduler cancels jobs in flight when it shuts down; the refresh must end quietly."""
+    asked = asyncio.Event()
+
+    async def never_answer(request: httpx.Request) -> httpx.Response:
+        asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    finished = asyncio.Event()
+    scheduler = AsyncIOScheduler()
+    scheduler.add_listener(lambda event: finished.set(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.start()
+    async with Fetcher(transport=httpx.MockTransport(never_answer)) as fetcher:
+        calendar = CalendarConfig(url=URL)
+        scheduler.add_job(refresh_calendar, args=[engine, fetcher, calendar, "Europe/London"])
+        await asyncio.wait_for(asked.wait(), 10)
+        scheduler.shutdown(wait=False)
+        await asyncio.wait_for(finished.wait(), 10)  # the job ended, one way or the other
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert calendar_deadlines(engine) == []

@@ -114,7 +114,9 @@ async def test_members_cannot_cancel_an_admins_add_preview(
 ) -> None:
     await group_with_admin(herald, bot_api)
     await group_say(bot_api, "/add tomorrow noon Vote", ADA)
-    [cancel] = [d for label, d in bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]) if label == "Cancel"]
+    [cancel] = [
+        d for label, d in bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]) if label == "Cancel"
+    ]
     assert await press(bot_api, GROUP, cancel, user_id=BEN, chat_type="supergroup") == GROUP_ONLY
     with session_scope(herald.runtime.engine) as session:
         [proposal] = session.exec(select(Proposal)).all()
@@ -147,7 +149,10 @@ async def test_a_news_move_never_moves_a_config_deadline_from_a_chat(
     answer = await press(bot_api, ADA, f"pa:{proposal_id}:ok")
     assert "comes from config.yaml, so it changes only there" in answer
     with session_scope(herald.runtime.engine) as session:
-        assert session.exec(select(Deadline).where(Deadline.slug == "shipped-deadline")).one().due_at == due
+        assert (
+            session.exec(select(Deadline).where(Deadline.slug == "shipped-deadline")).one().due_at
+            == due
+        )
         assert session.get(Proposal, proposal_id).status == "pending"  # type: ignore[union-attr]
 
 
@@ -155,8 +160,17 @@ async def test_forged_buttons_are_answered_and_change_nothing(
     herald: HeraldBot, bot_api: ServedAPI
 ) -> None:
     await say(bot_api, ADA, "/start")
-    for data in ("pa:99999999999999999999:ok", "sn:99999999999999999999", "dl:99999999999999999999", "zz", "pa:1:ok\x00"):
+    for data in (
+        "pa:3000000000:ok",  # beyond INTEGER: PostgreSQL refused even the lookup
+        "pa:99999999999999999999:ok",
+        "sz:99999999999999999999",
+        "dl:99999999999999999999",
+        "zz",
+        "pa:1:ok\x00",
+    ):
         assert await press(bot_api, ADA, data) == "That button no longer works."
+    snoozed = await press(bot_api, ADA, "sz:3000000000")
+    assert snoozed == "That reminder can no longer be snoozed."
 
 
 @pytest.mark.parametrize(
@@ -228,7 +242,9 @@ async def test_ids_are_per_chat_and_reveal_nothing_of_other_chats(
     await say(bot_api, BEN, "/unwatch bananas")  # deletes Ben's topic, not Ada's
     assert "bananas" in await say(bot_api, ADA, "/topics")
     with session_scope(herald.runtime.engine) as session:
-        owners = session.exec(select(Deadline.owner_chat_id).where(Deadline.slug == "secret-a-plan"))
+        owners = session.exec(
+            select(Deadline.owner_chat_id).where(Deadline.slug == "secret-a-plan")
+        )
         assert sorted(owners.all()) == [ADA, BEN]
 
 

@@ -15,6 +15,7 @@ import tornado.netutil
 import tornado.web
 from sqlmodel import select
 
+from bot.config import LimitsConfig
 from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, TopicSubscription
@@ -256,3 +257,22 @@ async def test_an_opml_file_sent_by_an_admin_is_imported_at_once(
     await api.push_document(ADMIN, "opml2")
     await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
     assert str(api.sent(ADMIN)[before].params["text"]).startswith("📥 Added 1 source;")
+
+
+async def test_a_chat_imports_no_more_sources_than_its_limit(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    api = bot_api.api
+    assert isinstance(api, FilesBotAPI)
+    api.files["opml3"] = OPML.replace(b"93.184.216.34", b"93.184.216.35")
+    limits = LimitsConfig(sources_per_chat=0)
+    herald.runtime.config = herald.runtime.config.model_copy(update={"limits": limits})
+    await say(bot_api, ADMIN, "/start")
+    before = len(api.sent(ADMIN))
+    await api.push_document(ADMIN, "opml3")
+    await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
+    answer = str(api.sent(ADMIN)[before].params["text"])
+    assert answer.startswith("📥 Added 0 sources")
+    assert "http://93.184.216.35/feed.xml: this chat has as many sources as it may" in answer
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Source).where(Source.origin == "chat")).all() == []

@@ -26,6 +26,8 @@ Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Non
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MAX_REPLY_PARTS = 4  # a reply longer than this many messages is cut (it echoes input at most)
 CUT_NOTE = "\n…(cut: too long)"
+MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER: PostgreSQL refuses a larger one even in a lookup
+STALE_BUTTON = "That button no longer works."
 
 
 def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -92,6 +94,12 @@ async def answer(update: Update, text: str | None = None) -> None:
         await query.answer(text[:200] if text else None)
     except TelegramError as exc:  # already answered, or too old to answer
         log.debug("could not answer a button press: %s", exc)
+
+
+def row_id(digits: str) -> int | None:
+    """A row id from button data, or None when no row can have it (too large for the store)."""
+    value = int(digits)
+    return value if 0 < value <= MAX_ROW_ID else None
 
 
 def chat_zone(runtime: Runtime, chat_id: int) -> tuple[Chat | None, str]:

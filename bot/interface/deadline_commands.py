@@ -8,12 +8,14 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.interface.common import (
+    STALE_BUTTON,
     Callback,
     allowed,
     answer,
     chat_zone,
     edit,
     reply,
+    row_id,
     runtime_of,
 )
 from bot.render import Rendered
@@ -120,9 +122,13 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None or chat is None or query.data is None:
         return
     _, raw_id, verdict = query.data.split(":")
+    proposal_id = row_id(raw_id)
+    if proposal_id is None:
+        await answer(update, STALE_BUTTON)
+        return
     runtime = runtime_of(context)
     with session_scope(runtime.engine) as session:
-        moved = proposals.moved_deadline(session, int(raw_id), chat.id)
+        moved = proposals.moved_deadline(session, proposal_id, chat.id)
         target = (
             _item(moved) if moved is not None and verdict == "ok" else access.CHAT_SETTINGS
         )
@@ -135,10 +141,10 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     try:
         with session_scope(runtime.engine) as session:
             if verdict == "no":
-                proposals.ignore(session, int(raw_id), chat.id)
+                proposals.ignore(session, proposal_id, chat.id)
                 rendered, deadline_id, written = replies.proposal_dropped(), None, 0
             else:
-                deadline, written = proposals.accept(session, int(raw_id), chat.id, _actor(update))
+                deadline, written = proposals.accept(session, proposal_id, chat.id, _actor(update))
                 deadline_id = deadline.id
                 rendered = _accepted(deadline, zone, moved=written > 0)
     except (proposals.ProposalGone, DeadlineNotFound):
@@ -281,18 +287,22 @@ async def follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     if query is None or query.data is None:
         return
-    await _follow(update, context, query.data.split(":", 1)[1])
+    if not await allowed(update, context):
+        return
     await answer(update)
+    await _follow(update, context, query.data.split(":", 1)[1], checked=True)
 
 
-async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None) -> None:
+async def _follow(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None, *, checked: bool = False
+) -> None:
     chat = update.effective_chat
     if chat is None:
         return
     if not slug:
         await reply(update, replies.usage_of("follow"))
         return
-    if not await allowed(update, context):
+    if not checked and not await allowed(update, context):
         return
     runtime = runtime_of(context)
     try:

@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot import render
 from bot.interface.common import (
+    STALE_BUTTON,
     Callback,
     allowed,
     answer,
@@ -204,9 +205,9 @@ async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     try:
         deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
     except DeadlineNotFound:
-        await query.answer("That deadline no longer exists.")
+        await answer(update, "That deadline no longer exists.")
         return
-    await query.answer("Unfollowed." if removed else "You were not following it.")
+    await answer(update, "Unfollowed." if removed else "You were not following it.")
     if removed:
         await reply_text(update, f"You no longer follow {deadline.title}. /follow {slug} to undo.")
 
@@ -229,12 +230,18 @@ def _has_nul(update: Update) -> bool:
     return any(text and "\x00" in text for text in texts)
 
 
-async def refuse_nul(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """At the edge, before any handler: text with U+0000 is refused (no store takes it)."""
+async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """At the edge, before any handler: text with U+0000 is refused (PostgreSQL takes none),
+    and a press without data is answered here (python-telegram-bot would hand it to every
+    button handler, whatever its pattern)."""
+    query = update.callback_query
+    if query is not None and not query.data:
+        await answer(update, STALE_BUTTON)
+        raise ApplicationHandlerStop
     if not _has_nul(update):
         return
     if update.callback_query is not None:
-        await answer(update, "That button no longer works.")
+        await answer(update, STALE_BUTTON)
     else:
         await reply_text(update, "That message contains a NUL character; nothing was done.")
     raise ApplicationHandlerStop
@@ -242,7 +249,7 @@ async def refuse_nul(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press no button handler takes (old, or forged data): answer it, change nothing."""
-    await answer(update, "That button no longer works.")
+    await answer(update, STALE_BUTTON)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -289,7 +296,7 @@ def registered_help() -> list[tuple[str, str, str]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every command module's commands and buttons, then the fallbacks."""
-    application.add_handler(TypeHandler(Update, refuse_nul), group=-1)
+    application.add_handler(TypeHandler(Update, screen_update), group=-1)
     for module in _modules():
         for name, callback in module.COMMANDS.items():
             application.add_handler(CommandHandler(name, callback))

@@ -26,6 +26,7 @@ from bot.interface.common import (
     chat_zone,
     reply,
     reply_text,
+    row_id,
     runtime_of,
 )
 from bot.render import policy as text
@@ -179,9 +180,9 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await allowed(update, context):
         return
     runtime = runtime_of(context)
-    alert_id = int(query.data.removeprefix(SNOOZE_PREFIX))
+    alert_id = row_id(query.data.removeprefix(SNOOZE_PREFIX))
     now = utcnow()
-    result = snooze(runtime.engine, chat.id, alert_id, now)
+    result = None if alert_id is None else snooze(runtime.engine, chat.id, alert_id, now)
     if result is None:
         await answer(update, "That reminder can no longer be snoozed.")
         return

@@ -91,9 +91,7 @@ CHANNELS = "Herald takes no commands in channels."
 
 def _shared_item(item: Item) -> str:
     where = "config.yaml" if item.origin == "config" else "its calendar"
-    return (
-        f"That {item.kind} comes from {where}, so it changes only there: ask Herald's admins."
-    )
+    return f"That {item.kind} comes from {where}, so it changes only there: ask Herald's admins."
 
 
 def _other_chats_item(item: Item) -> str:
