@@ -47,7 +47,7 @@ CONFIG = """\
 timezone: UTC
 subscribe_new_chats: none
 delivery:
-  global_per_second: 100
+  global_per_second: 1000
   private_interval_s: 0
   group_window_s: 0
   lease_s: 2
