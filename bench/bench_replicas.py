@@ -37,7 +37,7 @@ from bot.store.db import database_url, make_engine, migrate, session_scope
 from bot.store.leader import APPLICATION_NAME
 from bot.store.models import Alert, Chat, utcnow
 from tests.fakebot import FakeBotAPI
-from tests.replica_harness import Replica, serve_with_tokens, start_replica
+from tests.replica_harness import Replica, next_leader, serve_with_tokens, start_replica
 
 COMMAND = ".venv/bin/python -m bench.bench_replicas"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -122,8 +122,6 @@ def _leader(replicas: list[Replica]) -> Replica:
 async def _takeover(replicas: list[Replica], strike: str, url: str) -> tuple[float, float | None]:
     """Strike the leader; return (seconds until the other leads, seconds until it stepped down)."""
     leader = _leader(replicas)
-    other = next(r for r in replicas if r is not leader)
-    acquired_before = sum(1 for c in other.changes if c.what == "acquired")
     struck = time.time()
     fenced: float | None = None
     if strike == "kill":
@@ -140,9 +138,7 @@ async def _takeover(replicas: list[Replica], strike: str, url: str) -> tuple[flo
                 {"name": f"{APPLICATION_NAME}:{leader.pid}"},
             )
         engine.dispose()
-    while sum(1 for c in other.changes if c.what == "acquired") <= acquired_before:
-        await other.wait_line("leadership acquired", STEP_S, after=len(other.lines))
-    taken = next(c.at for c in reversed(other.changes) if c.what == "acquired")
+    _, taken = await next_leader(replicas, struck, STEP_S)
     if strike != "kill":
         lost = [c.at for c in leader.changes if c.what == "lost" and c.at >= struck]
         fenced = lost[0] - struck if lost else None

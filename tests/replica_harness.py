@@ -193,3 +193,25 @@ def overlaps(intervals: list[tuple[float, float, str]]) -> list[Any]:
 
 def calls_by(api: FakeBotAPI, token: str, method: str) -> list[Call]:
     return [c for c in api.calls if c.method == method and c.params.get("_token") == token]
+
+
+async def next_leader(
+    replicas: list[Replica], after: float, timeout_s: float
+) -> tuple[Replica, float]:
+    """The first replica to log `leadership acquired` stamped after `after`, and that stamp
+    (after a terminated lock connection the struck replica may win the lock back)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        found = [
+            (change.at, replica)
+            for replica in replicas
+            for change in replica.changes
+            if change.what == "acquired" and change.at > after
+        ]
+        if found:
+            at, replica = min(found, key=lambda pair: pair[0])
+            return replica, at
+        if loop.time() > deadline:
+            raise AssertionError(f"no replica took the lead within {timeout_s} s")
+        await asyncio.sleep(0.1)

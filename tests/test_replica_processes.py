@@ -30,6 +30,7 @@ from tests.replica_harness import (
     Replica,
     calls_by,
     lead_intervals,
+    next_leader,
     overlaps,
     serve_with_tokens,
     start_replica,
@@ -177,8 +178,8 @@ async def _strike_the_leader(
         await _until(api.api, lambda: _fan_out_received(api.api) >= KILL_AFTER, 90, "the fan-out")
         struck_at = time.time()
         strike(first)
-        await second.wait_line("leadership acquired", TAKEOVER_S + 5)
-        takeover_s = second.changes[-1].at - struck_at
+        _, taken_at = await next_leader(replicas, struck_at, TAKEOVER_S + 5)
+        takeover_s = taken_at - struck_at
         await _all_sent(database_url, 120)
     finally:
         for replica in replicas:
@@ -197,7 +198,6 @@ def _check_delivery(api: FakeBotAPI, kills: int) -> None:
 def _check_fencing(first: Replica, second: Replica) -> None:
     intervals = lead_intervals([first, second])
     assert overlaps(intervals) == [], intervals
-    assert {name for _, _, name in intervals} == {"A", "B"}
 
 
 def _check_only_leaders_polled(api: FakeBotAPI, first: Replica, second: Replica) -> None:
@@ -220,6 +220,7 @@ async def test_sigkill_of_the_leader_during_a_fan_out_and_due_reminders(
         postgres_url, api, tmp_path, lambda leader: leader.kill()
     )
     assert takeover_s <= TAKEOVER_S
+    assert [c.what for c in second.changes][:1] == ["acquired"]  # the follower took over
     _check_delivery(api.api, kills=1)
     _check_fencing(first, second)
     _check_only_leaders_polled(api.api, first, second)
