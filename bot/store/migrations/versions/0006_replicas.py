@@ -1,7 +1,7 @@
 """rate_slot: the send-rate bucket replicas share
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-06 21:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
