@@ -221,6 +221,9 @@ class DeliveryConfig(Strict):
     group_per_minute: int = Field(default=20, gt=0)
     max_attempts: int = Field(default=10, ge=1, le=50)
     group_window_s: int = Field(default=60, ge=0, le=3600)
+    # How long a claimed alert stays with its sender before another may send it again: the
+    # delay before the one message in flight at a crash is resent (longer than any one send).
+    lease_s: float = Field(default=60.0, ge=1, le=3600)
 
 
 class LimitsConfig(Strict):

@@ -44,6 +44,7 @@ from bot.delivery_policy.quiet import (
     parse_digest,
     parse_quiet,
 )
+from bot.delivery_policy.shared_limit import SharedRateLimiter, pushes
 from bot.delivery_policy.split import html_to_plain, split_message, split_plain
 from bot.render.common import http_url
 from bot.services import chats
@@ -61,7 +62,6 @@ from bot.store.models import (
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 60.0  # longer than any one send (read timeout 15 s, plus the parts of a long one)
 IDLE_POLL_S = 1.0  # alerts written by another process are seen within this
 PASS_ALERTS = 10  # chosen per pass: a third of a second at 30/s, so urgent ones wait little
 CANDIDATE_ROWS = 200
@@ -74,6 +74,8 @@ HALT_PAUSE_S = 60.0
 # keeps any 30 of them more than a second apart even so (10 ms of slack a second at 30/s).
 JITTER_MARGIN = 0.99
 SPIN_S = 0.002  # the last part of a pacing wait is spent yielding, for punctual sends
+# The pacer's overall rate when the bot's SharedRateLimiter holds it (per-chat limits stay).
+UNPACED_RATE_PER_S = 1_000_000.0
 NO_CHAT = 0  # never a Telegram chat id: asks the pacer about the limits all chats share
 CLAIMABLE = ("pending", "sending")  # a 'sending' row whose lease expired is claimable again
 NEWS_KIND = "news"
@@ -236,7 +238,7 @@ class DeliveryWorker:
         *,
         pacer: Pacer | None = None,
         rng: random.Random | None = None,
-        lease_s: float = LEASE_S,
+        lease_s: float | None = None,
     ) -> None:
         self.engine = engine
         self.bot = bot
@@ -244,14 +246,17 @@ class DeliveryWorker:
         self.settings = settings
         self.default_zone = default_zone
         self.clock = clock
+        # With the bot's shared limiter the overall rate is held there, for every replica and
+        # every call; the pacer then keeps only the per-chat limits (nothing waited twice).
+        shared = isinstance(getattr(bot, "rate_limiter", None), SharedRateLimiter)
         self.pacer = pacer or Pacer(
-            settings.global_per_second * JITTER_MARGIN,
+            UNPACED_RATE_PER_S if shared else settings.global_per_second * JITTER_MARGIN,
             settings.private_interval_s,
             settings.group_per_minute,
         )
         self.retry_policy = retry.RetryPolicy(max_attempts=settings.max_attempts)
         self.rng = rng or random.Random()  # noqa: S311 retry jitter, not a secret
-        self.lease_s = lease_s
+        self.lease_s = lease_s if lease_s is not None else settings.lease_s
         self._fair = FairQueue()
         self._cursor = 0  # chat id after which the next candidate read starts (round robin)
         self._idle_s = IDLE_POLL_S
@@ -488,6 +493,7 @@ class DeliveryWorker:
                 break
         return self._record(delivery, decision, message_id)
 
+    @pushes  # a 429 comes back here: this retry policy decides, not the rate limiter
     async def _post(
         self, delivery: Delivery, rendered: render.Rendered, parts: list[str], html: bool
     ) -> tuple[retry.SendOutcome, int | None]:

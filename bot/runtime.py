@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
@@ -16,8 +18,9 @@ from bot.services.deadlines import DeadlineService
 from bot.services.outbox import OutboxSignal
 from bot.services.sources import sync_sources
 from bot.store.db import make_engine, migrate, session_scope
-from bot.store.leader import Leadership
+from bot.store.leader import Leadership, stamp
 from bot.store.models import utcnow
+from bot.store.notify import OutboxListener
 from jobs.calendars import (
     CalendarSyncReport,
     chat_calendar_ids,
@@ -33,7 +36,13 @@ from jobs.sources.workers import default_workers
 log = logging.getLogger(__name__)
 CALENDAR_FIRST_RUN_S = 30  # first refresh within this many seconds of start-up
 CHAT_CALENDARS_EVERY_S = 6 * 3600  # chat calendars (/calendar add) are refreshed this often
-LEADER_RETRY_S = 15  # how often a follower replica tries to take the lead
+LEADER_RETRY_S = 5  # how often a follower replica tries to take the lead
+# How often the leader checks it still holds the lock. A check that hangs gives up after the
+# lock connection's timeouts (3 s), so a leader cut off steps down within 2 + 3 s, before the
+# server drops its session (about 7 s) and a follower can take the lock (5 s more at most).
+LEADER_CHECK_S = 2
+LEADER_JOB_PREFIXES = ("deadline:", "calendar:", "chat-calendars", "sources:poll", "reminders-sync")
+LeadershipCallback = Callable[[bool], Awaitable[None]]
 
 
 @dataclass
@@ -47,17 +56,22 @@ class Runtime:
     fetcher: Fetcher | None = None
     deadlines: DeadlineService = field(init=False)
     leadership: Leadership = field(init=False)
+    listener: OutboxListener = field(init=False)
     _leading: bool = field(init=False, default=False)
     reminders: ReminderJobs = field(init=False)
     # Called after a poll stores new items (see docs/news.md); append before start_jobs().
     after_store: list[AfterStore] = field(default_factory=list)
     poller: Poller | None = None
+    # Awaited with True when this replica takes the lead and False when it loses it (not at
+    # start-up: read `leading` after start_jobs()).
+    on_leadership: list[LeadershipCallback] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.deadlines = DeadlineService(self.engine, self.outbox)
         self.reminders = ReminderJobs(self.engine, self.scheduler, self.outbox)
         self.deadlines.on_change.append(self._refresh_if_leading)
         self.leadership = Leadership(self.engine)
+        self.listener = OutboxListener(self.engine, self.outbox)
         # Stories, deadline links and deadline proposals from every batch of new items.
         self.after_store.append(NewsSignals(self.config.timezone, tuple(self.config.admins)))
 
@@ -89,19 +103,24 @@ class Runtime:
 
         With several replicas on PostgreSQL only the holder of the leader lock runs the
         scheduled work; the others retry the lock and take over if the leader goes away.
-        Every replica answers chats and delivers alerts.
+        Every replica answers chats and delivers alerts, woken by PostgreSQL NOTIFY when
+        any replica writes one.
         """
+        self.listener.start()
         if not self._lead():
-            self.scheduler.add_job(
-                self._try_to_lead,
-                IntervalTrigger(seconds=LEADER_RETRY_S),
-                id="leadership",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-            )
+            self._follow()
         if not self.scheduler.running:
             self.scheduler.start()
+
+    def _follow(self) -> None:
+        self.scheduler.add_job(
+            self._try_to_lead,
+            IntervalTrigger(seconds=LEADER_RETRY_S),
+            id="leadership",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
     def news_poller(self) -> Poller:
         """The one poller of news sources, created on first use."""
@@ -135,9 +154,42 @@ class Runtime:
     async def _try_to_lead(self) -> None:
         """The follower's periodic attempt, on the event loop like every other job."""
         try:
-            self._lead()
+            # In a thread: reaching an unreachable database takes the connect timeout.
+            acquired = await asyncio.to_thread(self.leadership.try_acquire)
+            if acquired and not self._leading:
+                self._lead()
         except Exception:
             log.exception("could not check the leader lock; will try again")
+            return
+        if self._leading:
+            await self._announce(True)
+
+    async def _check_lead(self) -> None:
+        """The leader's periodic check of its lock (fencing): step down as soon as it fails."""
+        if not self._leading:
+            return
+        reason = await asyncio.to_thread(self.leadership.check)
+        if reason is None or not self._leading:
+            return
+        self._step_down()
+        log.warning("leadership lost at %s: %s; leader work stopped", stamp(), reason)
+        await self._announce(False)
+        if self.scheduler.running:
+            self._follow()
+
+    def _step_down(self) -> None:
+        """Stop every job only the leader runs (reminders, calendars, sources, the sync)."""
+        self._leading = False
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(LEADER_JOB_PREFIXES) or job.id == "leadership-check":
+                job.remove()
+
+    async def _announce(self, leading: bool) -> None:
+        for callback in self.on_leadership:
+            try:
+                await callback(leading)
+            except Exception:
+                log.exception("a leadership-change callback failed")
 
     def _lead(self) -> bool:
         """Take the lead if free; on taking it, rebuild every job from the store."""
@@ -148,6 +200,15 @@ class Runtime:
         self._leading = True
         if self.scheduler.get_job("leadership") is not None:
             self.scheduler.remove_job("leadership")
+        if not self.leadership.embedded:
+            self.scheduler.add_job(
+                self._check_lead,
+                IntervalTrigger(seconds=LEADER_CHECK_S),
+                id="leadership-check",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         self.reminders.rebuild()
         self.scheduler.add_job(
             self.reminders.sync_changed_job,
@@ -220,12 +281,14 @@ class Runtime:
     def stop_jobs(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.leadership.release()
         self._leading = False
+        self.leadership.release()
 
     async def close(self) -> None:
         """Stop jobs and release the HTTP client and the database pool."""
         self.stop_jobs()
+        self.leadership.dispose()
+        await self.listener.stop()
         if self.poller is not None:
             await self.poller.aclose()
         if self.fetcher is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.config import parse_config
@@ -13,6 +15,7 @@ from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.store.db import session_scope
+from bot.store.leader import APPLICATION_NAME
 from bot.store.models import Alert
 
 CONFIG = parse_config("timezone: UTC\n")
@@ -66,3 +69,62 @@ async def test_reminder_written_once_by_two_replicas_and_changes_reach_the_leade
     finally:
         await leader.close()
         await other.close()
+
+
+def _terminate(runtime: Runtime) -> None:
+    """pg_terminate_backend on the replica's lock connection, as an operator or a failover would."""
+    with runtime.engine.begin() as connection:
+        count = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = :name"
+            ),
+            {"name": f"{APPLICATION_NAME}:{os.getpid()}"},
+        ).scalar()
+    assert count == 1
+
+
+async def test_a_leader_whose_lock_connection_is_terminated_stops_all_leader_work(
+    database_url: str,
+) -> None:
+    postgres_only(database_url)
+    first, second = Runtime.create(CONFIG, database_url), Runtime.create(CONFIG, database_url)
+    first.prepare_store()
+    changes: list[bool] = []
+
+    async def record(leading: bool) -> None:
+        changes.append(leading)
+
+    first.on_leadership.append(record)
+    first.start_jobs()
+    try:
+        assert first.leading and first.scheduler.get_job("sources:poll") is not None
+        assert first.leadership.check() is None  # healthy: the lock is held
+        _terminate(first)
+        await first._check_lead()
+        assert not first.leading and not first.leadership.is_leader
+        leader_jobs = [j.id for j in first.scheduler.get_jobs() if j.id != "leadership"]
+        assert leader_jobs == []  # reminders, sync, calendars, polling: all gone
+        assert first.scheduler.get_job("leadership") is not None  # it follows now
+        assert changes == [False]
+        # The lock is free: another replica takes the lead, and the old one cannot.
+        assert second._lead() is True
+        await first._try_to_lead()
+        assert not first.leading and changes == [False]
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_release_never_raises_when_the_lock_connection_is_gone(database_url: str) -> None:
+    postgres_only(database_url)
+    runtime = Runtime.create(CONFIG, database_url)
+    runtime.prepare_store()
+    try:
+        assert runtime.leadership.try_acquire()
+        _terminate(runtime)
+        runtime.leadership.release()  # SIGTERM after a failover: no AdminShutdown
+        assert not runtime.leadership.is_leader
+    finally:
+        runtime.leadership.dispose()
+        runtime.engine.dispose()

@@ -11,10 +11,11 @@ from typing import Any
 from apscheduler.triggers.interval import IntervalTrigger
 from telegram import BotCommand
 from telegram.error import InvalidToken
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.delivery import DeliveryWorker
+from bot.delivery import JITTER_MARGIN, DeliveryWorker
+from bot.delivery_policy.shared_limit import SharedRateLimiter
 from bot.interface import handlers
 from bot.interface.countdowns import CHECK_EVERY_S, refresh_countdowns
 from bot.runtime import Runtime
@@ -29,9 +30,6 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # On SIGTERM the message being sent gets this long to be confirmed, so the process still
 # exits within 10 s when Telegram hangs (a read may take 15 s).
 IN_FLIGHT_WAIT_S = 6.0
-# PTB's limiter is off by default: the delivery worker paces pushes itself, per chat too, and
-# waits exactly retry_after (see docs/delivery.md). It can be switched on as a safety net.
-LIMITER_MAX_RETRIES = 0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -50,9 +48,12 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
-    rate_limiter: bool = False,
+    rate_limiter: bool = True,
 ) -> AnyApplication:
-    """The one place a PTB Application is built; handlers are registered here."""
+    """The one place a PTB Application is built; handlers are registered here.
+
+    Every Bot API call goes through the one `SharedRateLimiter`: the bot's overall rate
+    holds across replicas and for replies and edits too (see docs/delivery.md)."""
     base_url, base_file_url = api_base_url()
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder().token(token).base_url(base_url).base_file_url(base_file_url)
@@ -62,7 +63,8 @@ def build_application(
         updates_request or HTTPXRequest(read_timeout=POLL_TIMEOUT_S + 10)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=LIMITER_MAX_RETRIES))
+        rate = runtime.config.delivery.global_per_second * JITTER_MARGIN
+        builder = builder.rate_limiter(SharedRateLimiter(runtime.engine, rate))
     application = builder.build()
     application.bot_data["runtime"] = runtime
     handlers.register(application)
@@ -103,6 +105,8 @@ class HeraldBot:
         never_create(self.runtime.engine)
         await self.application.initialize()
         await self._set_commands()
+        if polling and not self._by_webhook:
+            self.runtime.on_leadership.append(self._poll_while_leading)
         self.runtime.start_jobs()
         self.runtime.scheduler.add_job(
             refresh_countdowns,
@@ -119,17 +123,35 @@ class HeraldBot:
         await self._take_updates(polling)
         log.info("Herald is running as @%s", self.application.bot.username)
 
+    async def _poll_while_leading(self, leading: bool) -> None:
+        """Only the leader calls getUpdates (Telegram answers a second poller 409 Conflict);
+        called again whenever this replica takes or loses the lead."""
+        updater = self.application.updater
+        if updater is None or not self.application.running:
+            return
+        if leading and not updater.running:
+            await updater.start_polling(
+                timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("polling Telegram for updates (this replica leads)")
+        elif not leading and updater.running:
+            await updater.stop()
+            log.info("stopped polling Telegram for updates (another replica leads)")
+
+    @property
+    def _by_webhook(self) -> bool:
+        return self.webhook is not None and self.http is not None
+
     async def _take_updates(self, polling: bool) -> None:
-        if self.webhook is not None and self.http is not None:
+        if self._by_webhook:
+            assert self.webhook is not None and self.http is not None
             await self.application.bot.set_webhook(
                 self.webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=self.webhook.secret
             )
             self.http.accepting = True
             log.info("updates come by webhook to %s", self.webhook.url)
-        elif polling and self.application.updater is not None:
-            await self.application.updater.start_polling(
-                timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
-            )
+        elif polling:
+            await self._poll_while_leading(self.runtime.leading)
 
     async def stop(self) -> None:
         """Stop taking updates, finish the update and the message in flight, then let go of

@@ -20,7 +20,11 @@ CHECK_EVERY_S = 60
 
 
 async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
-    """Edit every countdown whose time has come; return how many were edited."""
+    """Edit every countdown whose time has come; return how many were edited.
+
+    The leader's work: with several replicas, one edits."""
+    if not runtime.leading:
+        return 0
     now = utcnow()
     with session_scope(runtime.engine) as session:
         due = due_countdowns(session, now)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from bot import metrics
 from bot.store.bulk import KEYS_PER_IN, insert_new
 from bot.store.models import Alert, utcnow
+from bot.store.notify import notify_outbox
 
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 1
@@ -94,6 +95,8 @@ def enqueue_returning(session: Session, alerts: list[NewAlert]) -> list[tuple[in
         returning=("chat_id", "dedup_key"),
     )
     metrics.alerts_queued(alerts, inserted)
+    if inserted:
+        notify_outbox(session)  # every replica's sender wakes when this commits
     return [(chat_id, key) for chat_id, key in inserted]
 
 

@@ -317,3 +317,16 @@ class ChatCalendar(SQLModel, table=True):
     last_refreshed_at: datetime | None = _when(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
     events: int = 0
+
+
+class RateSlot(SQLModel, table=True):
+    """A send-rate bucket shared by every replica (see bot/delivery_policy/shared_limit.py).
+
+    `tat` is the bucket's theoretical arrival time (GCRA), in seconds since the epoch on the
+    database server's clock: the earliest moment the next call may go.
+    """
+
+    __tablename__ = "rate_slot"
+
+    name: str = Field(max_length=64, primary_key=True)
+    tat: float = 0.0
