@@ -9,7 +9,6 @@ import signal
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
-from telegram import BotCommand
 from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
@@ -17,6 +16,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.delivery import DeliveryWorker
 from bot.interface import handlers
 from bot.interface.countdowns import CHECK_EVERY_S, refresh_countdowns
+from bot.interface.scopes import command_scopes
 from bot.runtime import Runtime
 from bot.service import HttpService, Listen, ServiceError, Webhook
 from bot.store.health import StoreGuard, never_create
@@ -150,11 +150,17 @@ class HeraldBot:
         await self.runtime.close()
 
     async def _set_commands(self) -> None:
-        commands = [BotCommand(name, what[:256]) for name, _, what in handlers.registered_help()]
-        try:
-            await self.application.bot.set_my_commands(commands)
-        except Exception:
-            log.warning("could not register the command list with Telegram", exc_info=True)
+        """Offer each kind of chat its own command menu (see bot/interface/scopes.py)."""
+        admins = self.runtime.config.admins
+        for scoped in command_scopes(handlers.registered_help(), admins):
+            try:
+                await self.application.bot.set_my_commands(scoped.commands, scope=scoped.scope)
+            except Exception:
+                log.warning(
+                    "could not register the %s command list with Telegram",
+                    scoped.scope.type,
+                    exc_info=True,
+                )
 
 
 async def run_until_signalled(herald: HeraldBot) -> int:

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -28,6 +28,7 @@ from bot.interface.common import (
     answer,
     chat_zone,
     edit,
+    here,
     reply,
     reply_text,
     runtime_of,
@@ -35,7 +36,7 @@ from bot.interface.common import (
 from bot.logs import chat_of
 from bot.render.help import help_detail, unknown_help
 from bot.runtime import Runtime
-from bot.services import chats
+from bot.services import chats, destinations
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound
 from bot.store.db import session_scope
@@ -52,17 +53,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tg_chat = update.effective_chat
     if tg_chat is None:
         return
+    dest = here(update, context)
     title = tg_chat.title or tg_chat.full_name
     with session_scope(runtime.engine) as session:
         result = chats.register(
             session,
-            tg_chat.id,
+            dest,
             kind=tg_chat.type,
             title=title,
             auto_follow=runtime.config.subscribe_new_chats == "all",
         )
         zone = chats.zone_of(result.chat, runtime.config.timezone)
-        followed = sorted(deadline_ops.followed_ids(session, tg_chat.id))
+        followed = sorted(deadline_ops.followed_ids(session, dest))
     for deadline_id in followed:
         runtime.deadlines.changed(deadline_id)
     await reply(
@@ -86,14 +88,16 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     change, chat = update.my_chat_member, update.effective_chat
     if change is None or chat is None:
         return
+    dest = here(update, context)
     status = change.new_chat_member.status
     with session_scope(runtime_of(context).engine) as session:
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            chats.deactivate(session, chat.id, f"bot {status}")
-        elif session.get(Chat, chat.id) is not None:
+            for destination in [dest, *destinations.topics_of(session, chat.id)]:
+                chats.deactivate(session, destination, f"bot {status}")
+        elif session.get(Chat, dest) is not None:
             chats.register(
                 session,
-                chat.id,
+                dest,
                 kind=chat.type,
                 title=chat.title or chat.full_name,
                 auto_follow=False,
@@ -149,7 +153,8 @@ async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat = update.effective_chat
     if chat is None:
         return
-    await reply(update, deadlines_page(runtime_of(context), chat.id, 0))
+    dest = here(update, context)
+    await reply(update, deadlines_page(runtime_of(context), dest, 0))
 
 
 async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -157,8 +162,9 @@ async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TY
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     page = int(query.data.split(":", 1)[1])
-    rendered = deadlines_page(runtime_of(context), chat.id, page)
+    rendered = deadlines_page(runtime_of(context), dest, page)
     await answer(update)
     await edit(update, rendered, preview=False)
 
@@ -168,8 +174,9 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     if not context.args:
-        _, zone = chat_zone(runtime, chat.id)
+        _, zone = chat_zone(runtime, dest)
         await reply_text(
             update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
         )
@@ -183,7 +190,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply_text(update, f"{exc}. Example: /timezone America/New_York")
         return
     with session_scope(runtime.engine) as session:
-        stored = session.get(Chat, chat.id)
+        stored = session.get(Chat, dest)
         if stored is not None:
             stored.timezone = name
             session.add(stored)
@@ -198,11 +205,12 @@ async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context):
         return
     slug = query.data.split(":", 1)[1]
     try:
-        deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
+        deadline, removed = runtime_of(context).deadlines.unfollow(dest, slug)
     except DeadlineNotFound:
         await query.answer("That deadline no longer exists.")
         return
@@ -215,7 +223,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is None or not message.text:
         return
-    command = message.text.split(maxsplit=1)[0].split("@", 1)[0]
+    command, _, addressee = message.text.split(maxsplit=1)[0].partition("@")
+    if addressee:
+        if addressee.lower() != (context.bot.username or "").lower():
+            return  # meant for another bot in this group
+    elif message.chat.type != ChatType.PRIVATE:
+        return  # a bare unknown command in a group may well be another bot's
     await reply_text(update, f"I don't know {command}. Send /help to see what I understand.")
 
 

@@ -10,6 +10,7 @@ from bot.interface.common import (
     allowed,
     answer,
     chat_zone,
+    here,
     reply,
     reply_text,
     runtime_of,
@@ -45,6 +46,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat, query = update.effective_chat, _rest(update)
     if chat is None:
         return
+    dest = here(update, context)
     if not query:
         what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
         await reply(update, usage("watch", WATCH_EXAMPLE, what))
@@ -55,7 +57,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     try:
         with session_scope(runtime.engine) as session:
             topic, created = news.watch(
-                session, chat.id, query, max_owned=runtime.config.limits.topics_per_chat
+                session, dest, query, max_owned=runtime.config.limits.topics_per_chat
             )
             rendered = text.watched(topic.slug, topic.title, topic.query, created)
     except news.TopicLimit as exc:
@@ -75,6 +77,7 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat, slug = update.effective_chat, _rest(update).lower()
     if chat is None:
         return
+    dest = here(update, context)
     if not slug:
         await reply(update, usage("unwatch", "/unwatch rare-earths", "Stop following a topic."))
         return
@@ -82,7 +85,7 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     try:
         with session_scope(runtime_of(context).engine) as session:
-            topic, was_followed = news.unwatch(session, chat.id, slug)
+            topic, was_followed = news.unwatch(session, dest, slug)
     except news.TopicNotFound:
         await reply(update, text.topic_not_found(slug))
         return
@@ -93,8 +96,9 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     with session_scope(runtime_of(context).engine) as session:
-        rows = news.topics(session, chat.id, utcnow())
+        rows = news.topics(session, dest, utcnow())
     await reply(update, text.topic_list(rows))
 
 
@@ -102,10 +106,11 @@ async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat, slug = update.effective_chat, _rest(update).lower() or None
     if chat is None:
         return
+    dest = here(update, context)
     try:
         with session_scope(runtime_of(context).engine) as session:
-            title = news.visible_topic(session, slug, chat.id).title if slug else None
-            rows = news.latest_news(session, chat.id, slug)
+            title = news.visible_topic(session, slug, dest).title if slug else None
+            rows = news.latest_news(session, dest, slug)
     except news.TopicNotFound:
         await reply(update, text.topic_not_found(slug or ""))
         return
@@ -117,10 +122,11 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     runtime = runtime_of(context)
     if chat is None:
         return
+    dest = here(update, context)
     if not runtime.is_admin(user.id if user else None):
         await reply(update, text.admins_only())
         return
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     with session_scope(runtime.engine) as session:
         rows = all_sources(session)
     await reply(update, text.sources_health(rows, zone, utcnow()))
@@ -132,6 +138,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     runtime = runtime_of(context)
     if chat is None or message is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context, access.OPERATIONS):
         return
     original = message.reply_to_message
@@ -139,7 +146,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if document is None:
         await reply(update, text.opml_unreadable("no file: reply to the OPML file itself"))
         return
-    await _import_opml(update, runtime, chat.id, document)
+    await _import_opml(update, runtime, dest, document)
 
 
 async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,9 +155,10 @@ async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     runtime = runtime_of(context)
     if chat is None or message is None or message.document is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context, access.OPERATIONS):
         return
-    await _import_opml(update, runtime, chat.id, message.document)
+    await _import_opml(update, runtime, dest, message.document)
 
 
 async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document: Document) -> None:
@@ -190,12 +198,13 @@ async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context):
         return
     slug = query.data.split(":", 1)[1]
     try:
         with session_scope(runtime_of(context).engine) as session:
-            topic = news.mute(session, chat.id, slug, utcnow())
+            topic = news.mute(session, dest, slug, utcnow())
     except news.TopicNotFound:
         await answer(update, "You no longer follow that topic.")
         return
