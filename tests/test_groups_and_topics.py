@@ -84,7 +84,10 @@ async def test_commands_addressed_to_herald_work(herald: HeraldBot, bot_api: Ser
 
 
 async def test_anonymous_admins_count_as_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
-    await say(bot_api, GROUP, "/start", chat_type="supergroup", user_id=ADA)
+    refused = await say(bot_api, GROUP, "/start", chat_type="supergroup", user_id=BEN)
+    assert refused == "Only this group's admins can change its deadlines and settings."
+    welcome = await say(bot_api, GROUP, "/start", chat_type="supergroup", anonymous=True)
+    assert welcome.startswith("Welcome Trade desk!")
     refused = await say(bot_api, GROUP, "/quiet 22:00-07:00", chat_type="supergroup", user_id=BEN)
     assert refused == "Only this group's admins can change its deadlines and settings."
     done = await say(bot_api, GROUP, "/quiet 22:00-07:00", chat_type="supergroup", anonymous=True)

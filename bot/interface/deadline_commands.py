@@ -18,7 +18,7 @@ from bot.interface.common import (
     runtime_of,
     thread_of,
 )
-from bot.render import Rendered
+from bot.render import Rendered, onboarding
 from bot.render import deadline_replies as replies
 from bot.runtime import Runtime
 from bot.services import access, proposals
@@ -30,6 +30,9 @@ from bot.store.db import session_scope
 from bot.store.models import Deadline, utcnow
 from jobs.deadlines.natural import WhenError, parse_when
 from jobs.deadlines.offsets import OffsetError, parse_offsets
+
+# Deadlines every chat can see, so a link to them works for anyone.
+PUBLIC_ORIGINS = ("config", "calendar")
 
 
 def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
@@ -72,7 +75,11 @@ async def _show_deadline(
     except DeadlineNotFound:
         await reply(update, replies.not_found(slug))
         return
-    await reply(update, replies.details(details, zone, utcnow()))
+    rendered = replies.details(details, zone, utcnow())
+    username = context.bot.username
+    if details.origin in PUBLIC_ORIGINS and username:
+        rendered = onboarding.with_share_link(rendered, username, "deadline", details.slug)
+    await reply(update, rendered)
 
 
 async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

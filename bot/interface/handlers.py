@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
 from typing import Any
 
@@ -34,26 +35,37 @@ from bot.interface.common import (
     runtime_of,
 )
 from bot.logs import chat_of
+from bot.render import onboarding
 from bot.render.help import help_detail, unknown_help
 from bot.runtime import Runtime
-from bot.services import chats, destinations
+from bot.services import chats, destinations, news, places
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, utcnow
-from jobs.deadlines.offsets import ZoneError, zone_info
+from jobs.deadlines.offsets import ZoneError
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 PASSED_SHOWN = 5
 
 
+DEEP_LINK = re.compile(r"^(deadline|topic)_([a-z0-9-]{1,64})$")
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Register the chat (or topic); with a deep-link payload, follow what the link names."""
     runtime = runtime_of(context)
     tg_chat = update.effective_chat
     if tg_chat is None:
         return
     dest = here(update, context)
+    payload = context.args[0] if context.args else ""
+    with session_scope(runtime.engine) as session:
+        known = session.get(Chat, dest)
+        registered = known is not None and known.active
+    if (payload or not registered) and not await allowed(update, context):
+        return
     title = tg_chat.title or tg_chat.full_name
     with session_scope(runtime.engine) as session:
         result = chats.register(
@@ -67,16 +79,32 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         followed = sorted(deadline_ops.followed_ids(session, dest))
     for deadline_id in followed:
         runtime.deadlines.changed(deadline_id)
-    await reply(
-        update,
-        render.welcome(
-            title if tg_chat.type != "private" else None,
-            result.created,
-            result.deadlines_followed,
-            result.topics_followed,
-            zone,
-        ),
+    intro = render.welcome(
+        title if tg_chat.type != "private" else None,
+        result.created,
+        result.deadlines_followed,
+        result.topics_followed,
+        zone,
     )
+    link = _follow_deep_link(runtime, dest, payload) if payload else None
+    await reply(update, onboarding.start_menu(intro, link))
+
+
+def _follow_deep_link(runtime: Runtime, chat_id: int, payload: str) -> str:
+    """Follow the deadline or topic a t.me/<bot>?start=… link names; the line saying so."""
+    match = DEEP_LINK.match(payload)
+    if match is None:
+        return onboarding.DEEP_LINK_UNKNOWN
+    kind, slug = match.groups()
+    try:
+        if kind == "deadline":
+            deadline, added = runtime.deadlines.follow(chat_id, slug)
+            return onboarding.deep_link_followed(kind, deadline.title, deadline.slug, added)
+        with session_scope(runtime.engine) as session:
+            topic, added = news.follow(session, chat_id, slug)
+            return onboarding.deep_link_followed(kind, topic.title, topic.slug, added)
+    except (DeadlineNotFound, news.TopicNotFound):
+        return onboarding.DEEP_LINK_UNKNOWN
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,13 +209,12 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
         )
         return
-    if not await allowed(update, context):
-        return
-    name = context.args[0]
     try:
-        zone_info(name)
+        name = places.zone_for(" ".join(context.args))
     except ZoneError as exc:
-        await reply_text(update, f"{exc}. Example: /timezone America/New_York")
+        await reply_text(update, f"{exc}. Example: /timezone New York")
+        return
+    if not await allowed(update, context):
         return
     with session_scope(runtime.engine) as session:
         stored = session.get(Chat, dest)
@@ -283,7 +310,13 @@ CALLBACKS: list[tuple[str, Callback]] = [
 
 
 def _modules() -> list[Any]:
-    from bot.interface import calendar_commands, deadline_commands, news_commands, policy_commands
+    from bot.interface import (
+        calendar_commands,
+        deadline_commands,
+        news_commands,
+        policy_commands,
+        settings_commands,
+    )
 
     return [
         sys.modules[__name__],
@@ -291,6 +324,7 @@ def _modules() -> list[Any]:
         policy_commands,
         news_commands,
         calendar_commands,
+        settings_commands,
     ]
 
 

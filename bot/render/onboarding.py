@@ -8,27 +8,134 @@ STALE_BUTTON = "This button no longer works: the list has changed. Send the comm
 DEEP_LINK_UNKNOWN = "That link points to something that is not here (any more)."
 
 
-def start_menu(intro: Rendered) -> Rendered:
-    """/start: what Herald does, then three ways in."""
-    text = "\n".join(
-        [
-            intro.text,
-            "",
-            "Herald reminds this chat of dated events before they happen (trade deadlines,"
-            " tariff reviews, data releases) and pushes news on the topics you follow.",
-        ]
+def start_menu(intro: Rendered, deep_link: str | None = None) -> Rendered:
+    """/start: what Herald does, what a deep link did, then three ways in."""
+    lines = [intro.text, ""]
+    if deep_link:
+        lines += [deep_link, ""]
+    lines.append(
+        "What you can do here: see what is coming, pick the news topics to follow, and choose"
+        " when alerts reach you (time zone, quiet hours, a daily digest)."
     )
     buttons = (
         (Button("See deadlines", data="dl:0"),),
-        (Button("Pick topics", data="go:topics"), Button("Settings", data="go:settings")),
+        (Button("Pick topics", data="st:t:0"), Button("Settings", data="st:m")),
     )
-    return Rendered(text, buttons)
+    return Rendered("\n".join(lines), buttons)
 
 
 def share_link(bot_username: str, kind: str, item_id: str) -> str:
     return f"https://t.me/{bot_username}?start={kind}_{item_id}"
 
 
-def share_line(bot_username: str, kind: str, item_id: str) -> str:
+DEEP_LINK_MAX = 64  # Telegram's limit on a start parameter
+
+
+def with_share_link(rendered: Rendered, bot_username: str, kind: str, item_id: str) -> Rendered:
+    """Add the t.me link that makes whoever opens it follow the item (if it fits a link)."""
+    if len(f"{kind}_{item_id}") > DEEP_LINK_MAX:
+        return rendered
     link = share_link(bot_username, kind, item_id)
-    return f"Share: <a href=\"{escape(link, quote=True)}\">{escape(link)}</a>"
+    line = f"🔗 Share: {escape(link)} (opening it follows this {kind})"
+    return Rendered(f"{rendered.text}\n{line}", rendered.buttons, rendered.preview)
+
+
+def deep_link_followed(kind: str, title: str, slug: str, added: bool) -> str:
+    state = "You now follow" if added else "You already follow"
+    return f"🔔 {state} the {kind} <b>{escape(title)}</b> (<code>{escape(slug)}</code>)."
+
+
+SETTINGS_ADMINS_ONLY = "Only this group's admins can change its settings."
+REGISTER_FIRST = "Send /start first: then the settings are this chat's."
+SAVED = "Saved."
+ONBOARDING_HELP: tuple[tuple[str, str, str], ...] = (
+    ("settings", "/settings", "time zone, quiet hours, digest, what to follow: all by buttons"),
+)
+
+
+def toggled(followed: bool) -> str:
+    return "Following it now." if followed else "Not following it any more."
+
+
+def settings_main(
+    zone: str, quiet: str | None, digest: str, deadlines: int, topics: int
+) -> Rendered:
+    """/settings: the current values, one button per thing to change."""
+    lines = [
+        "<b>Settings</b>",
+        f"🕰 Time zone: <b>{escape(zone)}</b>",
+        f"🌙 Quiet hours: <b>{escape(quiet or 'off')}</b>",
+        f"🗞 News digest: <b>{escape(digest)}</b>",
+        f"🔔 Following {deadlines} deadline{'s' if deadlines != 1 else ''}"
+        f" and {topics} topic{'s' if topics != 1 else ''}.",
+        "",
+        "Reminder offsets are per deadline: /remind &lt;id&gt; 7d 1d 2h.",
+    ]
+    buttons = (
+        (Button("Time zone", data="st:tz"), Button("Quiet hours", data="st:q")),
+        (Button("Digest", data="st:dg"), Button("Deadlines", data="st:d:0")),
+        (Button("Topics", data="st:t:0"),),
+    )
+    return Rendered("\n".join(lines), buttons)
+
+
+def _back() -> tuple[Button, ...]:
+    return (Button("◀ Settings", data="st:m"),)
+
+
+def zone_picker(zone: str, cities: tuple[tuple[str, str], ...]) -> Rendered:
+    text = (
+        f"🕰 Times are shown in <b>{escape(zone)}</b>. Pick a city, or type any city or zone:"
+        " /timezone New York"
+    )
+    buttons = [
+        tuple(Button(label, data=f"st:tz:{i + j}") for j, (label, _) in enumerate(row))
+        for i in range(0, len(cities), 3)
+        for row in [cities[i : i + 3]]
+    ]
+    return Rendered(text, (*buttons, _back()))
+
+
+def quiet_picker(quiet: str | None, presets: tuple[str | None, ...]) -> Rendered:
+    text = (
+        f"🌙 Quiet hours: <b>{escape(quiet or 'off')}</b>. Pick one, or type your own:"
+        " /quiet 10pm-7am"
+    )
+    row = tuple(Button(p or "Off", data=f"st:q:{i}") for i, p in enumerate(presets))
+    return Rendered(text, (row, _back()))
+
+
+def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
+    text = (
+        f"🗞 News digest: <b>{escape(digest)}</b>. Pick one, or type your own:"
+        " /digest daily 8am"
+    )
+    rows = tuple(
+        tuple(Button(p.capitalize(), data=f"st:dg:{i}") for i, p in enumerate(presets))[k : k + 2]
+        for k in range(0, len(presets), 2)
+    )
+    return Rendered(text, (*rows, _back()))
+
+
+def toggle_page(
+    kind: str, items: list[tuple[int, str, bool]], page: int, pages: int
+) -> Rendered:
+    """Shipped deadlines (kind "d") or topics (kind "t"), one toggle button each."""
+    what = "deadlines" if kind == "d" else "topics"
+    head = f"🔔 Which {what} this chat follows" + (
+        f" (page {page + 1} of {pages})" if pages > 1 else ""
+    )
+    if not items:
+        head += f"\nThere are no {what} to follow yet."
+    buttons: list[tuple[Button, ...]] = [
+        (Button(f"{'✅' if followed else '▫️'} {title[:48]}", data=f"st:{kind}t:{page}:{item_id}"),)
+        for item_id, title, followed in items
+    ]
+    nav: list[Button] = []
+    if page > 0:
+        nav.append(Button("◀", data=f"st:{kind}:{page - 1}"))
+    nav.append(Button("Settings", data="st:m"))
+    if page + 1 < pages:
+        nav.append(Button("▶", data=f"st:{kind}:{page + 1}"))
+    buttons.append(tuple(nav))
+    return Rendered(head + "\nPress one to follow or stop following it.", tuple(buttons))

@@ -106,6 +106,15 @@ class TopicLimit(Exception):
         self.limit = limit
 
 
+def follow(session: Session, chat_id: int, slug: str) -> tuple[Topic, bool]:
+    """Follow a visible topic by id (never a new query); return it and whether it is new here.
+
+    Raises TopicNotFound for an id the chat cannot see.
+    """
+    topic = visible_topic(session, slug, chat_id)
+    return topic, _follow(session, chat_id, topic)
+
+
 def watch(
     session: Session, chat_id: int, query: str, *, max_owned: int | None = None
 ) -> tuple[Topic, bool]:
