@@ -214,3 +214,63 @@ async def test_timezone_reads_city_names(herald: HeraldBot, bot_api: ServedAPI) 
     assert "Europe/London" in await say(bot_api, ADA, "/timezone london")
     refused = await say(bot_api, ADA, "/timezone Atlantis")
     assert "neither a time zone nor a city" in refused
+
+
+def topic_count(herald: HeraldBot) -> int:
+    with session_scope(herald.runtime.engine) as session:
+        return len(session.exec(select(Topic)).all())
+
+
+async def test_an_unknown_topic_id_gets_close_ids_not_a_new_query(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    before = topic_count(herald)
+    answer = await say(bot_api, ADA, "/watch nope-topic")
+    assert answer.startswith("No topic with id <code>nope-topic</code>.")
+    assert '/watch "nope-topic"' in answer
+    assert topic_count(herald) == before
+
+    answer = await say(bot_api, ADA, "/watch rare-earth")
+    assert "Did you mean" in answer
+    suggested = dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))
+    assert suggested == {"rare-earths": "wt:rare-earths"}
+    await bot_api.api.press(ADA, "wt:rare-earths")
+    await bot_api.api.wait_for(
+        lambda: "You follow <b>Rare earths</b>" in str(bot_api.api.sent(ADA)[-1].params["text"])
+    )
+    assert topic_count(herald) == before
+    # Quoted, the same words are a query of their own.
+    assert "👀 Watching" in await say(bot_api, ADA, '/watch "nope-topic"')
+    assert topic_count(herald) == before + 1
+
+
+async def test_an_unknown_deadline_id_gets_close_ids(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    await say(bot_api, ADA, "/start")
+    answer = await say(bot_api, ADA, "/deadline shiped-3")
+    assert "Did you mean" in answer
+    suggested = dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))
+    assert suggested["shipped-3"] == "dd:shipped-3"
+    before = len(bot_api.api.sent(ADA))
+    await bot_api.api.press(ADA, "dd:shipped-3")
+    await bot_api.api.wait_for(lambda: len(bot_api.api.sent(ADA)) > before)
+    assert "<b>Shipped deadline 3</b>" in str(bot_api.api.sent(ADA)[before].params["text"])
+    follow = await say(bot_api, ADA, "/follow shipped-33")
+    assert dict(bot_api.api.buttons(bot_api.api.sent(ADA)[-1]))["shipped-3"] == "fol:shipped-3"
+    assert "Did you mean" in follow
+    # Not shaped like an id: the plain answer.
+    assert await say(bot_api, ADA, "/deadline nothing") == (
+        "No deadline with id <code>nothing</code>. See /deadlines for the ids."
+    )
+
+
+async def test_help_example_ids_agree_with_the_ids_made(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    help_text = await say(bot_api, ADA, "/help")
+    watch = help_text.split("<code>/watch ")[1].split("</code>")[0].replace("&quot;", '"')
+    unwatch = help_text.split("<code>/unwatch ")[1].split("</code>")[0]
+    watched = await say(bot_api, ADA, f"/watch {watch}")
+    assert f"(id <code>{unwatch}</code>)" in watched
+    assert "You no longer follow" in await say(bot_api, ADA, f"/unwatch {unwatch}")

@@ -21,7 +21,7 @@ from bot.interface.common import (
 from bot.render import Rendered, onboarding
 from bot.render import deadline_replies as replies
 from bot.runtime import Runtime
-from bot.services import access, proposals
+from bot.services import access, proposals, suggest
 from bot.services import deadlines as deadline_ops
 from bot.services.countdowns import start_countdown
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
@@ -45,9 +45,8 @@ def _actor(update: Update) -> str:
 
 
 async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
     args = _args(context)
-    if chat is None:
+    if update.effective_chat is None:
         return
     if not args:
         await reply(update, replies.usage_of("deadline"))
@@ -56,7 +55,8 @@ async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def deadline_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """[⏳ deadline] under a news alert: the same answer as /deadline <id>, in that chat."""
+    """[⏳ deadline] under a news alert, or an id suggested under "did you mean": the same
+    answer as /deadline <id>, in that chat."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or query.data is None or chat is None:
         return
@@ -73,13 +73,24 @@ async def _show_deadline(
         with session_scope(runtime.engine) as session:
             details = deadline_details(session, slug.lower(), chat_id, runtime.config.timezone)
     except DeadlineNotFound:
-        await reply(update, replies.not_found(slug))
+        await reply(update, _not_found(runtime, chat_id, slug.lower(), "dd"))
         return
     rendered = replies.details(details, zone, utcnow())
     username = context.bot.username
     if details.origin in PUBLIC_ORIGINS and username:
         rendered = onboarding.with_share_link(rendered, username, "deadline", details.slug)
     await reply(update, rendered)
+
+
+def _not_found(runtime: Runtime, chat_id: int, slug: str, action: str) -> Rendered:
+    """No such deadline: an id-shaped slug gets the closest ids as buttons doing `action`."""
+    if not suggest.looks_like_id(slug):
+        return replies.not_found(slug)
+    with session_scope(runtime.engine) as session:
+        near = suggest.deadline_ids_near(session, chat_id, slug)
+    return onboarding.did_you_mean("deadline", slug, near, action) if near else (
+        replies.not_found(slug)
+    )
 
 
 async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -312,7 +323,7 @@ async def _follow(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str 
     try:
         deadline, added = runtime.deadlines.follow(dest, slug.lower())
     except DeadlineNotFound:
-        await reply(update, replies.not_found(slug))
+        await reply(update, _not_found(runtime, dest, slug.lower(), "fol"))
         return
     await reply(update, replies.followed(deadline.title, deadline.slug, added, deadline.remind))
 

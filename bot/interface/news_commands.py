@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from telegram import Document, Update
 from telegram.ext import ContextTypes, filters
 
@@ -16,9 +17,10 @@ from bot.interface.common import (
     runtime_of,
 )
 from bot.render import news as text
+from bot.render import onboarding
 from bot.render.deadline_replies import usage
 from bot.runtime import Runtime
-from bot.services import access, news
+from bot.services import access, news, suggest
 from bot.services.sources import (
     NewSource,
     SourceRefused,
@@ -51,9 +53,32 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
         await reply(update, usage("watch", WATCH_EXAMPLE, what))
         return
+    await _watch(update, context, dest, query)
+
+
+async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested topic id pressed under "did you mean": follow it."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    await _watch(update, context, here(update, context), query.data.split(":", 1)[1])
+
+
+async def _watch(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str
+) -> None:
     if not await allowed(update, context):
         return
+    await answer(update)  # a suggested id pressed: the reply below says what happened
     runtime = runtime_of(context)
+    if suggest.looks_like_id(query):
+        # One dashed lowercase token is an id, never a new query: say which ids are close.
+        with session_scope(runtime.engine) as session:
+            near = suggest.topic_ids_near(session, dest, query)
+            known = query in near or _is_visible(session, dest, query)
+        if not known:
+            await reply(update, onboarding.did_you_mean("topic", query, near, "wt", literal=True))
+            return
     try:
         with session_scope(runtime.engine) as session:
             topic, created = news.watch(
@@ -73,6 +98,14 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply(update, rendered)
 
 
+def _is_visible(session: Session, chat_id: int, slug: str) -> bool:
+    try:
+        news.visible_topic(session, slug, chat_id)
+    except news.TopicNotFound:
+        return False
+    return True
+
+
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, slug = update.effective_chat, _rest(update).lower()
     if chat is None:
@@ -83,6 +116,31 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     if not await allowed(update, context):
         return
+    try:
+        with session_scope(runtime_of(context).engine) as session:
+            topic, was_followed = news.unwatch(session, dest, slug)
+    except news.TopicNotFound:
+        with session_scope(runtime_of(context).engine) as session:
+            near = suggest.topic_ids_near(session, dest, slug)
+        await reply(
+            update,
+            onboarding.did_you_mean("topic", slug, near, "uw")
+            if near and suggest.looks_like_id(slug)
+            else text.topic_not_found(slug),
+        )
+        return
+    await reply(update, text.unwatched(topic.slug, topic.title, was_followed))
+
+
+async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested topic id pressed under "did you mean": stop following it."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    if not await allowed(update, context):
+        return
+    await answer(update)
+    dest, slug = here(update, context), query.data.split(":", 1)[1]
     try:
         with session_scope(runtime_of(context).engine) as session:
             topic, was_followed = news.unwatch(session, dest, slug)
@@ -219,7 +277,11 @@ COMMANDS: dict[str, Callback] = {
     "sources": sources_command,
     "import": import_command,
 }
-CALLBACKS: list[tuple[str, Callback]] = [(r"^mt:[a-z0-9-]+$", mute_topic_button)]
+CALLBACKS: list[tuple[str, Callback]] = [
+    (r"^mt:[a-z0-9-]+$", mute_topic_button),
+    (r"^wt:[a-z0-9-]+$", watch_button),
+    (r"^uw:[a-z0-9-]+$", unwatch_button),
+]
 MESSAGES: list[tuple[filters.BaseFilter, Callback]] = [
     (filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml"), opml_upload)
 ]

@@ -139,3 +139,30 @@ def toggle_page(
         nav.append(Button("▶", data=f"st:{kind}:{page + 1}"))
     buttons.append(tuple(nav))
     return Rendered(head + "\nPress one to follow or stop following it.", tuple(buttons))
+
+
+CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
+
+
+def did_you_mean(
+    kind: str, word: str, suggestions: list[str], action: str, *, literal: bool = False
+) -> Rendered:
+    """An id that names no `kind` ("deadline", "topic"): the closest ids as buttons doing
+    `action` (a callback prefix); `literal` adds how to search for the words instead."""
+    lines = [f"No {kind} with id <code>{escape(word)}</code>."]
+    if suggestions:
+        lines.append("Did you mean one of these?")
+    else:
+        lines.append(f"See /{kind}s for the ids.")
+    if literal:
+        words = " ".join(word.split("-"))
+        lines.append(
+            f"To follow news matching words instead, write them out: "
+            f"<code>/watch {escape(words)}</code> or <code>/watch \"{escape(word)}\"</code>."
+        )
+    buttons = tuple(
+        (Button(s, data=f"{action}:{s}"),)
+        for s in suggestions
+        if len(f"{action}:{s}".encode()) <= CALLBACK_DATA_MAX
+    )
+    return Rendered("\n".join(lines), buttons)
