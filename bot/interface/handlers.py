@@ -34,6 +34,7 @@ from bot.interface.common import (
     reply_text,
     runtime_of,
 )
+from bot.interface.gate import register_gate
 from bot.logs import chat_of
 from bot.render import onboarding
 from bot.render.help import help_detail, unknown_help
@@ -335,7 +336,8 @@ def registered_help() -> list[tuple[str, str, str]]:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every command module's commands and buttons, then the fallbacks."""
+    """Add the gate, every command module's commands and buttons, then the fallbacks."""
+    register_gate(application)
     application.add_handler(TypeHandler(Update, refuse_nul), group=-1)
     for module in _modules():
         for name, callback in module.COMMANDS.items():

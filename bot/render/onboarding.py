@@ -5,6 +5,11 @@ from __future__ import annotations
 from bot.render.common import Button, Rendered, escape
 
 STALE_BUTTON = "This button no longer works: the list has changed. Send the command again."
+ACCESS_REFUSED = (
+    "Sorry, this Herald is private: it only answers the people and groups its operator"
+    " has listed. Nothing you send here is kept."
+)
+FLOOD = "That is a lot of commands at once: I'll answer again in a minute."
 DEEP_LINK_UNKNOWN = "That link points to something that is not here (any more)."
 
 
