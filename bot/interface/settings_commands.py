@@ -1,7 +1,8 @@
 """/settings: one message edited in place, every value changed by a button.
 
-Callback data (all well under Telegram's 64 bytes): `st:m` the menu; `st:tz`, `st:q`, `st:dg`
-the pickers and `st:tz:<i>`, `st:q:<i>`, `st:dg:<i>` their choices (indexes into fixed tables);
+Callback data (all well under Telegram's 64 bytes): `st:m` the menu; `st:tz`, `st:q`,
+`st:dg`, `st:rm` the pickers and `st:tz:<i>`, `st:q:<i>`, `st:dg:<i>`, `st:rm:<i>` their
+choices (indexes into fixed tables);
 `st:d:<page>` / `st:t:<page>` the deadline and topic toggles and `st:dt:<page>:<id>` /
 `st:tt:<page>:<id>` a toggle. A toggle whose item left the list answers "this list has
 changed" and shows the fresh page.
@@ -26,11 +27,12 @@ from bot.services.policy import set_digest, set_quiet
 from bot.store.db import session_scope
 from bot.store.models import Chat, utcnow
 
-CHANGES = ("st:tz:", "st:q:", "st:dg:", "st:dt:", "st:tt:")
+CHANGES = ("st:tz:", "st:q:", "st:dg:", "st:rm:", "st:dt:", "st:tt:")
 _CHOICES: dict[str, tuple[object, ...]] = {
     "tz": places.COMMON_CITIES,
     "q": settings.QUIET_PRESETS,
     "dg": settings.DIGEST_PRESETS,
+    "rm": settings.OFFSET_PRESETS,
 }
 
 
@@ -88,7 +90,7 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
         index = [int(a) for a in arg]
     except ValueError:
         index = []
-    if what in ("tz", "q", "dg") and index and index[0] >= len(_CHOICES[what]):
+    if what in _CHOICES and index and index[0] >= len(_CHOICES[what]):
         return onboarding.STALE_BUTTON, _page(runtime, chat_id, what, 0)
     if what == "tz" and index:
         city = places.COMMON_CITIES[index[0]]
@@ -107,6 +109,14 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
         digest = settings.DIGEST_PRESETS[index[0]]
         set_digest(runtime.engine, chat_id, parse_digest(digest), now)
         runtime.outbox.notify()
+        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+    if what == "rm" and index:
+        with session_scope(runtime.engine) as session:
+            changed = settings.set_offsets_everywhere(
+                session, chat_id, settings.OFFSET_PRESETS[index[0]]
+            )
+        for deadline_id in changed:
+            runtime.deadlines.changed(deadline_id)
         return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
     if what in ("dt", "tt") and len(index) == 2:
         page, item_id = index
@@ -152,6 +162,8 @@ def _page(runtime: Runtime, chat_id: int, what: str, page: int) -> Rendered:
         return onboarding.quiet_picker(view.quiet, settings.QUIET_PRESETS)
     if what == "dg":
         return onboarding.digest_picker(view.digest, settings.DIGEST_PRESETS)
+    if what == "rm":
+        return onboarding.offsets_picker(view.deadlines_followed, settings.OFFSET_PRESETS)
     return onboarding.settings_main(
         view.zone, view.quiet, view.digest, view.deadlines_followed, view.topics_followed
     )

@@ -73,13 +73,11 @@ def settings_main(
         f"🗞 News digest: <b>{escape(digest)}</b>",
         f"🔔 Following {deadlines} deadline{'s' if deadlines != 1 else ''}"
         f" and {topics} topic{'s' if topics != 1 else ''}.",
-        "",
-        "Reminder offsets are per deadline: /remind &lt;id&gt; 7d 1d 2h.",
     ]
     buttons = (
         (Button("Time zone", data="st:tz"), Button("Quiet hours", data="st:q")),
-        (Button("Digest", data="st:dg"), Button("Deadlines", data="st:d:0")),
-        (Button("Topics", data="st:t:0"),),
+        (Button("Digest", data="st:dg"), Button("Reminders", data="st:rm")),
+        (Button("Deadlines", data="st:d:0"), Button("Topics", data="st:t:0")),
     )
     return Rendered("\n".join(lines), buttons)
 
@@ -118,6 +116,19 @@ def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
     rows = tuple(
         tuple(Button(p.capitalize(), data=f"st:dg:{i}") for i, p in enumerate(presets))[k : k + 2]
         for k in range(0, len(presets), 2)
+    )
+    return Rendered(text, (*rows, _back()))
+
+
+def offsets_picker(followed: int, presets: tuple[tuple[str, ...] | None, ...]) -> Rendered:
+    text = (
+        f"⏰ When to be reminded of the {followed} deadline{'s' if followed != 1 else ''} this"
+        " chat follows (ones followed later keep their own defaults; one deadline:"
+        " /remind &lt;id&gt; 7d 1d 2h)."
+    )
+    rows = tuple(
+        (Button(" ".join(p) if p else "Each deadline's own", data=f"st:rm:{i}"),)
+        for i, p in enumerate(presets)
     )
     return Rendered(text, (*rows, _back()))
 

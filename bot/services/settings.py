@@ -17,6 +17,14 @@ PAGE_SIZE = 6
 # Presets offered as buttons; anything else is typed (/quiet 10pm-7am, /digest daily 8am).
 QUIET_PRESETS: tuple[str | None, ...] = (None, "22:00-07:00", "23:00-08:00", "21:00-06:00")
 DIGEST_PRESETS: tuple[str, ...] = ("off", "hourly", "daily 08:00", "daily 18:00")
+# Reminder offsets for every deadline a chat follows; None: each deadline's own defaults.
+OFFSET_PRESETS: tuple[tuple[str, ...] | None, ...] = (
+    None,
+    ("7d", "1d", "1h", "0"),
+    ("1d", "1h", "0"),
+    ("2h", "0"),
+    ("0",),
+)
 
 
 class ListChanged(LookupError):
@@ -132,3 +140,18 @@ def toggle_topic(session: Session, chat_id: int, topic_id: int) -> bool:
         return True
     news.unwatch(session, chat_id, topic.slug)
     return False
+
+
+def set_offsets_everywhere(
+    session: Session, chat_id: int, remind: tuple[str, ...] | None
+) -> list[int]:
+    """Give every deadline the chat follows these offsets (None: the deadline's own);
+    return the deadlines changed, whose reminders must be planned again."""
+    rows = session.exec(
+        select(Deadline)
+        .join(DeadlineSubscription, col(DeadlineSubscription.deadline_id) == Deadline.id)
+        .where(DeadlineSubscription.chat_id == chat_id)
+    ).all()
+    for deadline in rows:
+        deadline_ops.follow(session, chat_id, deadline, remind, reset=remind is None)
+    return [d.id for d in rows if d.id is not None]
