@@ -189,3 +189,21 @@ async def test_unstarted_topic_is_not_the_forum(herald: HeraldBot, bot_api: Serv
     # The forum is registered, the topic is not: its settings are not the forum's.
     assert answer == "Send /start first, then choose how alerts reach this chat."
     assert in_topic(bot_api, 33) == [answer]
+
+
+async def test_members_buttons_change_nothing(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    bot_api.api.group_admins.add(ADA)
+    group = {"chat_type": "supergroup"}
+    await say(bot_api, GROUP, "/start", user_id=ADA, **group)
+    preview = await say(bot_api, GROUP, "/add in 9 days noon Board vote", user_id=ADA, **group)
+    assert preview.startswith("Board vote — ")
+    buttons = dict(bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]))
+    refusal = "Only this group's admins can change its deadlines and settings."
+    for data in (buttons["Cancel"], buttons["Confirm"], "unf:shipped-deadline"):
+        answers = len(bot_api.api.answers())
+        await bot_api.api.press(GROUP, data, user_id=BEN, **group)
+        await bot_api.api.wait_for(lambda n=answers: len(bot_api.api.answers()) > n)
+        assert bot_api.api.answers()[answers].params["text"] == refusal
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Deadline).where(Deadline.slug == "board-vote")).first() is None
+        assert deadline_ops.followed_ids(session, GROUP) != set()

@@ -50,7 +50,7 @@ def deep_link_followed(kind: str, title: str, slug: str, added: bool) -> str:
     return f"🔔 {state} the {kind} <b>{escape(title)}</b> (<code>{escape(slug)}</code>)."
 
 
-SETTINGS_ADMINS_ONLY = "Only this group's admins can change its settings."
+SETTINGS_ADMINS_ONLY = "Only this group's admins can change its deadlines and settings."
 REGISTER_FIRST = "Send /start first: then the settings are this chat's."
 SAVED = "Saved."
 ONBOARDING_HELP: tuple[tuple[str, str, str], ...] = (
