@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
+from bot.interface.countdowns import refresh_countdowns
 from bot.runtime import Runtime
 from bot.services import deadlines as deadline_ops
 from bot.services import destinations
 from bot.store.db import session_scope
-from bot.store.models import Deadline
+from bot.store.models import Countdown, Deadline
 from tests.fakebot import ServedAPI
 
 ADA = 7001
@@ -207,3 +209,20 @@ async def test_members_buttons_change_nothing(herald: HeraldBot, bot_api: Served
     with session_scope(herald.runtime.engine) as session:
         assert session.exec(select(Deadline).where(Deadline.slug == "board-vote")).first() is None
         assert deadline_ops.followed_ids(session, GROUP) != set()
+
+
+async def test_countdown_in_a_topic(herald: HeraldBot, bot_api: ServedAPI) -> None:
+    bot_api.api.group_admins.add(ADA)
+    topic = {"chat_type": "supergroup", "user_id": ADA, "thread_id": 11}
+    await say(bot_api, GROUP, "/start", **topic)
+    await say(bot_api, GROUP, "/countdown shipped-deadline", **topic)
+    assert "Shipped deadline" in in_topic(bot_api, 11)[-1]
+    await say(bot_api, GROUP, "/help", **topic)  # updates are handled in order: it is stored
+    with session_scope(herald.runtime.engine) as session:
+        countdown = session.exec(select(Countdown)).one()
+        assert destinations.is_topic(countdown.chat_id)
+        countdown.next_edit_at = datetime.now(UTC) - timedelta(minutes=1)
+        session.add(countdown)
+    assert await refresh_countdowns(herald.runtime, herald.application.bot) == 1
+    [edit] = [c for c in bot_api.api.calls if c.method == "editMessageText"]
+    assert int(edit.params["chat_id"]) == GROUP
