@@ -213,7 +213,7 @@ async def test_timezone_reads_city_names(herald: HeraldBot, bot_api: ServedAPI) 
     assert "America/New_York" in await say(bot_api, ADA, "/timezone New York")
     assert "Europe/London" in await say(bot_api, ADA, "/timezone london")
     refused = await say(bot_api, ADA, "/timezone Atlantis")
-    assert "neither a time zone nor a city" in refused
+    assert "is not a time zone or a city I know" in refused
 
 
 def topic_count(herald: HeraldBot) -> int:

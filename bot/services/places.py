@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 from jobs.deadlines.offsets import ZoneError, zone_info
 
+SHOWN_CHARS = 60  # of a name that matched nothing, echoed back
 # Cities people type that the zone database does not use as a zone name.
 ALIASES: dict[str, str] = {
     "beijing": "Asia/Shanghai",
@@ -81,8 +82,9 @@ def zone_for(name: str) -> str:
     key = _key(cleaned)
     found = ALIASES.get(key) or _cities().get(key)
     if found is None:
+        shown = cleaned if len(cleaned) <= SHOWN_CHARS else cleaned[:SHOWN_CHARS] + "…"
         raise ZoneError(
-            f"'{cleaned}' is neither a time zone nor a city I know; write e.g. London,"
+            f"'{shown}' is not a time zone or a city I know; write e.g. London,"
             " New York or Europe/Paris"
         )
     return found
