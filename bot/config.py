@@ -244,6 +244,26 @@ class Config(Strict):
     calendars: list[CalendarConfig] = Field(default_factory=list)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # Who may talk to Herald: everyone, or only the listed users and chats (and admins).
+    access: Literal["open", "allowlist"] = "open"
+    allowed_users: list[int] = Field(default_factory=list)
+    allowed_chats: list[int] = Field(default_factory=list)
+    commands_per_minute: int = Field(default=20, gt=0, le=1000)  # per user, then one notice
+
+    @model_validator(mode="after")
+    def _access_lists(self) -> Config:
+        listed = self.allowed_users or self.allowed_chats
+        if self.access == "open" and listed:
+            raise ValueError(
+                "allowed_users and allowed_chats only apply with `access: allowlist`;"
+                " set it, or remove the lists"
+            )
+        if self.access == "allowlist" and not (listed or self.admins):
+            raise ValueError(
+                "access: allowlist needs allowed_users, allowed_chats or admins;"
+                " as it is, nobody could use Herald"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

@@ -47,7 +47,7 @@ from bot.delivery_policy.quiet import (
 from bot.delivery_policy.shared_limit import SharedRateLimiter, pushes
 from bot.delivery_policy.split import html_to_plain, split_message, split_plain
 from bot.render.common import http_url
-from bot.services import chats
+from bot.services import chats, destinations
 from bot.services.outbox import OutboxSignal
 from bot.services.policy import SNOOZE_PREFIX
 from bot.store.db import session_scope
@@ -258,6 +258,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()  # noqa: S311 retry jitter, not a secret
         self.lease_s = lease_s if lease_s is not None else settings.lease_s
         self._fair = FairQueue()
+        self._addresses: dict[int, destinations.Address] = {}  # forum topics' addresses
         self._cursor = 0  # chat id after which the next candidate read starts (round robin)
         self._idle_s = IDLE_POLL_S
         self._task: asyncio.Task[None] | None = None
@@ -504,12 +505,14 @@ class DeliveryWorker:
         """
         first_id: int | None = None
         index = flood_waits = 0
+        address = self._address(delivery.chat_id)
         while index < len(parts):
             if index:
                 await wait_turn(self.pacer, delivery.chat_id, self._sleep)
             try:
                 message = await self.bot.send_message(
-                    chat_id=delivery.chat_id,
+                    chat_id=address.chat_id,
+                    message_thread_id=address.thread_id,
                     text=parts[index],
                     parse_mode=ParseMode.HTML if html else None,
                     reply_markup=to_markup(rendered.buttons) if index == len(parts) - 1 else None,
@@ -528,6 +531,19 @@ class DeliveryWorker:
             first_id = message.message_id if first_id is None else first_id
             index += 1
         return retry.SendOutcome(attempt=delivery.attempts), first_id
+
+    def _address(self, chat_id: int) -> destinations.Address:
+        """Where on Telegram an alert's chat is: the chat itself, or a forum's topic."""
+        if not destinations.is_topic(chat_id):
+            return destinations.Address(chat_id)
+        found = self._addresses.get(chat_id)
+        if found is None:
+            with session_scope(self.engine) as session:
+                found = destinations.address(session, chat_id)
+            # An unknown topic id is sent as is: Telegram's refusal then settles the alert.
+            found = found or destinations.Address(chat_id)
+            self._addresses[chat_id] = found  # a topic's address never changes
+        return found
 
     def _record(self, delivery: Delivery, decision: retry.Decision, message_id: int | None) -> int:
         """Write what the decision means to the store (and the pacer); return alerts settled."""

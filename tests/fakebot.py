@@ -30,6 +30,8 @@ JSON_FIELDS = {
     "entities",
     "disable_web_page_preview",
     "show_alert",
+    "scope",
+    "message_thread_id",
 }
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Herald", "username": "herald_test_bot"}
 
@@ -74,9 +76,11 @@ class FakeBotAPI:
         *,
         chat_type: str = "private",
         user_id: int | None = None,
+        thread_id: int | None = None,
         anonymous: bool = False,
     ) -> None:
-        """A person types `text` in the chat (`anonymous`: on behalf of the group itself)."""
+        """A person types `text` in the chat (in forum topic `thread_id` if given; as the
+        group itself, i.e. an anonymous admin, if `anonymous`)."""
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Ada"
@@ -90,8 +94,12 @@ class FakeBotAPI:
             "text": text,
         }
         if anonymous:
-            message["sender_chat"] = {"id": chat_id, "type": chat_type, "title": "Trade desk"}
             message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+            message["sender_chat"] = dict(chat)
+        if thread_id is not None:
+            chat["is_forum"] = True
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         if text.startswith("/"):
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
@@ -142,6 +150,7 @@ class FakeBotAPI:
         message_id: int = 1,
         user_id: int | None = None,
         chat_type: str = "private",
+        thread_id: int | None = None,
     ) -> None:
         """A person presses an inline button carrying `data` under message `message_id`."""
         chat: dict[str, Any] = {
@@ -164,6 +173,9 @@ class FakeBotAPI:
                 "text": "…",
             },
         }
+        if thread_id is not None:
+            chat["is_forum"] = True
+            query["message"] |= {"message_thread_id": thread_id, "is_topic_message": True}
         self.updates.append({"update_id": next(self._update_ids), "callback_query": query})
         await self._notify()
 
@@ -183,6 +195,10 @@ class FakeBotAPI:
             for c in self.calls
             if c.method == method and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
+
+    def answers(self) -> list[Call]:
+        """Every answerCallbackQuery the bot made."""
+        return [c for c in self.calls if c.method == "answerCallbackQuery"]
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
         return [
@@ -269,13 +285,17 @@ class FakeBotAPI:
         return list(self.updates)
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
+        message: dict[str, Any] = {
             "message_id": int(params.get("message_id") or next(self._message_ids) + 10_000),
             "date": int(time.time()),
             "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "Ada"},
             "from": BOT_USER,
             "text": str(params.get("text", "")),
         }
+        if params.get("message_thread_id") is not None:
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+        return message
 
 
 class _MethodHandler(tornado.web.RequestHandler):

@@ -9,7 +9,6 @@ import signal
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
-from telegram import BotCommand
 from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
@@ -18,6 +17,7 @@ from bot.delivery import JITTER_MARGIN, DeliveryWorker
 from bot.delivery_policy.shared_limit import SharedRateLimiter
 from bot.interface import handlers
 from bot.interface.countdowns import CHECK_EVERY_S, refresh_countdowns
+from bot.interface.scopes import command_scopes
 from bot.runtime import Runtime
 from bot.service import HttpService, Listen, ServiceError, Webhook
 from bot.store.health import StoreGuard, never_create
@@ -172,11 +172,17 @@ class HeraldBot:
         await self.runtime.close()
 
     async def _set_commands(self) -> None:
-        commands = [BotCommand(name, what[:256]) for name, _, what in handlers.registered_help()]
-        try:
-            await self.application.bot.set_my_commands(commands)
-        except Exception:
-            log.warning("could not register the command list with Telegram", exc_info=True)
+        """Offer each kind of chat its own command menu (see bot/interface/scopes.py)."""
+        admins = self.runtime.config.admins
+        for scoped in command_scopes(handlers.registered_help(), admins):
+            try:
+                await self.application.bot.set_my_commands(scoped.commands, scope=scoped.scope)
+            except Exception:
+                log.warning(
+                    "could not register the %s command list with Telegram",
+                    scoped.scope.type,
+                    exc_info=True,
+                )
 
 
 async def run_until_signalled(herald: HeraldBot) -> int:

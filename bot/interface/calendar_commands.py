@@ -13,7 +13,15 @@ import io
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.interface.common import Callback, allowed, chat_zone, reply, runtime_of
+from bot.interface.common import (
+    Callback,
+    allowed,
+    chat_zone,
+    here,
+    reply,
+    runtime_of,
+    thread_of,
+)
 from bot.render import calendars as text
 from bot.render.timeline import timeline_caption, timeline_empty, timeline_png
 from bot.services.calendar_export import chat_calendar, chat_deadlines
@@ -34,11 +42,12 @@ async def timeline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     runtime = runtime_of(context)
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     now = utcnow()
     with session_scope(runtime.engine) as session:
-        items = timeline_items(session, chat.id, now)
+        items = timeline_items(session, dest, now)
     if not items:
         await reply(update, timeline_empty())
         return
@@ -46,6 +55,7 @@ async def timeline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await chat.send_photo(
         InputFile(io.BytesIO(png), filename="timeline.png"),
         caption=timeline_caption(len(items), zone),
+        message_thread_id=thread_of(update),
     )
 
 
@@ -53,18 +63,20 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     runtime = runtime_of(context)
     now = utcnow()
 
     def build() -> tuple[bytes, int]:
         with session_scope(runtime.engine) as session:
-            count = len(chat_deadlines(session, chat.id, now))
-            return chat_calendar(session, chat.id, now), count
+            count = len(chat_deadlines(session, dest, now))
+            return chat_calendar(session, dest, now), count
 
     ics, count = await asyncio.to_thread(build)
     await chat.send_document(
         InputFile(io.BytesIO(ics), filename=text.EXPORT_FILENAME),
         caption=text.export_caption(count),
+        message_thread_id=thread_of(update),
     )
 
 
@@ -73,13 +85,14 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat, args = update.effective_chat, list(context.args or [])
     if chat is None:
         return
+    dest = here(update, context)
     runtime = runtime_of(context)
-    stored, zone = chat_zone(runtime, chat.id)
+    stored, zone = chat_zone(runtime, dest)
     if not args:
         with session_scope(runtime.engine) as session:
             lines = [
                 text.CalendarLine(row.url, row.events, row.last_refreshed_at, row.last_error)
-                for row in chat_calendars(session, chat.id)
+                for row in chat_calendars(session, dest)
             ]
         await reply(update, text.calendar_list(lines, zone, utcnow(), MAX_CALENDARS_PER_CHAT))
         return
@@ -93,13 +106,13 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, text.calendar_refused("Send /start first", args[1], 0))
         return
     if action == "remove":
-        await _remove(update, context, chat.id, args[1])
+        await _remove(update, context, dest, args[1])
         return
     url = args[1][:2000]
     try:
         await check_chat_source(url)
         with session_scope(runtime.engine) as session:
-            row = add_calendar(session, chat.id, url, _actor(update))
+            row = add_calendar(session, dest, url, _actor(update))
             row_id = row.id
     except SourceRefused as exc:
         await reply(update, text.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))

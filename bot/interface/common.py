@@ -17,7 +17,7 @@ from bot import render
 from bot.delivery import to_markup
 from bot.delivery_policy.split import split_message
 from bot.runtime import Runtime
-from bot.services import access, chats
+from bot.services import access, chats, destinations
 from bot.store.db import session_scope
 from bot.store.models import Chat
 
@@ -47,8 +47,28 @@ def reply_parts(text: str) -> list[str]:
     return kept
 
 
+def thread_of(update: Update) -> int | None:
+    """The forum topic the update came from (None outside forum topics and in General)."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+def here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The destination the update came from: its chat, or its forum topic (see
+    bot/services/destinations.py). What the chat follows and sets is stored under this id."""
+    chat = update.effective_chat
+    assert chat is not None
+    thread = thread_of(update)
+    if thread is None:
+        return chat.id
+    with session_scope(runtime_of(context).engine) as session:
+        return destinations.resolve(session, chat.id, thread)
+
+
 async def reply(update: Update, rendered: render.Rendered) -> None:
-    """Answer in the chat the update came from (one way out for replies).
+    """Answer in the chat (and forum topic) the update came from (one way out for replies).
 
     Long replies are split like pushes (tags closed and reopened at each cut); the buttons
     go under the last part.
@@ -64,6 +84,7 @@ async def reply(update: Update, rendered: render.Rendered) -> None:
             parse_mode=ParseMode.HTML,
             reply_markup=to_markup(rendered.buttons) if last else None,
             disable_web_page_preview=not rendered.preview,
+            message_thread_id=thread_of(update),
         )
 
 
@@ -131,7 +152,9 @@ async def decision(
     chat = update.effective_chat
     if chat is None:
         return access.Refused("No chat to act in.")
-    request = access.Request(await actor_of(update, context), chat.id, chat.type, target)
+    # Items a forum topic added are owned by the topic's destination id.
+    actor = await actor_of(update, context)
+    request = access.Request(actor, here(update, context), chat.type, target)
     return access.decide(request)
 
 

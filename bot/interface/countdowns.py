@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlmodel import Session
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.render import deadline_replies as replies
 from bot.runtime import Runtime
-from bot.services import chats
+from bot.services import chats, destinations
 from bot.services.countdowns import after_edit, due_countdowns
 from bot.store.db import session_scope
 from bot.store.models import Chat, Countdown, utcnow
@@ -31,7 +32,7 @@ async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
         work = [
             (
                 c.id,
-                c.chat_id,
+                _telegram_chat(session, c.chat_id),
                 c.message_id,
                 d,
                 chats.zone_of(session.get(Chat, c.chat_id), runtime.config.timezone),
@@ -71,3 +72,9 @@ async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
                 countdown.active = False
                 session.add(countdown)
     return edited
+
+
+def _telegram_chat(session: Session, chat_id: int) -> int:
+    """The Telegram chat a countdown's message is in (a forum topic's is the forum)."""
+    address = destinations.address(session, chat_id)
+    return address.chat_id if address is not None else chat_id

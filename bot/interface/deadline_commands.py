@@ -14,14 +14,16 @@ from bot.interface.common import (
     answer,
     chat_zone,
     edit,
+    here,
     reply,
     row_id,
     runtime_of,
+    thread_of,
 )
-from bot.render import Rendered
+from bot.render import Rendered, onboarding
 from bot.render import deadline_replies as replies
 from bot.runtime import Runtime
-from bot.services import access, proposals
+from bot.services import access, proposals, suggest
 from bot.services import deadlines as deadline_ops
 from bot.services.countdowns import start_countdown
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
@@ -30,6 +32,9 @@ from bot.store.db import session_scope
 from bot.store.models import Deadline, utcnow
 from jobs.deadlines.natural import WhenError, parse_when
 from jobs.deadlines.offsets import OffsetError, parse_offsets
+
+# Deadlines every chat can see, so a link to them works for anyone.
+PUBLIC_ORIGINS = ("config", "calendar")
 
 
 def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
@@ -42,23 +47,23 @@ def _actor(update: Update) -> str:
 
 
 async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
     args = _args(context)
-    if chat is None:
+    if update.effective_chat is None:
         return
     if not args:
         await reply(update, replies.usage_of("deadline"))
         return
-    await _show_deadline(update, context, chat.id, args[0])
+    await _show_deadline(update, context, here(update, context), args[0])
 
 
 async def deadline_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """[⏳ deadline] under a news alert: the same answer as /deadline <id>, in that chat."""
+    """[⏳ deadline] under a news alert, or an id suggested under "did you mean": the same
+    answer as /deadline <id>, in that chat."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or query.data is None or chat is None:
         return
     await query.answer()
-    await _show_deadline(update, context, chat.id, query.data.split(":", 1)[1])
+    await _show_deadline(update, context, here(update, context), query.data.split(":", 1)[1])
 
 
 async def _show_deadline(
@@ -70,9 +75,24 @@ async def _show_deadline(
         with session_scope(runtime.engine) as session:
             details = deadline_details(session, slug.lower(), chat_id, runtime.config.timezone)
     except DeadlineNotFound:
-        await reply(update, replies.not_found(slug))
+        await reply(update, _not_found(runtime, chat_id, slug.lower(), "dd"))
         return
-    await reply(update, replies.details(details, zone, utcnow()))
+    rendered = replies.details(details, zone, utcnow())
+    username = context.bot.username
+    if details.origin in PUBLIC_ORIGINS and username:
+        rendered = onboarding.with_share_link(rendered, username, "deadline", details.slug)
+    await reply(update, rendered)
+
+
+def _not_found(runtime: Runtime, chat_id: int, slug: str, action: str) -> Rendered:
+    """No such deadline: an id-shaped slug gets the closest ids as buttons doing `action`."""
+    if not suggest.looks_like_id(slug):
+        return replies.not_found(slug)
+    with session_scope(runtime.engine) as session:
+        near = suggest.deadline_ids_near(session, chat_id, slug)
+    return onboarding.did_you_mean("deadline", slug, near, action) if near else (
+        replies.not_found(slug)
+    )
 
 
 async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,6 +100,7 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     if chat is None or message is None or message.text is None:
         return
+    dest = here(update, context)
     text = message.text.split(maxsplit=1)[1] if len(message.text.split(maxsplit=1)) > 1 else ""
     if not text.strip():
         await reply(update, replies.unreadable_when("write when and what"))
@@ -87,10 +108,10 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await allowed(update, context):
         return
     runtime = runtime_of(context)
-    if _at_limit(runtime, chat.id):
+    if _at_limit(runtime, dest):
         await reply(update, replies.too_many(runtime.config.limits.deadlines_per_chat))
         return
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     now = utcnow()
     try:
         reading = parse_when(text, zone=zone, now=now)
@@ -105,7 +126,7 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         all_day=reading.all_day,
     )
     with session_scope(runtime.engine) as session:
-        proposal = proposals.propose_add(session, chat.id, spec, _actor(update))
+        proposal = proposals.propose_add(session, dest, spec, _actor(update))
     assert proposal.id is not None
     await reply(
         update,
@@ -121,6 +142,7 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     _, raw_id, verdict = query.data.split(":")
     proposal_id = row_id(raw_id)
     if proposal_id is None:
@@ -128,23 +150,23 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     runtime = runtime_of(context)
     with session_scope(runtime.engine) as session:
-        moved = proposals.moved_deadline(session, proposal_id, chat.id)
+        moved = proposals.moved_deadline(session, proposal_id, dest)
         target = (
             _item(moved) if moved is not None and verdict == "ok" else access.CHAT_SETTINGS
         )
     if not await allowed(update, context, target):
         return
-    if verdict == "ok" and moved is None and _at_limit(runtime, chat.id):
+    if verdict == "ok" and moved is None and _at_limit(runtime, dest):
         await answer(update, replies.too_many(runtime.config.limits.deadlines_per_chat).text)
         return
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     try:
         with session_scope(runtime.engine) as session:
             if verdict == "no":
-                proposals.ignore(session, proposal_id, chat.id)
+                proposals.ignore(session, proposal_id, dest)
                 rendered, deadline_id, written = replies.proposal_dropped(), None, 0
             else:
-                deadline, written = proposals.accept(session, proposal_id, chat.id, _actor(update))
+                deadline, written = proposals.accept(session, proposal_id, dest, _actor(update))
                 deadline_id = deadline.id
                 rendered = _accepted(deadline, zone, moved=written > 0)
     except (proposals.ProposalGone, DeadlineNotFound):
@@ -187,6 +209,7 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat, args = update.effective_chat, _args(context)
     if chat is None:
         return
+    dest = here(update, context)
     if len(args) < 3 or args[1].lower() not in ("when", "title", "remind"):
         await reply(update, replies.usage_of("edit"))
         return
@@ -194,11 +217,11 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     slug, field, value = args[0].lower(), args[1].lower(), " ".join(args[2:])
     if not await _may_change_deadline(update, context, slug):
         return
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     actor = _actor(update)
     try:
         with session_scope(runtime.engine) as session:
-            deadline = deadline_ops.find(session, slug, chat.id)
+            deadline = deadline_ops.find(session, slug, dest)
             written, what = _apply_edit(session, deadline, field, value, zone, actor)
             deadline_id = deadline.id
     except DeadlineNotFound:
@@ -224,7 +247,7 @@ async def _may_change_deadline(
         return False
     try:
         with session_scope(runtime_of(context).engine) as session:
-            target = _item(deadline_ops.find(session, slug, chat.id))
+            target = _item(deadline_ops.find(session, slug, here(update, context)))
     except DeadlineNotFound:
         target = None
     if not await allowed(update, context, target or access.CHAT_SETTINGS):
@@ -259,6 +282,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat, args = update.effective_chat, _args(context)
     if chat is None:
         return
+    dest = here(update, context)
     if not args:
         await reply(update, replies.usage_of("cancel"))
         return
@@ -267,7 +291,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not await _may_change_deadline(update, context, slug):
         return
     with session_scope(runtime.engine) as session:
-        deadline = deadline_ops.find(session, slug, chat.id)
+        deadline = deadline_ops.find(session, slug, dest)
         active = deadline.status == "active"
         written = deadline_ops.cancel(session, deadline, actor=_actor(update)) if active else 0
         deadline_id = deadline.id
@@ -299,6 +323,7 @@ async def _follow(
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     if not slug:
         await reply(update, replies.usage_of("follow"))
         return
@@ -306,9 +331,9 @@ async def _follow(
         return
     runtime = runtime_of(context)
     try:
-        deadline, added = runtime.deadlines.follow(chat.id, slug.lower())
+        deadline, added = runtime.deadlines.follow(dest, slug.lower())
     except DeadlineNotFound:
-        await reply(update, replies.not_found(slug))
+        await reply(update, _not_found(runtime, dest, slug.lower(), "fol"))
         return
     await reply(update, replies.followed(deadline.title, deadline.slug, added, deadline.remind))
 
@@ -317,13 +342,14 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat, args = update.effective_chat, _args(context)
     if chat is None:
         return
+    dest = here(update, context)
     if not args:
         await reply(update, replies.usage_of("unfollow"))
         return
     if not await allowed(update, context):
         return
     try:
-        deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, args[0].lower())
+        deadline, removed = runtime_of(context).deadlines.unfollow(dest, args[0].lower())
     except DeadlineNotFound:
         await reply(update, replies.not_found(args[0]))
         return
@@ -334,6 +360,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat, args = update.effective_chat, _args(context)
     if chat is None:
         return
+    dest = here(update, context)
     if len(args) < 2:
         await reply(update, replies.usage_of("remind"))
         return
@@ -348,7 +375,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, replies.bad_input(str(exc), f"/remind {slug} 7d 1d 2h"))
         return
     try:
-        deadline, _ = runtime.deadlines.follow(chat.id, slug, offsets, reset=not own)
+        deadline, _ = runtime.deadlines.follow(dest, slug, offsets, reset=not own)
     except DeadlineNotFound:
         await reply(update, replies.not_found(slug))
         return
@@ -359,17 +386,18 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat, args = update.effective_chat, _args(context)
     if chat is None:
         return
+    dest = here(update, context)
     if not args:
         await reply(update, replies.usage_of("countdown"))
         return
     if not await allowed(update, context):
         return
     runtime = runtime_of(context)
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     now = utcnow()
     try:
         with session_scope(runtime.engine) as session:
-            deadline = deadline_ops.find(session, args[0].lower(), chat.id)
+            deadline = deadline_ops.find(session, args[0].lower(), dest)
     except DeadlineNotFound:
         await reply(update, replies.not_found(args[0]))
         return
@@ -382,10 +410,12 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         deadline.timezone,
         now,
     )
-    message = await chat.send_message(rendered.text, parse_mode=ParseMode.HTML)
+    message = await chat.send_message(
+        rendered.text, parse_mode=ParseMode.HTML, message_thread_id=thread_of(update)
+    )
     assert deadline.id is not None
     with session_scope(runtime.engine) as session:
-        start_countdown(session, chat.id, deadline.id, message.message_id, deadline.due_at, now)
+        start_countdown(session, dest, deadline.id, message.message_id, deadline.due_at, now)
 
 
 COMMANDS: dict[str, Callback] = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -29,53 +30,83 @@ from bot.interface.common import (
     answer,
     chat_zone,
     edit,
+    here,
     reply,
     reply_text,
     runtime_of,
 )
+from bot.interface.gate import register_gate
 from bot.logs import chat_of
+from bot.render import onboarding
 from bot.render.help import help_detail, unknown_help
 from bot.runtime import Runtime
-from bot.services import chats
+from bot.services import chats, destinations, news, places
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, utcnow
-from jobs.deadlines.offsets import ZoneError, zone_info
+from jobs.deadlines.offsets import ZoneError
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 PASSED_SHOWN = 5
 
 
+DEEP_LINK = re.compile(r"^(deadline|topic)_([a-z0-9-]{1,64})$")
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Register the chat (or topic); with a deep-link payload, follow what the link names."""
     runtime = runtime_of(context)
     tg_chat = update.effective_chat
     if tg_chat is None:
+        return
+    dest = here(update, context)
+    payload = context.args[0] if context.args else ""
+    with session_scope(runtime.engine) as session:
+        known = session.get(Chat, dest)
+        registered = known is not None and known.active
+    if (payload or not registered) and not await allowed(update, context):
         return
     title = tg_chat.title or tg_chat.full_name
     with session_scope(runtime.engine) as session:
         result = chats.register(
             session,
-            tg_chat.id,
+            dest,
             kind=tg_chat.type,
             title=title,
             auto_follow=runtime.config.subscribe_new_chats == "all",
         )
         zone = chats.zone_of(result.chat, runtime.config.timezone)
-        followed = sorted(deadline_ops.followed_ids(session, tg_chat.id))
+        followed = sorted(deadline_ops.followed_ids(session, dest))
     for deadline_id in followed:
         runtime.deadlines.changed(deadline_id)
-    await reply(
-        update,
-        render.welcome(
-            title if tg_chat.type != "private" else None,
-            result.created,
-            result.deadlines_followed,
-            result.topics_followed,
-            zone,
-        ),
+    intro = render.welcome(
+        title if tg_chat.type != "private" else None,
+        result.created,
+        result.deadlines_followed,
+        result.topics_followed,
+        zone,
     )
+    link = _follow_deep_link(runtime, dest, payload) if payload else None
+    await reply(update, onboarding.start_menu(intro, link))
+
+
+def _follow_deep_link(runtime: Runtime, chat_id: int, payload: str) -> str:
+    """Follow the deadline or topic a t.me/<bot>?start=… link names; the line saying so."""
+    match = DEEP_LINK.match(payload)
+    if match is None:
+        return onboarding.DEEP_LINK_UNKNOWN
+    kind, slug = match.groups()
+    try:
+        if kind == "deadline":
+            deadline, added = runtime.deadlines.follow(chat_id, slug)
+            return onboarding.deep_link_followed(kind, deadline.title, deadline.slug, added)
+        with session_scope(runtime.engine) as session:
+            topic, added = news.follow(session, chat_id, slug)
+            return onboarding.deep_link_followed(kind, topic.title, topic.slug, added)
+    except (DeadlineNotFound, news.TopicNotFound):
+        return onboarding.DEEP_LINK_UNKNOWN
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,14 +118,16 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     change, chat = update.my_chat_member, update.effective_chat
     if change is None or chat is None:
         return
+    dest = here(update, context)
     status = change.new_chat_member.status
     with session_scope(runtime_of(context).engine) as session:
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            chats.deactivate(session, chat.id, f"bot {status}")
-        elif session.get(Chat, chat.id) is not None:
+            for destination in [dest, *destinations.topics_of(session, chat.id)]:
+                chats.deactivate(session, destination, f"bot {status}")
+        elif session.get(Chat, dest) is not None:
             chats.register(
                 session,
-                chat.id,
+                dest,
                 kind=chat.type,
                 title=chat.title or chat.full_name,
                 auto_follow=False,
@@ -150,7 +183,8 @@ async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat = update.effective_chat
     if chat is None:
         return
-    await reply(update, deadlines_page(runtime_of(context), chat.id, 0))
+    dest = here(update, context)
+    await reply(update, deadlines_page(runtime_of(context), dest, 0))
 
 
 async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,8 +192,9 @@ async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TY
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     page = int(query.data.split(":", 1)[1])
-    rendered = deadlines_page(runtime_of(context), chat.id, page)
+    rendered = deadlines_page(runtime_of(context), dest, page)
     await answer(update)
     await edit(update, rendered, preview=False)
 
@@ -169,22 +204,22 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     if not context.args:
-        _, zone = chat_zone(runtime, chat.id)
+        _, zone = chat_zone(runtime, dest)
         await reply_text(
             update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
         )
         return
+    try:
+        name = places.zone_for(" ".join(context.args))
+    except ZoneError as exc:
+        await reply_text(update, f"{exc}. Example: /timezone New York")
+        return
     if not await allowed(update, context):
         return
-    name = context.args[0]
-    try:
-        zone_info(name)
-    except ZoneError as exc:
-        await reply_text(update, f"{exc}. Example: /timezone America/New_York")
-        return
     with session_scope(runtime.engine) as session:
-        stored = session.get(Chat, chat.id)
+        stored = session.get(Chat, dest)
         if stored is not None:
             stored.timezone = name
             session.add(stored)
@@ -199,11 +234,12 @@ async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context):
         return
     slug = query.data.split(":", 1)[1]
     try:
-        deadline, removed = runtime_of(context).deadlines.unfollow(chat.id, slug)
+        deadline, removed = runtime_of(context).deadlines.unfollow(dest, slug)
     except DeadlineNotFound:
         await answer(update, "That deadline no longer exists.")
         return
@@ -216,7 +252,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is None or not message.text:
         return
-    command = message.text.split(maxsplit=1)[0].split("@", 1)[0]
+    command, _, addressee = message.text.split(maxsplit=1)[0].partition("@")
+    if addressee:
+        if addressee.lower() != (context.bot.username or "").lower():
+            return  # meant for another bot in this group
+    elif message.chat.type != ChatType.PRIVATE:
+        return  # a bare unknown command in a group may well be another bot's
     await reply_text(update, f"I don't know {command}. Send /help to see what I understand.")
 
 
@@ -277,7 +318,13 @@ CALLBACKS: list[tuple[str, Callback]] = [
 
 
 def _modules() -> list[Any]:
-    from bot.interface import calendar_commands, deadline_commands, news_commands, policy_commands
+    from bot.interface import (
+        calendar_commands,
+        deadline_commands,
+        news_commands,
+        policy_commands,
+        settings_commands,
+    )
 
     return [
         sys.modules[__name__],
@@ -285,6 +332,7 @@ def _modules() -> list[Any]:
         policy_commands,
         news_commands,
         calendar_commands,
+        settings_commands,
     ]
 
 
@@ -295,7 +343,8 @@ def registered_help() -> list[tuple[str, str, str]]:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every command module's commands and buttons, then the fallbacks."""
+    """Add the gate, every command module's commands and buttons, then the fallbacks."""
+    register_gate(application)
     application.add_handler(TypeHandler(Update, screen_update), group=-1)
     for module in _modules():
         for name, callback in module.COMMANDS.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from telegram import Document, Update
 from telegram.ext import ContextTypes, filters
 
@@ -10,14 +11,16 @@ from bot.interface.common import (
     allowed,
     answer,
     chat_zone,
+    here,
     reply,
     reply_text,
     runtime_of,
 )
 from bot.render import news as text
+from bot.render import onboarding
 from bot.render.deadline_replies import usage
 from bot.runtime import Runtime
-from bot.services import access, news
+from bot.services import access, news, suggest
 from bot.services.sources import (
     NewSource,
     SourceRefused,
@@ -45,17 +48,41 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat, query = update.effective_chat, _rest(update)
     if chat is None:
         return
+    dest = here(update, context)
     if not query:
         what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
         await reply(update, usage("watch", WATCH_EXAMPLE, what))
         return
+    await _watch(update, context, dest, query)
+
+
+async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested topic id pressed under "did you mean": follow it."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    await _watch(update, context, here(update, context), query.data.split(":", 1)[1])
+
+
+async def _watch(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str
+) -> None:
     if not await allowed(update, context):
         return
+    await answer(update)  # a suggested id pressed: the reply below says what happened
     runtime = runtime_of(context)
+    if suggest.looks_like_id(query):
+        # One dashed lowercase token is an id, never a new query: say which ids are close.
+        with session_scope(runtime.engine) as session:
+            near = suggest.topic_ids_near(session, dest, query)
+            known = query in near or _is_visible(session, dest, query)
+        if not known:
+            await reply(update, onboarding.did_you_mean("topic", query, near, "wt", literal=True))
+            return
     try:
         with session_scope(runtime.engine) as session:
             topic, created = news.watch(
-                session, chat.id, query, max_owned=runtime.config.limits.topics_per_chat
+                session, dest, query, max_owned=runtime.config.limits.topics_per_chat
             )
             rendered = text.watched(topic.slug, topic.title, topic.query, created)
     except news.TopicLimit as exc:
@@ -71,10 +98,19 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply(update, rendered)
 
 
+def _is_visible(session: Session, chat_id: int, slug: str) -> bool:
+    try:
+        news.visible_topic(session, slug, chat_id)
+    except news.TopicNotFound:
+        return False
+    return True
+
+
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, slug = update.effective_chat, _rest(update).lower()
     if chat is None:
         return
+    dest = here(update, context)
     if not slug:
         await reply(update, usage("unwatch", "/unwatch rare-earths", "Stop following a topic."))
         return
@@ -82,7 +118,32 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     try:
         with session_scope(runtime_of(context).engine) as session:
-            topic, was_followed = news.unwatch(session, chat.id, slug)
+            topic, was_followed = news.unwatch(session, dest, slug)
+    except news.TopicNotFound:
+        with session_scope(runtime_of(context).engine) as session:
+            near = suggest.topic_ids_near(session, dest, slug)
+        await reply(
+            update,
+            onboarding.did_you_mean("topic", slug, near, "uw")
+            if near and suggest.looks_like_id(slug)
+            else text.topic_not_found(slug),
+        )
+        return
+    await reply(update, text.unwatched(topic.slug, topic.title, was_followed))
+
+
+async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested topic id pressed under "did you mean": stop following it."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    if not await allowed(update, context):
+        return
+    await answer(update)
+    dest, slug = here(update, context), query.data.split(":", 1)[1]
+    try:
+        with session_scope(runtime_of(context).engine) as session:
+            topic, was_followed = news.unwatch(session, dest, slug)
     except news.TopicNotFound:
         await reply(update, text.topic_not_found(slug))
         return
@@ -93,8 +154,9 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if chat is None:
         return
+    dest = here(update, context)
     with session_scope(runtime_of(context).engine) as session:
-        rows = news.topics(session, chat.id, utcnow())
+        rows = news.topics(session, dest, utcnow())
     await reply(update, text.topic_list(rows))
 
 
@@ -102,10 +164,11 @@ async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat, slug = update.effective_chat, _rest(update).lower() or None
     if chat is None:
         return
+    dest = here(update, context)
     try:
         with session_scope(runtime_of(context).engine) as session:
-            title = news.visible_topic(session, slug, chat.id).title if slug else None
-            rows = news.latest_news(session, chat.id, slug)
+            title = news.visible_topic(session, slug, dest).title if slug else None
+            rows = news.latest_news(session, dest, slug)
     except news.TopicNotFound:
         await reply(update, text.topic_not_found(slug or ""))
         return
@@ -117,10 +180,11 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     runtime = runtime_of(context)
     if chat is None:
         return
+    dest = here(update, context)
     if not runtime.is_admin(user.id if user else None):
         await reply(update, text.admins_only())
         return
-    _, zone = chat_zone(runtime, chat.id)
+    _, zone = chat_zone(runtime, dest)
     with session_scope(runtime.engine) as session:
         rows = all_sources(session)
     await reply(update, text.sources_health(rows, zone, utcnow()))
@@ -132,6 +196,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     runtime = runtime_of(context)
     if chat is None or message is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context, access.OPERATIONS):
         return
     original = message.reply_to_message
@@ -139,7 +204,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if document is None:
         await reply(update, text.opml_unreadable("no file: reply to the OPML file itself"))
         return
-    await _import_opml(update, runtime, chat.id, document)
+    await _import_opml(update, runtime, dest, document)
 
 
 async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,9 +213,10 @@ async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     runtime = runtime_of(context)
     if chat is None or message is None or message.document is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context, access.OPERATIONS):
         return
-    await _import_opml(update, runtime, chat.id, message.document)
+    await _import_opml(update, runtime, dest, message.document)
 
 
 async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document: Document) -> None:
@@ -190,12 +256,13 @@ async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context):
         return
     slug = query.data.split(":", 1)[1]
     try:
         with session_scope(runtime_of(context).engine) as session:
-            topic = news.mute(session, chat.id, slug, utcnow())
+            topic = news.mute(session, dest, slug, utcnow())
     except news.TopicNotFound:
         await answer(update, "You no longer follow that topic.")
         return
@@ -210,7 +277,11 @@ COMMANDS: dict[str, Callback] = {
     "sources": sources_command,
     "import": import_command,
 }
-CALLBACKS: list[tuple[str, Callback]] = [(r"^mt:[a-z0-9-]+$", mute_topic_button)]
+CALLBACKS: list[tuple[str, Callback]] = [
+    (r"^mt:[a-z0-9-]+$", mute_topic_button),
+    (r"^wt:[a-z0-9-]+$", watch_button),
+    (r"^uw:[a-z0-9-]+$", unwatch_button),
+]
 MESSAGES: list[tuple[filters.BaseFilter, Callback]] = [
     (filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml"), opml_upload)
 ]

@@ -24,6 +24,7 @@ from bot.interface.common import (
     allowed,
     answer,
     chat_zone,
+    here,
     reply,
     reply_text,
     row_id,
@@ -56,11 +57,12 @@ async def _settings_target(
     if changing and not await allowed(update, context):
         return None
     runtime = runtime_of(context)
-    stored, zone = chat_zone(runtime, chat.id)
+    dest = here(update, context)
+    stored, zone = chat_zone(runtime, dest)
     if stored is None:
         await reply_text(update, text.REGISTER_FIRST)
         return None
-    return chat.id, zone
+    return dest, zone
 
 
 async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -177,16 +179,17 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
+    dest = here(update, context)
     if not await allowed(update, context):
         return
     runtime = runtime_of(context)
     alert_id = row_id(query.data.removeprefix(SNOOZE_PREFIX))
     now = utcnow()
-    result = None if alert_id is None else snooze(runtime.engine, chat.id, alert_id, now)
+    result = None if alert_id is None else snooze(runtime.engine, dest, alert_id, now)
     if result is None:
         await answer(update, "That reminder can no longer be snoozed.")
         return
-    _, zone = _zone(runtime.engine, chat.id, runtime.config.timezone)
+    _, zone = _zone(runtime.engine, dest, runtime.config.timezone)
     await answer(update, text.snoozed(result.until, zone, now))
 
 

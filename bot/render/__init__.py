@@ -9,13 +9,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.render import calendars, deadlines, news, policy
+from bot.render import calendars, deadlines, news, onboarding, policy
 from bot.render.chat import CORE_HELP, DEADLINE_HELP, HelpEntry, help_text, welcome
 from bot.render.common import Button, Rendered, countdown, error_reply, escape, format_due
 from bot.render.deadlines import DeadlineLine, deadline_list
 
 HELP_COMMANDS: tuple[HelpEntry, ...] = (
-    CORE_HELP + DEADLINE_HELP + news.NEWS_HELP + policy.POLICY_HELP + calendars.CALENDAR_HELP
+    CORE_HELP
+    + onboarding.ONBOARDING_HELP
+    + DEADLINE_HELP
+    + news.NEWS_HELP
+    + policy.POLICY_HELP
+    + calendars.CALENDAR_HELP
 )
 
 AlertRenderer = Callable[[dict[str, Any], str, datetime], Rendered]

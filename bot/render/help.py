@@ -35,7 +35,12 @@ HELP_DETAILS: dict[str, HelpDetail] = {
     "start": HelpDetail("/start", _fixed("/start"), "Registers the chat; safe to send again."),
     "help": HelpDetail("/help [command]", _fixed("/help", "/help add")),
     "timezone": HelpDetail(
-        "/timezone [IANA zone]", _fixed("/timezone Europe/Paris", "/timezone America/New_York")
+        "/timezone [city or IANA zone]", _fixed("/timezone London", "/timezone America/New_York")
+    ),
+    "settings": HelpDetail(
+        "/settings",
+        _fixed("/settings"),
+        "Time zone, quiet hours, digest, reminders and what to follow, by buttons.",
     ),
     "deadlines": HelpDetail("/deadlines", _fixed("/deadlines")),
     "deadline": HelpDetail(

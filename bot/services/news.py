@@ -46,8 +46,10 @@ class NewsLine:
 
 
 def topic_slug_base(query: str) -> str:
-    """A readable id from a query's words: '"rare earth" -stock' -> 'rare-earth-stock'."""
-    ascii_text = unicodedata.normalize("NFKD", query).encode("ascii", "ignore").decode()
+    """A readable id from the words a query looks for: '"rare earth" export -opinion' ->
+    'rare-earth-export' (excluded words are not what the topic is about)."""
+    wanted = re.sub(r'(?:(?<=\s)|^)-(?:"[^"]*"|\S+)', " ", query)
+    ascii_text = unicodedata.normalize("NFKD", wanted).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_text.lower())
     words = [w for w in words if w not in ("or", "and", "site", "intitle")][:SLUG_WORDS]
     return ("-".join(words)[:SLUG_MAX_CHARS].strip("-")) or "topic"
@@ -104,6 +106,15 @@ class TopicLimit(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
         self.limit = limit
+
+
+def follow(session: Session, chat_id: int, slug: str) -> tuple[Topic, bool]:
+    """Follow a visible topic by id (never a new query); return it and whether it is new here.
+
+    Raises TopicNotFound for an id the chat cannot see.
+    """
+    topic = visible_topic(session, slug, chat_id)
+    return topic, _follow(session, chat_id, topic)
 
 
 def watch(

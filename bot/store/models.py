@@ -83,6 +83,23 @@ def _slug_indexes(table: str) -> tuple[Index, Index]:
     )
 
 
+class Destination(SQLModel, table=True):
+    """A forum topic Herald talks in: (Telegram chat, message thread).
+
+    A topic is a destination of its own: it has a `Chat` row whose id is `topic_chat_id(id)`
+    (below any Telegram chat id), so its subscriptions, settings and alerts are kept apart from
+    the forum's other topics. Only sending needs the Telegram address back (see
+    bot/services/destinations.py).
+    """
+
+    __table_args__ = (UniqueConstraint("chat_id", "thread_id", name="uq_destination_thread"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    thread_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = _when(default=utcnow)
+
+
 class Deadline(SQLModel, table=True):
     """A dated event; `reminded_until` marks how far its reminders have been turned into alerts."""
 

@@ -1,0 +1,173 @@
+"""/settings: one message edited in place, every value changed by a button.
+
+Callback data (all well under Telegram's 64 bytes): `st:m` the menu; `st:tz`, `st:q`,
+`st:dg`, `st:rm` the pickers and `st:tz:<i>`, `st:q:<i>`, `st:dg:<i>`, `st:rm:<i>` their
+choices (indexes into fixed tables);
+`st:d:<page>` / `st:t:<page>` the deadline and topic toggles and `st:dt:<page>:<id>` /
+`st:tt:<page>:<id>` a toggle. A toggle whose item left the list answers "this list has
+changed" and shows the fresh page.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.delivery import to_markup
+from bot.delivery_policy.quiet import parse_digest, parse_quiet
+from bot.interface.common import Callback, allowed, here, reply, reply_text, runtime_of
+from bot.render import Rendered, onboarding
+from bot.runtime import Runtime
+from bot.services import deadlines as deadline_ops
+from bot.services import places, settings
+from bot.services.deadlines import DeadlineNotFound
+from bot.services.policy import set_digest, set_quiet
+from bot.store.db import session_scope
+from bot.store.models import Chat, utcnow
+
+CHANGES = ("st:tz:", "st:q:", "st:dg:", "st:rm:", "st:dt:", "st:tt:")
+_CHOICES: dict[str, tuple[object, ...]] = {
+    "tz": places.COMMON_CITIES,
+    "q": settings.QUIET_PRESETS,
+    "dg": settings.DIGEST_PRESETS,
+    "rm": settings.OFFSET_PRESETS,
+}
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat is None:
+        return
+    runtime = runtime_of(context)
+    rendered = main_menu(runtime, here(update, context))
+    if rendered is None:
+        await reply_text(update, onboarding.REGISTER_FIRST)
+        return
+    await reply(update, rendered)
+
+
+def main_menu(runtime: Runtime, chat_id: int) -> Rendered | None:
+    with session_scope(runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        if chat is None:
+            return None
+        view = settings.overview(session, chat, runtime.config.timezone)
+    return onboarding.settings_main(
+        view.zone, view.quiet, view.digest, view.deadlines_followed, view.topics_followed
+    )
+
+
+async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    runtime, data = runtime_of(context), query.data
+    chat_id = here(update, context)
+    with session_scope(runtime.engine) as session:
+        registered = session.get(Chat, chat_id) is not None
+    if not registered:
+        await query.answer(onboarding.REGISTER_FIRST)
+        return
+    if data.startswith(CHANGES) and not await allowed(update, context):
+        return  # the press was answered with the reason
+    answer, rendered = _act(runtime, chat_id, data.split(":"))
+    await query.answer(answer)
+    try:
+        await query.edit_message_text(
+            rendered.text, parse_mode=ParseMode.HTML, reply_markup=to_markup(rendered.buttons)
+        )
+    except BadRequest as exc:  # pressing the value already shown changes nothing
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, Rendered]:
+    """Carry out a press; return the short answer and the menu page to show."""
+    now = utcnow()
+    what, arg = parts[1], parts[2:]
+    try:
+        index = [int(a) for a in arg]
+    except ValueError:
+        index = []
+    if what in _CHOICES and index and index[0] >= len(_CHOICES[what]):
+        return onboarding.STALE_BUTTON, _page(runtime, chat_id, what, 0)
+    if what == "tz" and index:
+        city = places.COMMON_CITIES[index[0]]
+        with session_scope(runtime.engine) as session:
+            chat = session.get(Chat, chat_id)
+            assert chat is not None
+            chat.timezone = city[1]
+            session.add(chat)
+        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+    if what == "q" and index:
+        preset = settings.QUIET_PRESETS[index[0]]
+        set_quiet(runtime.engine, chat_id, parse_quiet(preset) if preset else None, now)
+        runtime.outbox.notify()
+        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+    if what == "dg" and index:
+        digest = settings.DIGEST_PRESETS[index[0]]
+        set_digest(runtime.engine, chat_id, parse_digest(digest), now)
+        runtime.outbox.notify()
+        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+    if what == "rm" and index:
+        with session_scope(runtime.engine) as session:
+            changed = settings.set_offsets_everywhere(
+                session, chat_id, settings.OFFSET_PRESETS[index[0]]
+            )
+        for deadline_id in changed:
+            runtime.deadlines.changed(deadline_id)
+        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+    if what in ("dt", "tt") and len(index) == 2:
+        page, item_id = index
+        try:
+            answer = _toggle(runtime, chat_id, what[0], item_id)
+        except (settings.ListChanged, DeadlineNotFound):
+            answer = onboarding.STALE_BUTTON
+        return answer, _page(runtime, chat_id, what[0], page)
+    return None, _page(runtime, chat_id, what, index[0] if index else 0)
+
+
+def _toggle(runtime: Runtime, chat_id: int, kind: str, item_id: int) -> str:
+    if kind == "t":
+        with session_scope(runtime.engine) as session:
+            followed = settings.toggle_topic(session, chat_id, item_id)
+        return onboarding.toggled(followed)
+    with session_scope(runtime.engine) as session:
+        slug = settings.listed_deadline(session, item_id, utcnow())
+        followed = item_id in deadline_ops.followed_ids(session, chat_id)
+    if followed:
+        runtime.deadlines.unfollow(chat_id, slug)
+    else:
+        runtime.deadlines.follow(chat_id, slug)
+    return onboarding.toggled(not followed)
+
+
+def _page(runtime: Runtime, chat_id: int, what: str, page: int) -> Rendered:
+    with session_scope(runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
+        view = settings.overview(session, chat, runtime.config.timezone)
+        if what in ("d", "t"):
+            found = (
+                settings.deadline_page(session, chat_id, page, utcnow())
+                if what == "d"
+                else settings.topic_page(session, chat_id, page)
+            )
+            items = [(t.item_id, t.title, t.followed) for t in found.items]
+            return onboarding.toggle_page(what, items, found.page, found.pages)
+    if what == "tz":
+        return onboarding.zone_picker(view.zone, places.COMMON_CITIES)
+    if what == "q":
+        return onboarding.quiet_picker(view.quiet, settings.QUIET_PRESETS)
+    if what == "dg":
+        return onboarding.digest_picker(view.digest, settings.DIGEST_PRESETS)
+    if what == "rm":
+        return onboarding.offsets_picker(view.deadlines_followed, settings.OFFSET_PRESETS)
+    return onboarding.settings_main(
+        view.zone, view.quiet, view.digest, view.deadlines_followed, view.topics_followed
+    )
+
+
+COMMANDS: dict[str, Callback] = {"settings": settings_command}
+CALLBACKS: list[tuple[str, Callback]] = [(r"^st:[a-z]+(:\d+)*$", settings_button)]
