@@ -24,7 +24,17 @@ from syrupy.assertion import SnapshotAssertion
 import bot.render
 from bot import render
 from bot.delivery_policy.split import split_message
-from bot.render import calendars, chat, deadline_replies, deadlines, help, news, policy, timeline
+from bot.render import (
+    calendars,
+    chat,
+    deadline_replies,
+    deadlines,
+    help,
+    news,
+    onboarding,
+    policy,
+    timeline,
+)
 from bot.render.common import Rendered, error_reply
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
@@ -417,6 +427,52 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         "muted": lambda v: policy.mute_state(NOW + timedelta(hours=3), ZONE, True, NOW),
         "unmuted": lambda v: policy.mute_state(None, ZONE, True, NOW),
         "not-muted": lambda v: policy.mute_state(None, ZONE, False, NOW),
+    },
+    "onboarding.start_menu": {
+        "plain": lambda v: onboarding.start_menu(chat.welcome(v.title, True, 2, 1, ZONE)),
+        "deep-link": lambda v: onboarding.start_menu(
+            chat.welcome(None, False, 0, 0, ZONE),
+            onboarding.deep_link_followed("deadline", v.title, "a-b", True),
+        ),
+    },
+    "onboarding.with_share_link": {
+        "fits": lambda v: onboarding.with_share_link(
+            deadline_replies.not_found(v.title), "herald_test_bot", "deadline", "uk-us-deal"
+        ),
+        "too-long": lambda v: onboarding.with_share_link(
+            deadline_replies.not_found(v.title), "herald_test_bot", "deadline", "x" * 80
+        ),
+    },
+    "onboarding.settings_main": {
+        "set": lambda v: onboarding.settings_main(v.source, "22:00-07:00", "daily 08:00", 1, 3),
+        "unset": lambda v: onboarding.settings_main(ZONE, None, "off", 0, 1),
+    },
+    "onboarding.zone_picker": {
+        "cities": lambda v: onboarding.zone_picker(
+            v.source, (("London", "Europe/London"), (v.title[:20], "UTC"), ("Tokyo", "Asia/Tokyo"))
+        )
+    },
+    "onboarding.quiet_picker": {
+        "presets": lambda v: onboarding.quiet_picker(v.source, ("22:00-07:00", None))
+    },
+    "onboarding.digest_picker": {
+        "presets": lambda v: onboarding.digest_picker(v.source, ("off", "hourly", "daily 08:00"))
+    },
+    "onboarding.offsets_picker": {
+        "presets": lambda v: onboarding.offsets_picker(1, (("7d", "1d"), None)),
+        "many": lambda v: onboarding.offsets_picker(5, (("1h",),)),
+    },
+    "onboarding.toggle_page": {
+        "middle": lambda v: onboarding.toggle_page(
+            "d", [(1, v.title, True), (2, v.source or "x", False)], 1, 3
+        ),
+        "empty": lambda v: onboarding.toggle_page("t", [], 0, 1),
+    },
+    "onboarding.did_you_mean": {
+        "close": lambda v: onboarding.did_you_mean("topic", v.title, ["rare-earths"], "wt"),
+        "literal": lambda v: onboarding.did_you_mean(
+            "topic", "nope-topic", [], "wt", literal=True
+        ),
     },
     "policy.topic_mute_state": {
         "muted": lambda v: policy.topic_mute_state(v.title, NOW + timedelta(days=1), ZONE, NOW),
