@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
@@ -41,6 +42,11 @@ LEADER_RETRY_S = 5  # how often a follower replica tries to take the lead
 # lock connection's timeouts (3 s), so a leader cut off steps down within 2 + 3 s, before the
 # server drops its session (about 7 s) and a follower can take the lock (5 s more at most).
 LEADER_CHECK_S = 2
+# The lock can be free while its last holder still believes it leads: pg_terminate_backend
+# frees it at once, and the old leader learns of it only at its next check (up to 2 s, plus
+# 3 s if that check hangs). A follower that takes the lock waits this long before any leader
+# work, so two replicas never lead at once; takeover stays within 5 + 6 = 11 s.
+TAKEOVER_GRACE_S = LEADER_CHECK_S + 4
 LEADER_JOB_PREFIXES = ("deadline:", "calendar:", "chat-calendars", "sources:poll", "reminders-sync")
 LeadershipCallback = Callable[[bool], Awaitable[None]]
 
@@ -156,6 +162,8 @@ class Runtime:
         try:
             # In a thread: reaching an unreachable database takes the connect timeout.
             acquired = await asyncio.to_thread(self.leadership.try_acquire)
+            if acquired and not self._leading and not await self._outwait_old_leader():
+                return
             if acquired and not self._leading:
                 self._lead()
         except Exception:
@@ -163,6 +171,21 @@ class Runtime:
             return
         if self._leading:
             await self._announce(True)
+
+    async def _outwait_old_leader(self) -> bool:
+        """Hold the lock for TAKEOVER_GRACE_S before leading; False if it was lost meanwhile."""
+        if self.leadership.embedded:
+            return True
+        if self.scheduler.get_job("leadership") is not None:
+            self.scheduler.remove_job("leadership")  # no second attempt while this one waits
+        await asyncio.sleep(TAKEOVER_GRACE_S)
+        reason = await asyncio.to_thread(self.leadership.check)
+        if reason is None:
+            return True
+        log.warning("leader lock lost while waiting to lead: %s", reason)
+        if self.scheduler.running:
+            self._follow()
+        return False
 
     async def _check_lead(self) -> None:
         """The leader's periodic check of its lock (fencing): step down as soon as it fails."""
@@ -198,6 +221,7 @@ class Runtime:
         if not self.leadership.try_acquire():
             return False
         self._leading = True
+        log.info("leadership acquired at %s (pid %d)", stamp(), os.getpid())
         if self.scheduler.get_job("leadership") is not None:
             self.scheduler.remove_job("leadership")
         if not self.leadership.embedded:

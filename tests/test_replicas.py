@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+import bot.runtime as runtime_module
 from bot.config import parse_config
 from bot.runtime import Runtime
 from bot.services import chats
@@ -111,6 +113,41 @@ async def test_a_leader_whose_lock_connection_is_terminated_stops_all_leader_wor
         assert second._lead() is True
         await first._try_to_lead()
         assert not first.leading and changes == [False]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_follower_taking_a_freed_lock_leads_only_after_the_old_leader_stepped_down(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_terminate_backend frees the lock at once, but the old leader learns of it only at
+    its next check: the follower that takes the lock must not lead before then."""
+    postgres_only(database_url)
+    monkeypatch.setattr(runtime_module, "TAKEOVER_GRACE_S", 0.2)
+    first, second = Runtime.create(CONFIG, database_url), Runtime.create(CONFIG, database_url)
+    first.prepare_store()
+    first.start_jobs()
+    second.start_jobs()
+    both_led: list[bool] = []
+
+    async def watch() -> None:
+        while True:
+            both_led.append(first.leading and second.leading)
+            await asyncio.sleep(0)
+
+    try:
+        _terminate(first)
+        watcher = asyncio.create_task(watch())
+        taking = asyncio.create_task(second._try_to_lead())
+        while not second.leadership.is_leader:  # the follower holds the freed lock...
+            await asyncio.sleep(0.01)
+        assert first.leading and not second.leading  # ...but waits out the old leader's check
+        await first._check_lead()
+        await taking
+        watcher.cancel()
+        assert (first.leading, second.leading) == (False, True)
+        assert not any(both_led)
     finally:
         await first.close()
         await second.close()

@@ -109,7 +109,7 @@ class Leadership:
             raise
         if got:
             self._connection = connection
-            log.info("leadership acquired at %s (pid %d)", stamp(), os.getpid())
+            log.info("leader lock taken at %s (pid %d)", stamp(), os.getpid())
             return True
         _close_quietly(connection)
         return False
