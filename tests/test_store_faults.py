@@ -133,3 +133,34 @@ async def test_a_read_only_file_pauses_delivery_until_it_is_writable_again(
     assert await until_ready(herald, ready=True) == {}
     await until(lambda: alert_status(herald) == "sent")
     assert any("store healthy again" in r.message for r in caplog.records)
+
+
+def test_the_store_check_keeps_sqlites_locks_so_another_process_cannot_delete_the_wal(
+    tmp_path: Path,
+) -> None:
+    """Closing any descriptor of the database file drops this process's POSIX locks on it;
+    another process closing its own connection would then delete the WAL under Herald."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from bot.store.db import make_engine, migrate
+    from bot.store.health import StoreGuard
+
+    path = tmp_path / "herald.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    held = engine.connect()  # Herald's own open connection, in WAL mode
+    held.execute(text("SELECT count(*) FROM chat")).all()
+    held.commit()  # open, but not inside a transaction (that would hold the write lock)
+    wal = Path(f"{path}-wal")
+    try:
+        assert StoreGuard(engine).check()
+        assert wal.exists()
+        closing = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM sqlite_master').fetchall(); c.close()"
+        subprocess.run([sys.executable, "-c", closing, str(path)], check=True, timeout=30)
+        assert wal.exists(), "another process deleted the WAL of a database Herald holds open"
+    finally:
+        held.close()
+        engine.dispose()

@@ -12,6 +12,7 @@ the store is whole again the pool is reopened and work resumes by itself.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -103,11 +104,11 @@ class StoreGuard:
                 return f"database file {self.path} was replaced by one Herald cannot use: {exc}"
             self._identity = (st.st_dev, st.st_ino)
             self._probed_at = float("-inf")
-        try:
-            with open(self.path, "r+b"):
-                pass
-        except OSError as exc:
-            return f"database file {self.path} is not writable: {exc.strerror}"
+        # access(2), never open(): closing any descriptor of the file would drop the POSIX
+        # locks SQLite holds on it in this process, and another process could then delete
+        # the WAL under it (https://www.sqlite.org/howtocorrupt.html, section 2.2).
+        if not os.access(self.path, os.W_OK):
+            return f"database file {self.path} is not writable"
         return None
 
     def _probe(self) -> str | None:
