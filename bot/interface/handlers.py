@@ -43,7 +43,7 @@ from bot.runtime import Runtime
 from bot.services import chats, destinations, news, places
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound
-from bot.store.db import session_scope
+from bot.store.db import read_scope, session_scope
 from bot.store.models import Chat, Deadline, utcnow
 from jobs.deadlines.offsets import ZoneError
 
@@ -159,7 +159,7 @@ def _line(deadline: Deadline, followed: set[int]) -> render.DeadlineLine:
 
 def deadlines_page(runtime: Runtime, chat_id: int, page: int) -> render.Rendered:
     now = utcnow()
-    with session_scope(runtime.engine) as session:
+    with read_scope(runtime.engine) as session:
         chat = session.get(Chat, chat_id)
         zone = chats.zone_of(chat, runtime.config.timezone)
         total = deadline_ops.count_upcoming(session, chat_id, now)

@@ -32,6 +32,9 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+READ_ONLY = "herald_read_only"  # execution option: begin the transaction DEFERRED on SQLite
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Transactions are begun by _begin_immediate below, not by the driver.
     dbapi_connection.isolation_level = None
@@ -48,9 +51,13 @@ def _begin_immediate(connection: Any) -> None:
 
     A transaction that reads and then writes would otherwise fail at once with "database is
     locked" whenever another connection wrote in between (busy_timeout cannot help there);
-    begun IMMEDIATE, it waits its turn instead.
+    begun IMMEDIATE, it waits its turn instead. A `read_scope` begins DEFERRED: it never
+    writes, so it need not wait for a writer (WAL lets it read the last commit meanwhile).
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -74,6 +81,19 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction that only reads, rolled back at the end. On SQLite it does not wait for
+    the write lock, so a chat reply is not held up while the news pipeline stores a batch."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with Session(bind=connection, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
 
 @contextmanager
