@@ -254,3 +254,40 @@ def test_numeric_entities_decode_only_to_real_characters(entity: str, plain: str
 )
 def test_a_cut_never_splits_one_visible_character(text: str, budget: int, fitted: int) -> None:
     assert _fit(text, budget, must_take=False) == fitted
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "fitted"),
+    [
+        ("\uffffb", 1, 1),  # U+FFFF is one UTF-16 unit
+        ("\U00010000b", 1, 0),  # U+10000 is two
+        ("\u0301a", 0, 0),  # nothing fits: nothing taken, whatever the first character is
+        ("ab", 5, 2),  # everything fits
+        ("\U0001f1eb\U0001f1f7x\U0001f1e9", 2, 0),  # the count of indicators stops at the start
+    ],
+)
+def test_fit_counts_utf16_units_and_stays_inside_the_text(
+    text: str, budget: int, fitted: int
+) -> None:
+    assert _fit(text, budget, must_take=False) == fitted
+
+
+def test_a_tag_closed_out_of_order_is_not_reopened_in_the_next_part() -> None:
+    parts = split_message("<b><i>" + "a" * 30 + "</b> " + "b" * 30, limit=40)
+    assert parts == ["<b><i>" + "a" * 30 + "</b>", "b" * 30]
+
+
+def test_a_stray_closing_tag_before_a_cut_closes_nothing() -> None:
+    parts = split_message("</b>" + "a" * 30 + " " + "b" * 30, limit=40)
+    assert [html_to_plain(part) for part in parts] == ["a" * 30, "b" * 30]
+
+
+@pytest.mark.parametrize(
+    ("html_text", "plain"),
+    [
+        ('<a href="https://x.org"></a>', "https://x.org"),
+        ('<a href="https://x.org"> <b> </b></a>', "  https://x.org"),
+    ],
+)
+def test_a_link_without_visible_text_becomes_its_address(html_text: str, plain: str) -> None:
+    assert html_to_plain(html_text) == plain
