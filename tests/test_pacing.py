@@ -212,3 +212,34 @@ def test_reminder_priority() -> None:
     assert reminder_priority(T0, T0 + timedelta(hours=1)) == PRIORITY_URGENT
     assert reminder_priority(T0, T0 - timedelta(minutes=5)) == PRIORITY_URGENT
     assert reminder_priority(T0, T0 + timedelta(hours=1, seconds=1)) == PRIORITY_NORMAL
+
+
+def test_pause_chat_on_a_chat_already_sent_to_keeps_its_interval() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    assert pacer.reserve(7) == 0.0
+    pacer.pause_chat(7, clock.now + 0.5)  # ends before the one-second interval does
+    assert pacer.next_allowed(7) == pytest.approx(clock.now + 1.0)
+
+
+def test_pause_chat_on_an_unseen_chat_holds_it_only_until_the_pause_ends() -> None:
+    clock = FakeClock(start=0.0)  # a monotonic clock may be near zero just after boot
+    pacer = Pacer(clock=clock)
+    pacer.pause_chat(7, 0.5)
+    assert pacer.next_allowed(7) == 0.5
+
+
+def test_idle_chats_are_swept_every_64_sends_not_sooner() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    for chat in range(1, 65):  # each chat idle again before the next send
+        clock.now += 2.0
+        pacer.record_send(chat, clock.now)
+    assert pacer.tracked_chats == 1  # the 64th send swept the 63 idle chats
+    for chat in range(65, 128):
+        clock.now += 2.0
+        pacer.record_send(chat, clock.now)
+    assert pacer.tracked_chats == 64  # 63 sends since the sweep: none yet
+    clock.now += 2.0
+    pacer.record_send(128, clock.now)
+    assert pacer.tracked_chats == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import time as time_module
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -255,3 +257,103 @@ def test_digests_skip_quiet_hours() -> None:
 
 def test_digest_off_has_no_next_time() -> None:
     assert next_digest_at(NOW, LONDON, Digest(DigestKind.OFF)) is None
+
+
+# Boundaries and messages pinned by mutation testing (docs/quality.md).
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("23:59-00:00", QuietHours(time(23, 59), time(0, 0))),
+        ("23-7", QuietHours(time(23, 0), time(7, 0))),
+        ("22to7", NIGHT),  # the numeric form needs no spaces around "to"
+    ],
+)
+def test_parse_quiet_accepts_the_last_hour_and_minute_of_the_day(
+    text: str, expected: QuietHours
+) -> None:
+    assert parse_quiet(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("25-7", "25:00 is not a time of day. Quiet hours look like"),
+        ("22:60-07:00", "22:60 is not a time of day. Quiet hours look like"),
+        ("22:00-24:00", "24:00 is not a time of day. Quiet hours look like"),
+        ("22:00-25:00", "25:00 is not a time of day. Quiet hours look like"),
+        ("banana-7am", "'banana' is not a time of day; write e.g. 17:00 or 5pm. Quiet hours"),
+    ],
+)
+def test_a_bad_start_or_end_names_itself_and_shows_the_form(text: str, message: str) -> None:
+    with pytest.raises(PolicyInputError) as caught:
+        parse_quiet(text)
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith('10pm-7am (start-end, your time), or "off".')
+
+
+def test_a_mute_of_exactly_the_maximum_is_accepted() -> None:
+    assert parse_duration("366d") == timedelta(days=366)
+
+
+def test_digest_none_turns_digests_off() -> None:
+    assert parse_digest("none") == Digest(DigestKind.OFF)
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that does not know its offset: the datetime is naive in effect."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
+
+
+def test_a_datetime_whose_zone_has_no_offset_is_refused_as_naive() -> None:
+    with pytest.raises(ValueError, match=r"^aware UTC datetimes only$"):
+        quiet_end(datetime(2025, 7, 1, 12, tzinfo=_NoOffset()), LONDON, NIGHT)
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's own zone, which must play no part in any answer."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time_module.tzset()
+    yield
+    monkeypatch.undo()
+    time_module.tzset()
+
+
+@pytest.mark.usefixtures("host_in_new_york")
+def test_answers_are_utc_whatever_the_host_zone() -> None:
+    end = quiet_end(utc(2025, 7, 1, 23, 0), LONDON, NIGHT)
+    assert end == MORNING
+    assert end is not None and end.utcoffset() == timedelta(0)
+    digest = next_digest_at(utc(2025, 7, 1, 12, 0), LONDON, DAILY_8)
+    assert digest is not None and digest.utcoffset() == timedelta(0)
+
+
+def test_quiet_hours_are_found_on_the_chat_date_not_the_utc_date() -> None:
+    # 01:00 NZST on 3 July is still 2 July in UTC: the window started on the chat's 3 July.
+    early = QuietHours(time(0, 0), time(6, 0))
+    assert quiet_end(utc(2025, 7, 2, 13, 0), "Pacific/Auckland", early) == utc(2025, 7, 2, 18)
+
+
+def test_daily_digest_counts_days_in_the_chat_zone_not_utc() -> None:
+    # 22:00 HST on 1 July is 2 July in UTC: 23:00 the same local evening comes first.
+    late = Digest(DigestKind.DAILY, time(23, 0))
+    assert next_digest_at(utc(2025, 7, 2, 8, 0), "Pacific/Honolulu", late) == utc(2025, 7, 2, 9)
+
+
+def test_quiet_hours_starting_and_ending_at_once_hold_nothing() -> None:
+    empty = QuietHours(time(9, 0), time(9, 0))
+    assert quiet_end(utc(2025, 7, 1, 8, 0), LONDON, empty) is None
+    assert quiet_end(utc(2025, 7, 1, 20, 0), LONDON, empty) is None
+
+
+def test_hourly_digest_from_between_quarter_hours_is_on_the_next_local_hour() -> None:
+    assert next_digest_at(utc(2025, 7, 1, 10, 7, 30), LONDON, HOURLY) == utc(2025, 7, 1, 11)
+
+
+def test_hourly_digest_in_a_zone_off_the_quarter_hour_grid_uses_the_utc_hour() -> None:
+    # New York kept local mean time (-4:56:02) until 1883: no quarter hour is a local hh:00.
+    assert next_digest_at(utc(1850, 6, 1, 10, 5), "America/New_York", HOURLY) == utc(1850, 6, 1, 11)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bot.delivery_policy.split import (
+    _fit,
     html_to_plain,
     split_message,
     split_plain,
@@ -213,3 +214,80 @@ def test_a_grapheme_longer_than_the_limit_is_cut_between_code_points() -> None:
     parts = split_message(family, 4)
     assert parts == ["👨\u200d", "👩\u200d", "👧"]
     assert "".join(parts) == family
+
+
+# Entity bounds and grapheme cuts pinned by mutation testing (docs/quality.md).
+
+
+@pytest.mark.parametrize(
+    ("entity", "plain"),
+    [
+        ("&#x41;", "A"),  # hexadecimal is base 16
+        ("&#0;", "&#0;"),  # not a character: kept as written
+        ("&#1;", "\x01"),
+        ("&#1114111;", "\U0010ffff"),  # the last code point
+        ("&#1114112;", "&#1114112;"),
+        ("&#55295;", "\ud7ff"),
+        ("&#55296;", "&#55296;"),  # surrogates, first to last, are not characters
+        ("&#55297;", "&#55297;"),
+        ("&#57343;", "&#57343;"),
+        ("&#57344;", "\ue000"),
+    ],
+)
+def test_numeric_entities_decode_only_to_real_characters(entity: str, plain: str) -> None:
+    assert html_to_plain(entity) == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "fitted"),
+    [
+        ("a\u2764\ufe0fb", 2, 1),  # the emoji presentation selector stays with its heart
+        ("a\u2764\ufe0eb", 2, 1),  # so does the text presentation selector
+        ("a\U0001f44d\U0001f3fd", 3, 1),  # a skin tone stays with its thumb
+        ("a\U0001f3f4\U000e0067", 3, 1),  # a tag stays with its flag
+        ("a\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 3, 1),  # not inside the French flag
+        ("a\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 5, 3),  # between two flags is fine
+        ("a\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 7, 3),  # not inside the German flag
+        ("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 2, 0),  # a flag at the very start
+        ("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 6, 2),
+    ],
+)
+def test_a_cut_never_splits_one_visible_character(text: str, budget: int, fitted: int) -> None:
+    assert _fit(text, budget, must_take=False) == fitted
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "fitted"),
+    [
+        ("\uffffb", 1, 1),  # U+FFFF is one UTF-16 unit
+        ("\U00010000b", 1, 0),  # U+10000 is two
+        ("\u0301a", 0, 0),  # nothing fits: nothing taken, whatever the first character is
+        ("ab", 5, 2),  # everything fits
+        ("\U0001f1eb\U0001f1f7x\U0001f1e9", 2, 0),  # the count of indicators stops at the start
+    ],
+)
+def test_fit_counts_utf16_units_and_stays_inside_the_text(
+    text: str, budget: int, fitted: int
+) -> None:
+    assert _fit(text, budget, must_take=False) == fitted
+
+
+def test_a_tag_closed_out_of_order_is_not_reopened_in_the_next_part() -> None:
+    parts = split_message("<b><i>" + "a" * 30 + "</b> " + "b" * 30, limit=40)
+    assert parts == ["<b><i>" + "a" * 30 + "</b>", "b" * 30]
+
+
+def test_a_stray_closing_tag_before_a_cut_closes_nothing() -> None:
+    parts = split_message("</b>" + "a" * 30 + " " + "b" * 30, limit=40)
+    assert [html_to_plain(part) for part in parts] == ["a" * 30, "b" * 30]
+
+
+@pytest.mark.parametrize(
+    ("html_text", "plain"),
+    [
+        ('<a href="https://x.org"></a>', "https://x.org"),
+        ('<a href="https://x.org"> <b> </b></a>', "  https://x.org"),
+    ],
+)
+def test_a_link_without_visible_text_becomes_its_address(html_text: str, plain: str) -> None:
+    assert html_to_plain(html_text) == plain
