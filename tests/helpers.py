@@ -76,12 +76,16 @@ async def say(
     user_id: int | None = None,
     group: bool = False,
     chat_type: str | None = None,
+    thread_id: int | None = None,
+    anonymous: bool = False,
     timeout_s: float = ANSWER_TIMEOUT_S,
 ) -> str:
     """Type a line in the chat and return Herald's (first) answer."""
     before = len(api.api.sent(chat_id))
     kind = chat_type or ("group" if group else "private")
-    await api.api.push_text(chat_id, line, chat_type=kind, user_id=user_id)
+    await api.api.push_text(
+        chat_id, line, chat_type=kind, user_id=user_id, thread_id=thread_id, anonymous=anonymous
+    )
     await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before, timeout_s)
     return str(api.api.sent(chat_id)[before].params["text"])
 

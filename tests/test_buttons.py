@@ -3,13 +3,9 @@ decided independently."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import HeraldBot
 from tests.fakebot import ServedAPI
 
 ADA = 7001
@@ -24,14 +20,8 @@ deadlines:
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
+def herald_config() -> str:
+    return CONFIG
 
 
 async def say(api: ServedAPI, chat_id: int, text: str) -> str:

@@ -17,17 +17,15 @@ import tornado.netutil
 import tornado.web
 from sqlmodel import col, select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.render.timeline import WIDTH_PX, TimelineItem, timeline_png
-from bot.runtime import Runtime
 from bot.services.chat_calendars import MAX_CALENDARS_PER_CHAT
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from jobs.sources.fetch import Fetcher
 from jobs.sources.ssrf import GuardedTransport
 from tests.fakebot import ServedAPI, Upload
-from tests.test_deadline_commands import ADA, BEN, TOKEN, say
+from tests.test_deadline_commands import ADA, BEN, say
 
 CONFIG = """
 timezone: Europe/London
@@ -46,14 +44,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
+def herald_config() -> str:
+    return CONFIG
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.interface.countdowns import refresh_countdowns
-from bot.runtime import Runtime
 from bot.services import deadlines as deadline_ops
 from bot.services import destinations
 from bot.store.db import session_scope
@@ -36,14 +33,8 @@ deadlines:
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
+def herald_config() -> str:
+    return CONFIG
 
 
 async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:

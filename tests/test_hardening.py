@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import select
 
-from bot.config import LimitsConfig, parse_config
+from bot.config import LimitsConfig
 from bot.delivery_policy.split import telegram_length
-from bot.interface.app import HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Chat, Countdown, Deadline, DeadlineSubscription, Proposal
 from tests.fakebot import Call, ServedAPI
+from tests.helpers import say
 
 ADA = 7001  # group admin
 BEN = 7002  # group member
@@ -33,21 +31,8 @@ deadlines:
 
 
 @pytest.fixture
-async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
-
-
-async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
+def herald_config() -> str:
+    return CONFIG
 
 
 def answers(api: ServedAPI) -> list[Call]:

@@ -17,6 +17,7 @@ from bot.services.access import BOT_ADMINS_ONLY, GROUP_ADMINS_ONLY
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from tests.fakebot import ServedAPI
+from tests.helpers import say
 
 ADMIN, MEMBER, BOSS, CARL = 9101, 9102, 9103, 9104  # BOSS is a bot admin (config `admins:`)
 GROUP = -100999
@@ -78,13 +79,6 @@ async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldB
         yield bot
     finally:
         await bot.stop()
-
-
-async def say(api: ServedAPI, chat_id: int, text: str, **kwargs: object) -> str:
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
 
 
 async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
