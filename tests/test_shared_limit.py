@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +16,6 @@ from bot.delivery_policy.shared_limit import (
     pushing,
 )
 from bot.store.db import make_engine, migrate
-
-RATE = 20.0
 
 
 class Clock:
@@ -39,21 +36,34 @@ def test_local_bucket_spaces_slots_and_a_pause_moves_them() -> None:
     assert bucket.reserve() == pytest.approx(5.0)
 
 
-async def _ok(calls: list[float]) -> dict[str, Any]:
-    calls.append(time.monotonic())
+async def _ok(calls: list[int]) -> dict[str, Any]:
+    calls.append(1)
     return {"ok": True}
 
 
+SLOW_RATE = 0.5  # one call per 2 s: slots far apart, so no assertion hinges on scheduling
+
+
+def _recorded_sleep(slept: list[float]) -> Any:
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    return sleep
+
+
 async def test_two_replicas_share_one_rate(database_url: str) -> None:
-    """Two limiters on one PostgreSQL database (two replicas) send at the rate of one."""
+    """Two limiters on one PostgreSQL database (two replicas) hand out the slots of one."""
     if not database_url.startswith("postgres"):
         pytest.skip("the shared bucket is a PostgreSQL row; SQLite runs one process")
     engine = make_engine(database_url)
     migrate(engine)
-    first, second = SharedRateLimiter(engine, RATE), SharedRateLimiter(engine, RATE)
+    slept: list[float] = []
+    first, second = (
+        SharedRateLimiter(engine, SLOW_RATE, sleep=_recorded_sleep(slept)) for _ in range(2)
+    )
     assert isinstance(first.bucket, SharedBucket)
-    calls: list[float] = []
-    per_replica = 10
+    calls: list[int] = []
+    per_replica = 5
     try:
         await asyncio.gather(
             *(
@@ -64,21 +74,26 @@ async def test_two_replicas_share_one_rate(database_url: str) -> None:
         )
     finally:
         engine.dispose()
-    # 20 calls at 20/s need at least 19 intervals of 1/20 s; two private buckets would
-    # have let them all go in half that.
+    # One shared row: every call got its own slot, 2 s after the one before, whichever replica
+    # took it. Two private buckets would have given each replica its own 0, 2, 4... waits.
     assert len(calls) == 2 * per_replica
-    assert max(calls) - min(calls) >= (2 * per_replica - 1) / RATE - 0.02
+    waits = sorted([0.0] * (2 * per_replica - len(slept)) + slept)
+    expected = [k / SLOW_RATE for k in range(2 * per_replica)]
+    assert waits == pytest.approx(expected, abs=0.5)
 
 
 async def test_one_process_without_postgres_uses_its_own_bucket(tmp_path: Any) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    limiter = SharedRateLimiter(engine, RATE)
+    slept: list[float] = []
+    limiter = SharedRateLimiter(engine, SLOW_RATE, sleep=_recorded_sleep(slept))
     assert isinstance(limiter.bucket, LocalBucket)
-    calls: list[float] = []
+    calls: list[int] = []
     await asyncio.gather(
         *(limiter.process_request(_ok, (calls,), {}, "editMessageText", {}, None) for _ in range(5))
     )
-    assert max(calls) - min(calls) >= 4 / RATE - 0.01
+    assert len(calls) == 5
+    waits = sorted([0.0] * (5 - len(slept)) + slept)
+    assert waits == pytest.approx([k / SLOW_RATE for k in range(5)], abs=0.5)
     engine.dispose()
 
 
