@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bench._report import write_section
+from bot.domain.query import And, Node, Not, Or, Phrase, Site, Term, parse_query, tokenize
 from jobs.sources.match import Document, Matcher, host_suffixes
-from jobs.sources.query import And, Node, Not, Or, Phrase, Site, Term, parse_query, tokenize
 
 ITEM_COUNT = 100_000
 QUERY_COUNT = 1_000

@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from jobs.deadlines.offsets import OffsetError, parse_offset
-from jobs.deadlines.recurrence import RecurrenceError, validate_rule
-from jobs.sources.query import QuerySyntaxError, parse_query
+from bot.domain.offsets import OffsetError, parse_offset
+from bot.domain.query import QuerySyntaxError, parse_query
+from bot.domain.recurrence import RecurrenceError, validate_rule
 
 DEFAULT_CONFIG_PATH = "config.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -22,12 +22,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import metrics
+from bot.domain.offsets import Offset, fire_time, parse_offset
+from bot.domain.recurrence import next_after
 from bot.services.deadlines import changed_since, deadline_payload, reminder_prefix
 from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineSubscription, utcnow
-from jobs.deadlines.offsets import Offset, fire_time, parse_offset
-from jobs.deadlines.recurrence import next_after
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ import tornado.netutil
 import tornado.web
 from sqlmodel import col, select
 
+from bot.domain.ssrf import GuardedTransport
 from bot.interface.app import HeraldBot
 from bot.render.timeline import WIDTH_PX, TimelineItem, timeline_png
 from bot.services.chat_calendars import MAX_CALENDARS_PER_CHAT
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from jobs.sources.fetch import Fetcher
-from jobs.sources.ssrf import GuardedTransport
 from tests.fakebot import ServedAPI, Upload
 from tests.test_deadline_commands import ADA, BEN, say
 

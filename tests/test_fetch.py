@@ -14,6 +14,7 @@ import httpcore
 import httpx
 import pytest
 
+from bot.domain.ssrf import GuardedTransport
 from jobs.sources.fetch import (
     BlockedAddress,
     BodyTooLarge,
@@ -28,7 +29,6 @@ from jobs.sources.fetch import (
     parse_max_age,
     parse_retry_after,
 )
-from jobs.sources.ssrf import GuardedTransport
 from tests.helpers import TIME_SCALE
 from tests.sources_server import (
     ETAG,
@@ -123,7 +123,12 @@ async def test_compressed_bodies_are_decoded(
 @pytest.mark.parametrize(
     ("path", "error_type", "status", "message"),
     [
-        ("/slow-headers?s=3", FetchTimeout, None, f"no complete response within {TEST_TIMEOUT_S:g} s"),
+        (
+            "/slow-headers?s=3",
+            FetchTimeout,
+            None,
+            f"no complete response within {TEST_TIMEOUT_S:g} s",
+        ),
         ("/drip", FetchTimeout, None, f"no complete response within {TEST_TIMEOUT_S:g} s"),
         ("/status/500", HTTPStatusError, 500, "HTTP 500 Internal Server Error"),
         ("/status/404", HTTPStatusError, 404, "HTTP 404 Not Found"),

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import recurring_ical_events
 
+from bot.domain.ics_export import ExportedDeadline, build_calendar, event_uid
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.calendar_export import chat_calendar, global_calendar
 from bot.services.deadlines import DeadlineSpec
 from bot.store.db import make_engine, migrate, session_scope
-from jobs.deadlines.ics_export import ExportedDeadline, build_calendar, event_uid
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -124,7 +124,9 @@ def test_chat_export_uses_the_chats_own_offsets(database_url: str) -> None:
     with session_scope(engine) as session:
         chats.register(session, 5, kind="private", title=None, auto_follow=False)
         spec = DeadlineSpec("vote", "Vote", NOW + timedelta(days=9), "UTC", remind=("7d",))
-        deadline = deadline_ops.create(session, spec, origin="config", owner_chat_id=None, actor="c")
+        deadline = deadline_ops.create(
+            session, spec, origin="config", owner_chat_id=None, actor="c"
+        )
         deadline_ops.follow(session, 5, deadline, ["2h"])
     with session_scope(engine) as session:
         [event] = _events(chat_calendar(session, 5, NOW))

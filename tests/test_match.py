@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jobs.sources.match import Document, Matcher, explain_query, host_suffixes, match_query
-from jobs.sources.query import (
+from bot.domain.query import (
     And,
     Node,
     Not,
@@ -22,6 +21,7 @@ from jobs.sources.query import (
     parse_query,
     tokenize,
 )
+from jobs.sources.match import Document, Matcher, explain_query, host_suffixes, match_query
 from jobs.sources.try_query import document_from_text, run_try_query
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from jobs.deadlines.natural import (
+from bot.domain.natural import (
     ABBREVIATED_ZONES,
     CITY_ZONES,
     WhenError,

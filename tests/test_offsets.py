@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from jobs.deadlines.offsets import (
+from bot.domain.offsets import (
     Offset,
     OffsetError,
     ZoneError,

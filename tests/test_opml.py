@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobs.sources.kinds import SourceSpec
-from jobs.sources.opml import MAX_OPML_BYTES, OpmlError, OpmlSource, parse_opml, write_opml
+from bot.domain.opml import MAX_OPML_BYTES, OpmlError, OpmlSource, parse_opml, write_opml
+from bot.domain.source_kinds import SourceSpec
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

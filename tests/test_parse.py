@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from jobs.sources import parse
-from jobs.sources.kinds import (
+from bot.domain.source_kinds import (
     SourceSpec,
     SourceSpecError,
     gdelt_url,
     google_news_url,
     source_spec,
 )
+from jobs.sources import parse
 from jobs.sources.parse import (
     MAX_SUMMARY_CHARS,
     FeedData,

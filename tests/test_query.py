@@ -7,8 +7,8 @@ import string
 
 import pytest
 
-import jobs.sources.query as query_module
-from jobs.sources.query import (
+import bot.domain.query as query_module
+from bot.domain.query import (
     FIELD_BREAK,
     MAX_NESTING_DEPTH,
     MAX_QUERY_CHARS,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from jobs.deadlines.recurrence import (
+from bot.domain.recurrence import (
     RecurrenceError,
     next_occurrence,
     occurrences,

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from jobs.sources.ssrf import (
+from bot.domain.ssrf import (
     GuardedBackend,
     UnsafeAddress,
     block_reason,

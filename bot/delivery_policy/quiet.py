@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from jobs.deadlines.natural import WhenError, parse_clock
+from bot.domain.natural import WhenError, parse_clock
 
 MAX_MUTE = timedelta(days=366)
 DEFAULT_DAILY_DIGEST_AT = time(8, 0)

@@ -7,6 +7,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.domain.natural import WhenError, parse_when
+from bot.domain.offsets import OffsetError, parse_offsets
 from bot.interface.common import (
     STALE_BUTTON,
     Callback,
@@ -30,8 +32,6 @@ from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.details import deadline_details
 from bot.store.db import session_scope
 from bot.store.models import Deadline, utcnow
-from jobs.deadlines.natural import WhenError, parse_when
-from jobs.deadlines.offsets import OffsetError, parse_offsets
 
 # Deadlines every chat can see, so a link to them works for anyone.
 PUBLIC_ORIGINS = ("config", "calendar")
@@ -90,8 +90,10 @@ def _not_found(runtime: Runtime, chat_id: int, slug: str, action: str) -> Render
         return replies.not_found(slug)
     with session_scope(runtime.engine) as session:
         near = suggest.deadline_ids_near(session, chat_id, slug)
-    return onboarding.did_you_mean("deadline", slug, near, action) if near else (
-        replies.not_found(slug)
+    return (
+        onboarding.did_you_mean("deadline", slug, near, action)
+        if near
+        else (replies.not_found(slug))
     )
 
 
@@ -151,9 +153,7 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     runtime = runtime_of(context)
     with session_scope(runtime.engine) as session:
         moved = proposals.moved_deadline(session, proposal_id, dest)
-        target = (
-            _item(moved) if moved is not None and verdict == "ok" else access.CHAT_SETTINGS
-        )
+        target = _item(moved) if moved is not None and verdict == "ok" else access.CHAT_SETTINGS
     if not await allowed(update, context, target):
         return
     if verdict == "ok" and moved is None and _at_limit(runtime, dest):

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot import render
+from bot.domain.offsets import ZoneError
 from bot.interface.common import (
     STALE_BUTTON,
     Callback,
@@ -45,7 +46,6 @@ from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound
 from bot.store.db import read_scope, session_scope
 from bot.store.models import Chat, Deadline, utcnow
-from jobs.deadlines.offsets import ZoneError
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8

@@ -6,6 +6,8 @@ from sqlmodel import Session
 from telegram import Document, Update
 from telegram.ext import ContextTypes, filters
 
+from bot.domain.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+from bot.domain.query import QuerySyntaxError
 from bot.interface.common import (
     Callback,
     allowed,
@@ -31,8 +33,6 @@ from bot.services.sources import (
 )
 from bot.store.db import session_scope
 from bot.store.models import utcnow
-from jobs.sources.opml import MAX_OPML_BYTES, OpmlError, parse_opml
-from jobs.sources.query import QuerySyntaxError
 
 WATCH_EXAMPLE = '/watch "rare earth" export -opinion'
 
@@ -64,9 +64,7 @@ async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _watch(update, context, here(update, context), query.data.split(":", 1)[1])
 
 
-async def _watch(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str
-) -> None:
+async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str) -> None:
     if not await allowed(update, context):
         return
     await answer(update)  # a suggested id pressed: the reply below says what happened

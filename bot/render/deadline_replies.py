@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.natural import example_date
+from bot.domain.offsets import format_offset, parse_offset
 from bot.render.chat import CORE_HELP, DEADLINE_HELP
 from bot.render.common import (
     Button,
@@ -16,8 +18,6 @@ from bot.render.common import (
     plural,
     title_link,
 )
-from jobs.deadlines.natural import example_date
-from jobs.deadlines.offsets import format_offset, parse_offset
 
 
 def add_examples() -> tuple[str, ...]:

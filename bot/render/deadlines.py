@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.offsets import format_offset, parse_offset
 from bot.render.common import (
     Button,
     Rendered,
@@ -17,7 +18,6 @@ from bot.render.common import (
     payload_due,
     title_link,
 )
-from jobs.deadlines.offsets import format_offset, parse_offset
 
 
 @dataclass(frozen=True)

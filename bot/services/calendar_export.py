@@ -1,5 +1,5 @@
 """Which deadlines a calendar export holds: the global ones (`/calendar.ics`) or a chat's own
-view (`/export`), read from the store and handed to `jobs.deadlines.ics_export`."""
+view (`/export`), read from the store and handed to `bot.domain.ics_export`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bot.domain.ics_export import ExportedDeadline, build_calendar
 from bot.store.models import Deadline, DeadlineSubscription
-from jobs.deadlines.ics_export import ExportedDeadline, build_calendar
 
 # Passed deadlines stay in an export for a while, so a subscribed calendar keeps its history
 # instead of events vanishing the moment they fall due.

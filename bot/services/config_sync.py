@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import Config, DeadlineConfig
+from bot.domain.offsets import due_from_date, local_to_utc
+from bot.domain.recurrence import next_after
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec, visible_to
 from bot.store.models import Deadline, DeadlineChange, Topic, TopicSubscription, utcnow
-from jobs.deadlines.offsets import due_from_date, local_to_utc
-from jobs.deadlines.recurrence import next_after
 
 log = logging.getLogger(__name__)
 

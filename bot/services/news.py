@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
+from bot.domain.query import parse_query
 from bot.store.models import Item, ItemTopic, Source, Topic, TopicSubscription
-from jobs.sources.query import parse_query
 
 MAX_TOPIC_TITLE_CHARS = 300
 MAX_QUERY_CHARS = 500

@@ -7,7 +7,7 @@ import re
 from functools import cache
 from zoneinfo import available_timezones
 
-from jobs.deadlines.offsets import ZoneError, zone_info
+from bot.domain.offsets import ZoneError, zone_info
 
 SHOWN_CHARS = 60  # of a name that matched nothing, echoed back
 # Cities people type that the zone database does not use as a zone name.

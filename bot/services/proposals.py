@@ -17,11 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.domain.offsets import due_from_date
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, enqueue
 from bot.store.models import Chat, Deadline, Proposal, utcnow
-from jobs.deadlines.offsets import due_from_date
 
 SLUG_MAX_CHARS = 48
 

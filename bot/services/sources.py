@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from bot.config import SourceConfig
+from bot.domain.source_kinds import SourceSpec, SourceSpecError, source_spec
+from bot.domain.ssrf import Resolver, UnsafeAddress, check_url, system_resolver
 from bot.store.models import Source, utcnow
-from jobs.sources.kinds import SourceSpec, SourceSpecError, source_spec
-from jobs.sources.ssrf import Resolver, UnsafeAddress, check_url, system_resolver
 
 log = logging.getLogger(__name__)
 

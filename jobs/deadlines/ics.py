@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from jobs.deadlines.offsets import ZoneError, due_from_date, local_to_utc, zone_info
+from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
 
 MAX_CALENDAR_BYTES = 5 * 1024 * 1024
 MAX_EVENTS = 5000

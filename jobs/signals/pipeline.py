@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.domain.query import QuerySyntaxError, parse_query
 from bot.services.access import SHARED_ORIGINS
 from bot.services.deadlines import follower_ids
 from bot.services.proposals import NewsFinding, admin_chats, propose_from_news
@@ -43,7 +44,6 @@ from bot.store.models import (
 from jobs.signals.deadline_finder import FoundDeadline, find_deadlines
 from jobs.signals.stories import NewsItem, StoryClusterer
 from jobs.sources.match import Document, Matcher
-from jobs.sources.query import QuerySyntaxError, parse_query
 from jobs.sources.storage import deadline_ref
 
 log = logging.getLogger(__name__)

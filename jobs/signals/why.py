@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from jobs.sources.query import (
+from bot.domain.query import (
     Phrase,
     QuerySyntaxError,
     Site,

@@ -20,13 +20,13 @@ from typing import TextIO, cast
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.domain.opml import OpmlError, OpmlSource, parse_opml, write_opml
+from bot.domain.source_kinds import SourceKind, SourceSpec, SourceSpecError
 from bot.render.common import plural
 from bot.services.sources import NewSource, add_sources, all_sources, source_key, spec_of
 from bot.store.db import session_scope
 from jobs.sources.digest import keyed_items
 from jobs.sources.fetch import Fetcher
-from jobs.sources.kinds import SourceKind, SourceSpec, SourceSpecError
-from jobs.sources.opml import OpmlError, OpmlSource, parse_opml, write_opml
 from jobs.sources.parse import ParseError
 from jobs.sources.poll import DueSource, read_feed
 from jobs.sources.storage import known_keys
@@ -128,8 +128,7 @@ def import_opml(engine: Engine, path: Path, out: TextIO) -> int:
     with session_scope(engine) as session:
         added, present = add_sources(session, news, origin="opml", trusted=True)
     out.write(
-        f"added {plural(added, 'source')}, {present} already there, "
-        f"{len(read.skipped)} skipped\n"
+        f"added {plural(added, 'source')}, {present} already there, {len(read.skipped)} skipped\n"
     )
     for reason in read.skipped:
         out.write(f"skipped: {reason}\n")

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from jobs.sources.ssrf import (
+from bot.domain.ssrf import (
     GuardedTransport,
     Resolver,
     UnsafeAddress,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 from urllib.parse import urlsplit
 
-from jobs.sources.query import (
+from bot.domain.query import (
     FIELD_BREAK,
     And,
     Leaf,

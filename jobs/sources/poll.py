@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import metrics
+from bot.domain.query import QuerySyntaxError, parse_query
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, utcnow
@@ -39,7 +40,6 @@ from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
 from jobs.sources.intake import AfterStore, Parsed, take_batch
 from jobs.sources.match import Matcher
 from jobs.sources.parse import FeedData, ParseError, parse_feed
-from jobs.sources.query import QuerySyntaxError, parse_query
 from jobs.sources.storage import (
     MAX_LINK_CHARS,
     TopicRef,

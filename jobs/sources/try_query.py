@@ -10,8 +10,8 @@ import json
 import re
 from typing import TextIO
 
+from bot.domain.query import QuerySyntaxError, parse_query
 from jobs.sources.match import Document, explain_query, match_query
-from jobs.sources.query import QuerySyntaxError, parse_query
 
 EXIT_MATCH = 0
 EXIT_NO_MATCH = 1

@@ -18,7 +18,13 @@ from typing import cast
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
-from jobs.sources.kinds import SOURCE_KINDS, SourceKind, SourceSpec, SourceSpecError, source_spec
+from bot.domain.source_kinds import (
+    SOURCE_KINDS,
+    SourceKind,
+    SourceSpec,
+    SourceSpecError,
+    source_spec,
+)
 
 MAX_OPML_BYTES = 2_000_000
 MAX_OUTLINES = 5_000

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import dateparser
 from dateutil.relativedelta import relativedelta
 
-from jobs.deadlines.offsets import ZoneError, due_from_date, local_to_utc, zone_info
+from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
 
 MAX_INPUT_CHARS = 500
 MAX_TITLE_CHARS = 200
@@ -29,6 +29,7 @@ def forms_hint() -> str:
     return (
         f"write e.g. {example_date()}, 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days"
     )
+
 
 TITLE_EXAMPLE = "9 Jul 17:00 Trade deal deadline"
 

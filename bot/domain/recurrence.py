@@ -22,7 +22,7 @@ from dateutil.rrule import (
     weekday,
 )
 
-from jobs.deadlines.offsets import ZoneError, local_to_utc, zone_info
+from bot.domain.offsets import ZoneError, local_to_utc, zone_info
 
 MAX_RULE_CHARS = 300
 MAX_OCCURRENCES = 1000

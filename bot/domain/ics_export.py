@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
-from jobs.deadlines.offsets import Offset, OffsetError, parse_offset, zone_info
+from bot.domain.offsets import Offset, OffsetError, parse_offset, zone_info
 
 PRODUCT_ID = "-//Herald//Deadlines//EN"
 UID_DOMAIN = "herald"
