@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot jobs tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy bot jobs
+	$(BIN)/mypy --strict bot jobs
 
 check: lint typecheck test
 

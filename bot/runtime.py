@@ -31,7 +31,8 @@ from jobs.calendars import (
 from jobs.reminders import SYNC_EVERY_S, ReminderJobs
 from jobs.signals.pipeline import NewsSignals
 from jobs.sources.fetch import Fetcher, jitter_s
-from jobs.sources.poll import TICK_S, AfterStore, Poller
+from jobs.sources.intake import AfterStore
+from jobs.sources.poll import TICK_S, Poller
 from jobs.sources.workers import default_workers
 
 log = logging.getLogger(__name__)

@@ -274,11 +274,12 @@ def _date_part(
     if _clean(tokens[start]) == "on" and start + 1 < len(tokens):
         return _date_part(tokens, start + 1, zone, now)
     today = now.astimezone(zone_info(zone)).date()
-    for reader in (
+    readers: tuple[Callable[[], _DatePart | _Instant | None], ...] = (
         lambda: _relative(tokens, start),
         lambda: _numeric_date(tokens[start], today),
         lambda: _month_date(tokens, start, zone, now),
-    ):
+    )
+    for reader in readers:
         part = reader()
         if part is not None:
             return part

@@ -124,4 +124,5 @@ def write_opml(
             attributes["heraldSelect"] = source.spec.select
         ET.SubElement(body, "outline", attributes)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"

@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 from bot.store.models import utcnow
 from jobs.sources.digest import Body, Digest, digest_body
@@ -289,7 +289,8 @@ class CheckWorkers:
             if not handle.alive or self.broken:
                 raise WorkersGone()
             number = next(self._numbers)
-            waiter = handle.waiting[number] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            handle.waiting[number] = waiter
             try:
                 self._send(handle, ("check", number, request))
                 outcome = await waiter
@@ -297,7 +298,8 @@ class CheckWorkers:
                 handle.waiting.pop(number, None)
         if isinstance(outcome, _Failed):
             raise RuntimeError(outcome.message)
-        return outcome
+        # The worker answers a check only with check_here's Outcome, or _Failed (above).
+        return cast(Outcome, outcome)
 
     def close(self) -> None:
         for handle in self._workers:
