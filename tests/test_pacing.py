@@ -14,7 +14,6 @@ from bot.delivery_policy.fair import (
     PRIORITY_URGENT,
     FairQueue,
     PendingAlert,
-    reminder_priority,
 )
 from bot.delivery_policy.pacing import Pacer, wait_turn
 from tests.helpers import FakeClock
@@ -93,14 +92,6 @@ def test_pause_all_waits_exactly_retry_after() -> None:
     assert pacer.next_allowed(-5) == clock.now + 17.0
     pacer.pause_all(clock.now + 3.0)  # a shorter pause never shortens a longer one
     assert pacer.next_allowed(1) == clock.now + 17.0
-
-
-def test_pause_chat_holds_only_that_chat() -> None:
-    clock = FakeClock()
-    pacer = Pacer(clock=clock)
-    pacer.pause_chat(-5, clock.now + 9.0)
-    assert pacer.next_allowed(-5) == clock.now + 9.0
-    assert pacer.next_allowed(6) == clock.now
 
 
 async def test_wait_turn_sleeps_on_the_fake_clock() -> None:
@@ -205,28 +196,6 @@ def test_choose_with_a_real_pacer() -> None:
     clock.now += 0.5  # past the global spacing, not past chat 10's one second
     chosen = FairQueue().choose([_alert(1, 10), _alert(2, 11)], pacer)
     assert [a.id for a in chosen] == [2]
-
-
-def test_reminder_priority() -> None:
-    assert reminder_priority(T0, T0 + timedelta(minutes=59)) == PRIORITY_URGENT
-    assert reminder_priority(T0, T0 + timedelta(hours=1)) == PRIORITY_URGENT
-    assert reminder_priority(T0, T0 - timedelta(minutes=5)) == PRIORITY_URGENT
-    assert reminder_priority(T0, T0 + timedelta(hours=1, seconds=1)) == PRIORITY_NORMAL
-
-
-def test_pause_chat_on_a_chat_already_sent_to_keeps_its_interval() -> None:
-    clock = FakeClock()
-    pacer = Pacer(clock=clock)
-    assert pacer.reserve(7) == 0.0
-    pacer.pause_chat(7, clock.now + 0.5)  # ends before the one-second interval does
-    assert pacer.next_allowed(7) == pytest.approx(clock.now + 1.0)
-
-
-def test_pause_chat_on_an_unseen_chat_holds_it_only_until_the_pause_ends() -> None:
-    clock = FakeClock(start=0.0)  # a monotonic clock may be near zero just after boot
-    pacer = Pacer(clock=clock)
-    pacer.pause_chat(7, 0.5)
-    assert pacer.next_allowed(7) == 0.5
 
 
 def test_idle_chats_are_swept_every_64_sends_not_sooner() -> None:

@@ -321,7 +321,6 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         )
     },
     "deadline_replies.proposal_dropped": {"plain": lambda v: deadline_replies.proposal_dropped()},
-    "deadline_replies.proposal_gone": {"plain": lambda v: deadline_replies.proposal_gone()},
     "deadline_replies.moved_by_news": {
         "day": lambda v: deadline_replies.moved_by_news("truce", v.title, DUE, ZONE, ZONE)
     },
@@ -383,8 +382,6 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         ),
     },
     "deadline_replies.timezone_shown": {"zone": lambda v: deadline_replies.timezone_shown(ZONE)},
-    "deadline_replies.timezone_set": {"zone": lambda v: deadline_replies.timezone_set(ZONE)},
-    "deadline_replies.start_first": {"plain": lambda v: deadline_replies.start_first()},
     "news.invalid_query": {
         "caret": lambda v: news.invalid_query(f"{v.title}\t-", "unexpected end", 5)
     },

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 PRIORITY_URGENT = 0  # deadline reached, reminder less than an hour ahead, deadline changed
 PRIORITY_NORMAL = 1  # other reminders, digests
 PRIORITY_NEWS = 2  # news matches
-URGENT_WITHIN = timedelta(hours=1)
 DEFAULT_BATCH_ALERTS = 30  # one second's worth at Telegram's overall limit
 
 
@@ -34,11 +33,6 @@ class Gate(Protocol):
     """Anything that says whether a chat may receive a message now (a `Pacer`)."""
 
     def ready(self, chat_id: int) -> bool: ...
-
-
-def reminder_priority(now: datetime, due_at: datetime) -> int:
-    """A reminder is urgent once its deadline is less than an hour away (or reached)."""
-    return PRIORITY_URGENT if due_at - now <= URGENT_WITHIN else PRIORITY_NORMAL
 
 
 def _head_key(alert: PendingAlert) -> tuple[int, datetime, int]:

@@ -37,7 +37,6 @@ def is_group_chat(chat_id: int) -> bool:
 class _ChatState:
     last_ns: int
     window: deque[int] = field(default_factory=deque)  # group sends, oldest first
-    not_before_ns: int = 0
 
 
 class Pacer:
@@ -91,7 +90,7 @@ class Pacer:
             allowed = max(allowed, self._tat_ns - self._tolerance_ns)
         state = self._chats.get(chat_id)
         if state is not None:
-            allowed = max(allowed, state.last_ns + self._chat_interval_ns, state.not_before_ns)
+            allowed = max(allowed, state.last_ns + self._chat_interval_ns)
             if len(state.window) >= self._group_cap:
                 allowed = max(allowed, state.window[0] + self._group_window_ns)
         return allowed
@@ -139,7 +138,6 @@ class Pacer:
             chat_id
             for chat_id, state in self._chats.items()
             if state.last_ns + self._chat_interval_ns <= now_ns
-            and state.not_before_ns <= now_ns
             and (not state.window or state.window[-1] + self._group_window_ns <= now_ns)
         ]
         for chat_id in idle:
@@ -149,14 +147,6 @@ class Pacer:
     def pause_all(self, until: float) -> None:
         """Hold every send until monotonic time `until` (a 429 with retry_after)."""
         self._paused_until_ns = max(self._paused_until_ns, _to_ns(until))
-
-    def pause_chat(self, chat_id: int, until: float) -> None:
-        """Hold sends to one chat until monotonic time `until`."""
-        state = self._chats.get(chat_id)
-        if state is None:
-            # A last send far enough back that only the pause constrains this chat.
-            state = self._chats[chat_id] = _ChatState(last_ns=-self._chat_interval_ns)
-        state.not_before_ns = max(state.not_before_ns, _to_ns(until))
 
 
 async def wait_turn(

@@ -73,7 +73,7 @@ async def _show_deadline(
     _, zone = chat_zone(runtime, chat_id)
     try:
         with session_scope(runtime.engine) as session:
-            details = deadline_details(session, slug.lower(), chat_id, runtime.config.timezone)
+            details = deadline_details(session, slug.lower(), chat_id)
     except DeadlineNotFound:
         await reply(update, _not_found(runtime, chat_id, slug.lower(), "dd"))
         return

@@ -188,10 +188,6 @@ def proposal_dropped() -> Rendered:
     return Rendered("Cancelled: nothing was added.")
 
 
-def proposal_gone() -> Rendered:
-    return Rendered("That was already decided.")
-
-
 def moved_by_news(slug: str, title: str, due_at: datetime, zone: str, event_zone: str) -> Rendered:
     return Rendered(
         f"📅 Moved <b>{escape(title)}</b> to {format_due(due_at, zone, True, event_zone)}. "
@@ -263,9 +259,3 @@ def timezone_shown(zone: str) -> Rendered:
     )
 
 
-def timezone_set(zone: str) -> Rendered:
-    return Rendered(f"Done: times are now shown in {escape(zone)}.")
-
-
-def start_first() -> Rendered:
-    return Rendered("Send /start first.")

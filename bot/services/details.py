@@ -12,9 +12,7 @@ from bot.store.models import DeadlineItem, DeadlineSubscription, Item
 LATEST_NEWS_SHOWN = 5
 
 
-def deadline_details(
-    session: Session, slug: str, chat_id: int, default_zone: str
-) -> DeadlineDetails:
+def deadline_details(session: Session, slug: str, chat_id: int) -> DeadlineDetails:
     """Raise DeadlineNotFound when the chat cannot see a deadline with that id."""
     deadline = deadline_ops.find(session, slug, chat_id)
     assert deadline.id is not None
