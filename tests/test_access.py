@@ -11,7 +11,7 @@ from bot.services.access import (
     OPERATIONS,
     Actor,
     Allowed,
-    Item,
+    Owned,
     Refused,
     Request,
     Target,
@@ -25,14 +25,14 @@ GROUP_ADMIN = Actor(9, chat_admin=True)
 ANONYMOUS_ADMIN = Actor(None, chat_admin=True)  # sender_chat is the group itself
 BOT_ADMIN = Actor(1, bot_admin=True)
 
-CONFIG_DEADLINE = Item("deadline", "config", None)
-CALENDAR_DEADLINE = Item("deadline", "calendar", None)
-A_DEADLINE = Item("deadline", "chat", A)
-A_NEWS_DEADLINE = Item("deadline", "news", A)
-B_DEADLINE = Item("deadline", "chat", B)
-B_TOPIC = Item("topic", "chat", B)
-B_SOURCE = Item("source", "opml", B)
-UNOWNED_NEWS = Item("deadline", "news", None)
+CONFIG_DEADLINE = Owned("deadline", "config", None)
+CALENDAR_DEADLINE = Owned("deadline", "calendar", None)
+A_DEADLINE = Owned("deadline", "chat", A)
+A_NEWS_DEADLINE = Owned("deadline", "news", A)
+B_DEADLINE = Owned("deadline", "chat", B)
+B_TOPIC = Owned("topic", "chat", B)
+B_SOURCE = Owned("source", "opml", B)
+UNOWNED_NEWS = Owned("deadline", "news", None)
 OK = Allowed()
 GROUP_ONLY = Refused(GROUP_ADMINS_ONLY)
 ADMINS_ONLY = Refused(BOT_ADMINS_ONLY)
@@ -78,7 +78,7 @@ TABLE: list[tuple[str, Actor, int, str, Target, object]] = [
         BOT_ADMIN,
         A,
         "private",
-        Item("topic", "config", None),
+        Owned("topic", "config", None),
         shared("topic"),
     ),
     ("B's deadline from A, bot admin", BOT_ADMIN, A, "private", B_DEADLINE, others("deadline")),

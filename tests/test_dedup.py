@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from jobs.sources.dedup import canonical_url, item_key, normalize_text
-from jobs.sources.parse import Item, parse_feed
+from jobs.sources.parse import ParsedItem, parse_feed
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _item(**changes: object) -> Item:
-    base = Item(guid=None, link=None, title="Tariff truce extended", summary="", published=None)
+def _item(**changes: object) -> ParsedItem:
+    base = ParsedItem(
+        guid=None, link=None, title="Tariff truce extended", summary="", published=None
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 

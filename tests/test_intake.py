@@ -12,9 +12,9 @@ from bot.services import chats
 from bot.store.db import session_scope
 from bot.store.models import Alert, Item, ItemTopic, Source, Topic, TopicSubscription
 from jobs.signals.pipeline import NewsSignals
-from jobs.sources.digest import Digest
+from jobs.sources.digest import ParsedFeed
 from jobs.sources.intake import Parsed, take_batch
-from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.parse import ParsedItem
 from jobs.sources.storage import TopicRef, followers
 
 NOW = datetime(2025, 6, 9, 12, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ def entry(key: str, title: str, *slugs: str, minutes: int = 0) -> tuple[str, Par
 
 def parsed(session: Session, name: str, *items: tuple[str, ParsedItem, tuple[str, ...]],
            baseline: bool = False) -> Parsed:
-    return Parsed(source_id(session, name), name, Digest(name, len(items), items), NOW, baseline)
+    return Parsed(source_id(session, name), name, ParsedFeed(name, len(items), items), NOW, baseline)
 
 
 def news(session: Session) -> list[tuple[int, str, str, list[str]]]:
@@ -160,7 +160,7 @@ def test_a_digest_crosses_processes_unchanged() -> None:
                                source_name="AP", author="Ada"), ())
     odd = ("c", ParsedItem(guid="g", link="l", title="t", summary="",
                            published=datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)), ("x",))
-    digest = Digest("Feed", 3, (dated, undated, odd))
+    digest = ParsedFeed("Feed", 3, (dated, undated, odd))
     back = pickle.loads(pickle.dumps(digest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 our own bytes, round-tripped
     assert back == digest
     assert all(i.published is None or i.published.tzinfo is UTC for _, i, _ in back.items)

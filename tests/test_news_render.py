@@ -12,7 +12,7 @@ import pytest
 
 from bot.render.news import marked, news, news_digest, news_group
 from jobs.signals.why import why_matched
-from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.parse import ParsedItem
 from jobs.sources.storage import TopicRef, news_payload
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from jobs.sources import parse
 from jobs.sources.parse import (
     MAX_SUMMARY_CHARS,
     FeedData,
-    Item,
+    ParsedItem,
     ParseError,
     parse_date,
     parse_feed,
@@ -68,7 +68,7 @@ GOLDEN = [
         "feed",
         "BBC News",
         5,
-        Item(
+        ParsedItem(
             guid="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o#0",
             link="https://www.bbc.co.uk/news/articles/cxq63dqp93n1o?at_medium=RSS&at_campaign=rss",
             title="Trump and Xi exchange warm words at state dinner but little progress on "
@@ -84,7 +84,7 @@ GOLDEN = [
         "google_news",
         '"Brent crude oil price" - Google News',
         6,
-        Item(
+        ParsedItem(
             guid="CBMingFBVV95cUxPYUY5ZFFNX2tGaXNKNzVhc2NCRllvdFV5cFR4Sjk0OG9QZ1Vma2JTcnpyMXZrdWFl"
             "elEwWEg3RHh6RzdqdTRRZVRybFdLYnhabG9ORnVsT1pTV2xIQ2RudXk0ZkJhdHRLZ2Z6RXNwRVE3WFZId3ls"
             "NnlfRmMxN3MydTl0NXRmXzhyV0lUNzNGN0xPeG9ORnlGSGdiRUhzd9IBowFBVV95cUxNdWt2YnJmVU12MG5K"
@@ -130,7 +130,7 @@ def test_golden_samples(
     kind: str,
     title: str,
     count: int,
-    first: Item | None,
+    first: ParsedItem | None,
     last_title: str,
 ) -> None:
     feed = _sample(name, kind)
@@ -212,8 +212,8 @@ def test_json_feed_1_0_author_and_fallbacks() -> None:
     }
     feed = parse_feed(json.dumps(body).encode(), url="https://one.test/feed.json", now=NOW)
     assert feed.items == (
-        Item("7", "https://one.test/p/7", "Text only", "Text only", None, author="Bo"),
-        Item("x", "https://else.test/", "T", "", None, author="Feed Author"),
+        ParsedItem("7", "https://one.test/p/7", "Text only", "Text only", None, author="Bo"),
+        ParsedItem("x", "https://else.test/", "T", "", None, author="Feed Author"),
     )
 
 
@@ -236,7 +236,7 @@ def test_gdelt_artlist() -> None:
     }
     feed = parse_feed(json.dumps(body).encode(), url="https://api.test/", kind="gdelt", now=NOW)
     assert feed.items == (
-        Item(
+        ParsedItem(
             None,
             "https://news.test/a",
             "Rare earth export curbs",
@@ -244,7 +244,7 @@ def test_gdelt_artlist() -> None:
             _utc(2026, 6, 9, 11, 30),
             "news.test",
         ),
-        Item(None, "https://news.test/b", "No date", "", None, None),
+        ParsedItem(None, "https://news.test/b", "No date", "", None, None),
     )
     assert parse_feed(b"{}", url="https://api.test/", kind="gdelt", now=NOW).items == ()
     with pytest.raises(ParseError, match="GDELT said: Your search contained a phrase"):
@@ -268,14 +268,14 @@ def test_page_with_selector() -> None:
     )
     assert (feed.title, feed.link) == ("Press office", "https://gov.test/news")
     assert feed.items == (
-        Item(
+        ParsedItem(
             None,
             "https://gov.test/press/1",
             "Tariff truce extended",
             "Tariff truce extended 30 May",
             _utc(2026, 5, 30, 9),
         ),
-        Item(
+        ParsedItem(
             None,
             "https://gov.test/press/2",
             "Export controls",
@@ -310,7 +310,7 @@ RSS_0_91 = b"""<?xml version="1.0" encoding="ISO-8859-1"?><rss version="0.91"><c
 def test_atom_html_titles_offsets_and_future_dates(xml_parser: str) -> None:
     feed = parse_feed(ATOM, url="https://atom.test/feed", now=FETCHED_AT)
     assert feed.items == (
-        Item(
+        ParsedItem(
             "tag:atom.test,2026:1",
             "https://atom.test/a/1",
             "Tariffs rise",
@@ -318,19 +318,23 @@ def test_atom_html_titles_offsets_and_future_dates(xml_parser: str) -> None:
             _utc(2026, 6, 1, 8),
             author="Ann",
         ),
-        Item("tag:atom.test,2026:2", "https://atom.test/a/2", "Future", "", FETCHED_AT),
-        Item("tag:atom.test,2026:3", None, "Undated", "", None),
+        ParsedItem("tag:atom.test,2026:2", "https://atom.test/a/2", "Future", "", FETCHED_AT),
+        ParsedItem("tag:atom.test,2026:3", None, "Undated", "", None),
     )
 
 
 @pytest.mark.parametrize(
     ("body", "title", "first"),
     [
-        (RSS_1_0, "RDF news", Item(None, "https://rdf.test/1", "One", "", _utc(2026, 5, 31, 8))),
-        (RSS_0_91, "Old", Item(None, "https://old.test/1", "Café news", "x", None)),
+        (
+            RSS_1_0,
+            "RDF news",
+            ParsedItem(None, "https://rdf.test/1", "One", "", _utc(2026, 5, 31, 8)),
+        ),
+        (RSS_0_91, "Old", ParsedItem(None, "https://old.test/1", "Café news", "x", None)),
     ],
 )
-def test_old_rss_versions(xml_parser: str, body: bytes, title: str, first: Item) -> None:
+def test_old_rss_versions(xml_parser: str, body: bytes, title: str, first: ParsedItem) -> None:
     feed = parse_feed(body, url="https://x.test/", now=FETCHED_AT)
     assert (feed.title, feed.items) == (title, (first,))
 

@@ -185,8 +185,8 @@ def _at_limit(runtime: Runtime, chat_id: int) -> bool:
     return owned >= runtime.config.limits.deadlines_per_chat
 
 
-def _item(deadline: Deadline) -> access.Item:
-    return access.Item("deadline", deadline.origin, deadline.owner_chat_id)
+def _item(deadline: Deadline) -> access.Owned:
+    return access.Owned("deadline", deadline.origin, deadline.owner_chat_id)
 
 
 def _accepted(deadline: Deadline, zone: str, *, moved: bool) -> Rendered:

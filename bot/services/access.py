@@ -23,7 +23,7 @@ from typing import Literal
 
 ChatKind = Literal["private", "group", "supergroup", "channel"]
 Origin = Literal["config", "calendar", "chat", "news", "opml"]
-ItemKind = Literal["deadline", "topic", "source"]
+OwnedKind = Literal["deadline", "topic", "source"]
 SHARED_ORIGINS: frozenset[str] = frozenset({"config", "calendar"})
 
 
@@ -42,10 +42,10 @@ class ChatSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
+class Owned:
     """A deadline, topic or source itself (its date, title, query, URL, status)."""
 
-    kind: ItemKind
+    kind: OwnedKind
     origin: str
     owner_chat_id: int | None
 
@@ -55,7 +55,7 @@ class Operations:
     """Herald as a whole: the source list, OPML imports, the status report."""
 
 
-Target = ChatSettings | Item | Operations
+Target = ChatSettings | Owned | Operations
 CHAT_SETTINGS = ChatSettings()
 OPERATIONS = Operations()
 
@@ -89,12 +89,12 @@ GROUP_ADMINS_ONLY = "Only this group's admins can change its deadlines and setti
 CHANNELS = "Herald takes no commands in channels."
 
 
-def _shared_item(item: Item) -> str:
+def _shared_item(item: Owned) -> str:
     where = "config.yaml" if item.origin == "config" else "its calendar"
     return f"That {item.kind} comes from {where}, so it changes only there: ask Herald's admins."
 
 
-def _other_chats_item(item: Item) -> str:
+def _other_chats_item(item: Owned) -> str:
     return f"That {item.kind} belongs to another chat: only that chat can change it."
 
 

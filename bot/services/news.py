@@ -37,7 +37,7 @@ class TopicLine:
 
 
 @dataclass(frozen=True, slots=True)
-class NewsLine:
+class MatchedNews:
     title: str
     link: str | None
     source: str | None
@@ -222,7 +222,7 @@ def topics(session: Session, chat_id: int, now: datetime) -> list[TopicLine]:
 
 def latest_news(
     session: Session, chat_id: int, slug: str | None = None, limit: int = LATEST_NEWS
-) -> list[NewsLine]:
+) -> list[MatchedNews]:
     """The latest matched items of one visible topic, or of every topic the chat follows."""
     statement = (
         select(Item, Topic.title, Source.name)
@@ -236,14 +236,14 @@ def latest_news(
         followed = select(TopicSubscription.topic_id).where(TopicSubscription.chat_id == chat_id)
         statement = statement.where(col(Topic.id).in_(followed))
     statement = statement.order_by(col(ItemTopic.matched_at).desc(), col(Item.id).desc())
-    lines: list[NewsLine] = []
+    lines: list[MatchedNews] = []
     seen: set[int] = set()
     for item, topic_title, source_name in session.exec(statement.limit(limit * 3)):
         if item.id in seen:
             continue
         seen.add(item.id or 0)
         lines.append(
-            NewsLine(
+            MatchedNews(
                 item.title,
                 item.link,
                 item.source_name or source_name,

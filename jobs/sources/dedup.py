@@ -7,7 +7,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from jobs.sources.parse import Item
+from jobs.sources.parse import ParsedItem
 
 # Query parameters that only say where a click came from; they never change the article.
 TRACKING_PARAMS = frozenset(
@@ -88,7 +88,7 @@ def _bounded(prefix: str, value: str) -> str:
     return prefix + "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def item_key(item: Item) -> str:
+def item_key(item: ParsedItem) -> str:
     """A stable identity for `item`, independent of its pubDate and position in the feed.
 
     A GUID that is a URL is canonicalized like a link (so the BBC's `…#0` GUIDs and

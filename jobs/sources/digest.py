@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from jobs.sources.dedup import item_key
 from jobs.sources.match import Document, Matcher
-from jobs.sources.parse import FeedData, parse_feed
-from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.parse import FeedData, ParsedItem, parse_feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +26,7 @@ class Body:
 
 
 @dataclass(frozen=True, slots=True)
-class Digest:
+class ParsedFeed:
     """A parsed body: its title, item count, and each distinct item with the topics it matches."""
 
     title: str
@@ -61,7 +60,7 @@ _Row = tuple[
 ]
 
 
-def _digest_from_rows(title: str, parsed: int, rows: tuple[_Row, ...]) -> Digest:
+def _digest_from_rows(title: str, parsed: int, rows: tuple[_Row, ...]) -> ParsedFeed:
     items = tuple(
         (
             key,
@@ -78,7 +77,7 @@ def _digest_from_rows(title: str, parsed: int, rows: tuple[_Row, ...]) -> Digest
         )
         for key, guid, link, item_title, summary, published, source_name, author, slugs in rows
     )
-    return Digest(title, parsed, items)
+    return ParsedFeed(title, parsed, items)
 
 
 def keyed_items(feed: FeedData) -> dict[str, ParsedItem]:
@@ -89,7 +88,7 @@ def keyed_items(feed: FeedData) -> dict[str, ParsedItem]:
     return keyed
 
 
-def digest_body(body: Body, now: datetime, matcher: Matcher) -> Digest:
+def digest_body(body: Body, now: datetime, matcher: Matcher) -> ParsedFeed:
     """Parse (raises ParseError), key and match one body."""
     feed = parse_feed(
         body.body,
@@ -103,4 +102,4 @@ def digest_body(body: Body, now: datetime, matcher: Matcher) -> Digest:
         (key, item, tuple(matcher.match(Document(item.title, item.summary, item.link or ""))))
         for key, item in keyed_items(feed).items()
     )
-    return Digest(feed.title, len(feed.items), items)
+    return ParsedFeed(feed.title, len(feed.items), items)

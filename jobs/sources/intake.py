@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 
 from bot.services.outbox import PRIORITY_NEWS, NewAlert, enqueue_returning, withdraw_pending
 from bot.store.models import Item
-from jobs.sources.digest import Digest
-from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.digest import ParsedFeed
+from jobs.sources.parse import ParsedItem
 from jobs.sources.storage import NewItem, TopicRef, news_payload, store_items, store_matches
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Parsed:
 
     source_id: int
     name: str  # the source's name, else its feed's title: what alerts say it came from
-    digest: Digest
+    digest: ParsedFeed
     fetched_at: datetime
     baseline: bool  # a first fetch: its items are stored, but nobody is alerted
 

@@ -54,7 +54,7 @@ class ParseError(SourceError):
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
+class ParsedItem:
     """One news item, plain text only; `published` is aware UTC, never in the future."""
 
     guid: str | None
@@ -72,7 +72,7 @@ class FeedData:
 
     title: str
     link: str | None
-    items: tuple[Item, ...]
+    items: tuple[ParsedItem, ...]
 
 
 def parse_feed(
@@ -266,7 +266,9 @@ def _entry_summary(entry: Mapping[str, Any]) -> str | None:
     return summary if isinstance(summary, str) else None
 
 
-def _entry_to_item(entry: Mapping[str, Any], *, base_url: str, kind: str, now: datetime) -> Item:
+def _entry_to_item(
+    entry: Mapping[str, Any], *, base_url: str, kind: str, now: datetime
+) -> ParsedItem:
     raw_link = entry.get("link") or None
     guid = entry.get("id") or None
     link = _http_url(base_url, raw_link)
@@ -285,7 +287,7 @@ def _entry_to_item(entry: Mapping[str, Any], *, base_url: str, kind: str, now: d
             summary = ""
     date = entry.get("published_parsed") or entry.get("updated_parsed")
     date = date or entry.get("published") or entry.get("updated")
-    return Item(
+    return ParsedItem(
         guid=guid,
         link=link,
         title=title,
@@ -368,14 +370,14 @@ def _str(value: Any) -> str | None:
 
 def _json_feed_item(
     entry: Mapping[str, Any], *, url: str, now: datetime, feed_author: str | None
-) -> Item:
+) -> ParsedItem:
     link = _str(entry.get("url")) or _str(entry.get("external_url"))
     guid = entry.get("id")
     body = _str(entry.get("summary")) or _str(entry.get("content_text"))
     summary = plain_text(body or _str(entry.get("content_html")), MAX_SUMMARY_CHARS)
     title = plain_text(_str(entry.get("title")), MAX_TITLE_CHARS) or summary[:MAX_TITLE_CHARS]
     date = entry.get("date_published") or entry.get("date_modified")
-    return Item(
+    return ParsedItem(
         guid=str(guid) if isinstance(guid, str | int) and str(guid) else None,
         link=_http_url(url, link),
         title=title,
@@ -405,7 +407,7 @@ def _parse_gdelt(text: str, now: datetime) -> FeedData:
             except ValueError:
                 published = parse_date(seen, now)
         items.append(
-            Item(
+            ParsedItem(
                 guid=None,
                 link=link,
                 title=plain_text(_str(article.get("title")), MAX_TITLE_CHARS),
@@ -429,7 +431,7 @@ def _parse_page(text: str, *, url: str, select: str, now: datetime) -> FeedData:
         nodes = tree.css(select)
     except SelectolaxError as exc:
         raise ParseError(f"not a valid CSS selector: {select!r}") from exc
-    items: list[Item] = []
+    items: list[ParsedItem] = []
     seen: set[str] = set()
     for node in nodes:
         anchor = node if node.tag == "a" and node.attributes.get("href") else None
@@ -443,7 +445,7 @@ def _parse_page(text: str, *, url: str, select: str, now: datetime) -> FeedData:
         title = title or node_text[:MAX_TITLE_CHARS]
         stamp = node.css_first("time[datetime]")
         items.append(
-            Item(
+            ParsedItem(
                 guid=None,
                 link=link,
                 title=title,

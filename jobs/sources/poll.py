@@ -35,7 +35,7 @@ from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, utcnow
 from jobs.sources import health
-from jobs.sources.digest import Digest
+from jobs.sources.digest import ParsedFeed
 from jobs.sources.fetch import Fetcher, FetchResult, SourceError, jitter_s
 from jobs.sources.intake import AfterStore, Parsed, take_batch
 from jobs.sources.match import Matcher
@@ -110,7 +110,7 @@ class SourceReport:
     alerts: int = 0
 
 
-Handled = tuple[DueSource, FetchResult, datetime, "Digest | ParseError | None"]
+Handled = tuple[DueSource, FetchResult, datetime, "ParsedFeed | ParseError | None"]
 
 
 def read_feed(due: DueSource, result: FetchResult, now: datetime) -> FeedData:
@@ -391,7 +391,7 @@ class Poller:
         due: DueSource,
         result: FetchResult,
         now: datetime,
-        digest: Digest | ParseError | None,
+        digest: ParsedFeed | ParseError | None,
     ) -> SourceReport | Parsed:
         """Record the check in the source's health; a parsed feed is returned to be taken in."""
         error: SourceError | None = result.error

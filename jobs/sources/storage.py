@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot.store.bulk import KEYS_PER_IN, insert_new
 from bot.store.models import Chat, Deadline, Item, ItemTopic, Source, TopicSubscription
 from jobs.signals.why import why_matched
-from jobs.sources.parse import Item as ParsedItem
+from jobs.sources.parse import ParsedItem
 
 MAX_LINK_CHARS = 2000
 

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any, cast
 
 from bot.store.models import utcnow
-from jobs.sources.digest import Body, Digest, digest_body
+from jobs.sources.digest import Body, ParsedFeed, digest_body
 from jobs.sources.fetch import PER_HOST_LIMIT, Fetcher, FetchResult, HostLimiter, host_key
 from jobs.sources.match import Matcher
 from jobs.sources.parse import ParseError
@@ -45,7 +45,7 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
 GC_THRESHOLD = 10_000  # allocations between young-generation collections (CPython: 700)
 
-Outcome = tuple[FetchResult, "Digest | ParseError | None"]
+Outcome = tuple[FetchResult, "ParsedFeed | ParseError | None"]
 
 
 def default_workers() -> int:
@@ -163,7 +163,7 @@ async def check_here(fetcher: Fetcher, matcher: Matcher, request: CheckRequest) 
     if not result.ok or result.body is None:
         return result, None
     body = Body(result.body, result.final_url, result.content_type, request.kind, request.select)
-    digest: Digest | ParseError
+    digest: ParsedFeed | ParseError
     try:
         digest = digest_body(body, request.now or utcnow(), matcher)
     except ParseError as exc:
