@@ -209,6 +209,15 @@ class Source:
     items_seen: int
 
 
+@dataclass(frozen=True)
+class _Counted:
+    title: str
+    slug: str
+    due_at: datetime
+    all_day: bool
+    timezone: str
+
+
 def _details(v: Variant, **changes: Any) -> deadline_replies.DeadlineDetails:
     fields: dict[str, Any] = {
         "slug": "truce",
@@ -375,10 +384,10 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     },
     "deadline_replies.countdown_message": {
         "ahead": lambda v: deadline_replies.countdown_message(
-            v.title, "truce", DUE, ZONE, False, ZONE, NOW
+            _Counted(v.title, "truce", DUE, False, ZONE), ZONE, NOW
         ),
         "reached": lambda v: deadline_replies.countdown_message(
-            v.title, "truce", NOW - timedelta(hours=1), ZONE, True, ZONE, NOW
+            _Counted(v.title, "truce", NOW - timedelta(hours=1), True, ZONE), ZONE, NOW
         ),
     },
     "deadline_replies.timezone_shown": {"zone": lambda v: deadline_replies.timezone_shown(ZONE)},

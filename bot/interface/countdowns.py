@@ -41,15 +41,7 @@ async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
         ]
     edited = 0
     for countdown_id, chat_id, message_id, deadline, zone in work:
-        rendered = replies.countdown_message(
-            deadline.title,
-            deadline.slug,
-            deadline.due_at,
-            zone,
-            deadline.all_day,
-            deadline.timezone,
-            now,
-        )
+        rendered = replies.countdown_message(deadline, zone, now)
         alive = True
         try:
             await bot.edit_message_text(

@@ -401,15 +401,7 @@ async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     except DeadlineNotFound:
         await reply(update, replies.not_found(args[0]))
         return
-    rendered = replies.countdown_message(
-        deadline.title,
-        deadline.slug,
-        deadline.due_at,
-        zone,
-        deadline.all_day,
-        deadline.timezone,
-        now,
-    )
+    rendered = replies.countdown_message(deadline, zone, now)
     message = await chat.send_message(
         rendered.text, parse_mode=ParseMode.HTML, message_thread_id=thread_of(update)
     )

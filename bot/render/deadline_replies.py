@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.domain.natural import example_date
 from bot.domain.offsets import format_offset, parse_offset
@@ -234,28 +235,35 @@ def bad_input(message: str, example: str) -> Rendered:
     )
 
 
-def countdown_message(
-    title: str,
-    slug: str,
-    due_at: datetime,
-    zone: str,
-    all_day: bool,
-    event_zone: str,
-    now: datetime,
-) -> Rendered:
+class CountedDeadline(Protocol):
+    """What a countdown shows of a deadline (a stored `Deadline` is one)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def all_day(self) -> bool: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+def countdown_message(deadline: CountedDeadline, zone: str, now: datetime) -> Rendered:
     """The live countdown, edited in place daily (hourly on the last day)."""
-    when = format_due(due_at, zone, all_day, event_zone)
+    title, due_at, all_day = deadline.title, deadline.due_at, deadline.all_day
+    when = format_due(due_at, zone, all_day, deadline.timezone)
     if due_at <= now:
         head = f"🚨 <b>{escape(title)}</b> has been reached."
     else:
         head = f"⏳ <b>{escape(title)}</b>: {countdown(due_at, now, all_day)}"
     stamp = format_due(now, zone, False)
-    return Rendered(f"{head}\nDue {when}\n<i>Updated {stamp}</i> · /deadline {escape(slug)}")
+    tail = f"<i>Updated {stamp}</i> · /deadline {escape(deadline.slug)}"
+    return Rendered(f"{head}\nDue {when}\n{tail}")
 
 
 def timezone_shown(zone: str) -> Rendered:
     return Rendered(
         f"Times here are shown in {escape(zone)}. Change it with /timezone Europe/Paris."
     )
-
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.query import parse_query
+from bot.domain.slugs import first_free, slug_words, slugify
 from bot.store.models import Item, ItemTopic, Source, Topic, TopicSubscription
 
 MAX_TOPIC_TITLE_CHARS = 300
@@ -49,10 +49,8 @@ def topic_slug_base(query: str) -> str:
     """A readable id from the words a query looks for: '"rare earth" export -opinion' ->
     'rare-earth-export' (excluded words are not what the topic is about)."""
     wanted = re.sub(r'(?:(?<=\s)|^)-(?:"[^"]*"|\S+)', " ", query)
-    ascii_text = unicodedata.normalize("NFKD", wanted).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
-    words = [w for w in words if w not in ("or", "and", "site", "intitle")][:SLUG_WORDS]
-    return ("-".join(words)[:SLUG_MAX_CHARS].strip("-")) or "topic"
+    words = [w for w in slug_words(wanted) if w not in ("or", "and", "site", "intitle")]
+    return slugify(words[:SLUG_WORDS], max_chars=SLUG_MAX_CHARS, fallback="topic")
 
 
 def _visible(chat_id: int) -> Any:
@@ -62,17 +60,10 @@ def _visible(chat_id: int) -> Any:
 
 def _unique_topic_slug(session: Session, base: str, chat_id: int) -> str:
     """Unique among the topics the chat sees: another chat's ids never show through."""
-    taken = set(
-        session.exec(
-            select(Topic.slug).where(col(Topic.slug).startswith(base), _visible(chat_id))
-        ).all()
-    )
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    taken = session.exec(
+        select(Topic.slug).where(col(Topic.slug).startswith(base), _visible(chat_id))
+    ).all()
+    return first_free(base, set(taken))
 
 
 def visible_topic(session: Session, slug: str, chat_id: int) -> Topic:

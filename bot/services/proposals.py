@@ -6,8 +6,6 @@ Nothing becomes a deadline until someone accepts it; the same proposal is made t
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.domain.offsets import due_from_date
+from bot.domain.slugs import first_free, slug_words, slugify
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineNotFound, DeadlineSpec
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, enqueue
@@ -30,12 +29,9 @@ class ProposalGone(LookupError):
     """The proposal was already decided, or belongs to another chat."""
 
 
-def slugify(title: str) -> str:
+def deadline_slug(title: str) -> str:
     """'UK–US trade deal!' -> 'uk-us-trade-deal' (ASCII, dashes, bounded)."""
-    spaced = re.sub(r"[\W_]+", " ", title)  # dashes of every kind separate words
-    ascii_title = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return (slug[:SLUG_MAX_CHARS].rstrip("-") or "deadline").lstrip("-")
+    return slugify(slug_words(title), max_chars=SLUG_MAX_CHARS, fallback="deadline")
 
 
 def unique_slug(session: Session, title: str, owner_chat_id: int | None = None) -> str:
@@ -44,20 +40,13 @@ def unique_slug(session: Session, title: str, owner_chat_id: int | None = None) 
     Only ids the owner can see count (the global ones and its own), so an id never reveals
     what another chat has; a chat's id never shadows a global one.
     """
-    base = slugify(title)
-    taken = set(
-        session.exec(
-            select(Deadline.slug)
-            .where(col(Deadline.slug).startswith(base))
-            .where(deadline_ops.visible_to(owner_chat_id))
-        ).all()
-    )
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    base = deadline_slug(title)
+    taken = session.exec(
+        select(Deadline.slug)
+        .where(col(Deadline.slug).startswith(base))
+        .where(deadline_ops.visible_to(owner_chat_id))
+    ).all()
+    return first_free(base, set(taken))
 
 
 def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -125,7 +114,7 @@ def propose_from_news(
     if key is None and finding.moved_deadline_slug:
         key = f"news:move:{finding.moved_deadline_slug}:{finding.due.isoformat()}"
     elif key is None:
-        key = f"news:{slugify(finding.what)}:{finding.due.isoformat()}"
+        key = f"news:{deadline_slug(finding.what)}:{finding.due.isoformat()}"
     payload = {
         "date": finding.due.isoformat(),
         "what": finding.what,
