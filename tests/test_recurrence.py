@@ -10,6 +10,7 @@ import time_machine
 
 from bot.domain.recurrence import (
     RecurrenceError,
+    next_after,
     next_occurrence,
     occurrences,
     validate_rule,
@@ -253,3 +254,19 @@ def test_rare_rules_stay_fast() -> None:
     )
     assert found == []
     assert time.process_time() - started < 0.5
+
+
+# Where APScheduler's CronTrigger.from_crontab reads a crontab differently (why recurrence.py
+# keeps its own reader, docs/dependencies.md): 0 is Sunday, and a day of the month OR a day of
+# the week matches when both are given.
+@pytest.mark.parametrize(
+    ("rule", "first"),
+    [
+        ("0 9 * * 0", utc(2026, 1, 4, 9)),  # Sunday 4 January; CronTrigger: Monday 5th
+        ("0 9 * * 7", utc(2026, 1, 4, 9)),
+        ("0 9 13 * 5", utc(2026, 1, 2, 9)),  # Friday 2nd, not Friday the 13th of a later month
+    ],
+)
+def test_cron_reads_weekdays_and_days_of_month_as_crontab_does(rule: str, first: datetime) -> None:
+    start = utc(2026, 1, 1)  # a Thursday
+    assert next_after(rule, start_utc=start, zone="UTC", after=start) == first
