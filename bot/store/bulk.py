@@ -72,28 +72,58 @@ def insert_new(
     if not rows:
         return []
     connection = session.connection()
-    dialect = connection.dialect
-    sqlite = dialect.name == "sqlite"
-    converters = [(i, c) for i, name in enumerate(columns)
-                  if (c := _converter(table.c[name].type, sqlite)) is not None]  # fmt: skip
+    sqlite = connection.dialect.name == "sqlite"
+    head, row_sql, tail = _statement_parts(connection.dialect, table, columns, unique, returning)
+    bind = _Binder(table, columns, sqlite)
+    per_statement = min(MAX_ROWS_PER_STATEMENT, MAX_PARAMETERS // len(columns))
+    inserted: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = head + ", ".join([row_sql] * len(chunk)) + tail
+        result = connection.exec_driver_sql(sql, bind.parameters(chunk))
+        if returning:
+            inserted += [tuple(r) for r in result]
+    return inserted
+
+
+def _statement_parts(
+    dialect: Any,
+    table: Table,
+    columns: Sequence[str],
+    unique: Sequence[str],
+    returning: Sequence[str],
+) -> tuple[str, str, str]:
+    """The INSERT's head, the placeholders of one row, and its ON CONFLICT / RETURNING tail."""
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     placeholders = [
-        f"CAST({marker} AS JSON)" if not sqlite and isinstance(table.c[name].type, JSON)
+        f"CAST({marker} AS JSON)"
+        if dialect.name != "sqlite" and isinstance(table.c[name].type, JSON)
         else marker
         for name in columns
-    ]  # fmt: skip
+    ]
     row_sql = f"({', '.join(placeholders)})"
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608 names from table metadata, quoted; values are bound
     tail = f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(c) for c in returning)}"
-    per_statement = min(MAX_ROWS_PER_STATEMENT, MAX_PARAMETERS // len(columns))
-    inserted: list[tuple[Any, ...]] = []
-    memo: dict[int, tuple[Any, Any]] = {}
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
+    return head, row_sql, tail
+
+
+class _Binder:
+    """Turns rows into one statement's flat parameter tuple, values converted for the driver."""
+
+    def __init__(self, table: Table, columns: Sequence[str], sqlite: bool) -> None:
+        self.converters = [
+            (i, c)
+            for i, name in enumerate(columns)
+            if (c := _converter(table.c[name].type, sqlite)) is not None
+        ]
+        self.memo: dict[int, tuple[Any, Any]] = {}
+
+    def parameters(self, chunk: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
         parameters: list[Any] = []
+        converters, memo = self.converters, self.memo
         for row in chunk:
             if converters:
                 row = list(row)
@@ -105,8 +135,4 @@ def insert_new(
                         done = memo[id(value)] = (value, convert(value))
                     row[index] = done[1]
             parameters += row
-        sql = head + ", ".join([row_sql] * len(chunk)) + tail
-        result = connection.exec_driver_sql(sql, tuple(parameters))
-        if returning:
-            inserted += [tuple(r) for r in result]
-    return inserted
+        return tuple(parameters)

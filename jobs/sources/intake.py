@@ -58,6 +58,18 @@ class _Match:
     owner: int  # index in the batch of the source it came from
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The items of a batch new to the store (key -> item id), and which entry owns each key."""
+
+    ids: dict[str, int]
+    owner: dict[str, int]  # key -> index of the first entry of the batch that gave it
+
+    def owns(self, index: int, key: str) -> bool:
+        """Whether entry `index` stored item `key` (another feed of the batch may carry it too)."""
+        return key in self.ids and self.owner[key] == index
+
+
 def take_batch(
     session: Session,
     batch: Sequence[Parsed],
@@ -66,41 +78,75 @@ def take_batch(
     hooks: Sequence[AfterStore] = (),
 ) -> list[Taken]:
     """Store, match and alert the new items of every source in `batch` (one per entry)."""
-    owner: dict[str, int] = {}  # key -> the first source in the batch that gave it
+    stored = _store_new_items(session, batch)
+    matches = _match_new_items(batch, stored, topics)
+    store_matches(session, [(m.item_id, m.topics, batch[m.owner].fetched_at) for m in matches])
+    loud = [m for m in matches if not batch[m.owner].baseline]
+    written = enqueue_returning(session, _news_alerts(batch, loud, followers))
+    written = _run_hooks_on_fresh(session, batch, stored, hooks, written)
+    return _tally(batch, stored, loud, written)
+
+
+def _store_new_items(session: Session, batch: Sequence[Parsed]) -> _Stored:
+    """Insert the items the store has not seen; a key in two feeds of the batch is the first's."""
+    owner: dict[str, int] = {}
     rows: list[NewItem] = []
     for index, parsed in enumerate(batch):
-        source_id, fetched_at = parsed.source_id, parsed.fetched_at
         for key, item, _ in parsed.digest.items:
             if key not in owner:
                 owner[key] = index
-                rows.append((source_id, key, item, fetched_at))
-    ids = store_items(session, rows) if rows else {}
-    new = [0] * len(batch)
-    for key in ids:
-        new[owner[key]] += 1
-    matches = [
-        _Match(ids[key], item, refs, index)
+                rows.append((parsed.source_id, key, item, parsed.fetched_at))
+    return _Stored(store_items(session, rows) if rows else {}, owner)
+
+
+def _match_new_items(
+    batch: Sequence[Parsed], stored: _Stored, topics: Mapping[str, TopicRef]
+) -> list[_Match]:
+    """The new items that match a known topic, with those topics."""
+    return [
+        _Match(stored.ids[key], item, refs, index)
         for index, parsed in enumerate(batch)
         for key, item, slugs in parsed.digest.items
-        if slugs and key in ids and owner[key] == index and (refs := _topics(slugs, topics))
+        if slugs and stored.owns(index, key) and (refs := _topics(slugs, topics))
     ]
-    store_matches(session, [(m.item_id, m.topics, batch[m.owner].fetched_at) for m in matches])
-    loud = [m for m in matches if not batch[m.owner].baseline]
-    source_of = {m.item_id: m.owner for m in loud}
-    written = enqueue_returning(session, _news_alerts(batch, loud, followers))
+
+
+def _run_hooks_on_fresh(
+    session: Session,
+    batch: Sequence[Parsed],
+    stored: _Stored,
+    hooks: Sequence[AfterStore],
+    written: list[tuple[int, str]],
+) -> list[tuple[int, str]]:
+    """Show the hooks the new items past their source's baseline, in feed order; return the
+    alerts `written` less those of the items a hook absorbed (now withdrawn)."""
+    if not hooks:
+        return written
     fresh = [
-        ids[key]  # new items past their source's baseline, in feed order
+        stored.ids[key]
         for index, parsed in enumerate(batch)
-        if hooks and not parsed.baseline
+        if not parsed.baseline
         for key, _, _ in parsed.digest.items
-        if key in ids and owner[key] == index
+        if stored.owns(index, key)
     ]
-    if fresh:
-        now = max(parsed.fetched_at for parsed in batch)
-        absorbed = run_hooks(session, hooks, fresh, now)
-        if absorbed:
-            withdrawn = set(withdraw_pending(session, [f"news:{i}" for i in absorbed]))
-            written = [alert for alert in written if alert not in withdrawn]
+    if not fresh:
+        return written
+    now = max(parsed.fetched_at for parsed in batch)
+    absorbed = run_hooks(session, hooks, fresh, now)
+    if not absorbed:
+        return written
+    withdrawn = set(withdraw_pending(session, [f"news:{i}" for i in absorbed]))
+    return [alert for alert in written if alert not in withdrawn]
+
+
+def _tally(
+    batch: Sequence[Parsed], stored: _Stored, loud: list[_Match], written: list[tuple[int, str]]
+) -> list[Taken]:
+    """Per entry of the batch: how many new items it stored, how many alerts it caused."""
+    new = [0] * len(batch)
+    for key in stored.ids:
+        new[stored.owner[key]] += 1
+    source_of = {m.item_id: m.owner for m in loud}
     alerts = [0] * len(batch)
     for _chat_id, key in written:
         alerts[source_of[int(key.removeprefix("news:"))]] += 1
