@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from syrupy.assertion import SnapshotAssertion
 
 import bot.render
@@ -42,6 +43,16 @@ from tests.telegram_html import (
     check_telegram_html,
     visible_length,
 )
+
+SNAPSHOT_DAY = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _snapshot_day() -> Any:
+    """Examples dated relative to today (the /add hint) render as on the day of the snapshots."""
+    with time_machine.travel(SNAPSHOT_DAY, tick=False):
+        yield
+
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ZONE = "Europe/London"
@@ -476,9 +487,7 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     },
     "onboarding.did_you_mean": {
         "close": lambda v: onboarding.did_you_mean("topic", v.title, ["rare-earths"], "wt"),
-        "literal": lambda v: onboarding.did_you_mean(
-            "topic", "nope-topic", [], "wt", literal=True
-        ),
+        "literal": lambda v: onboarding.did_you_mean("topic", "nope-topic", [], "wt", literal=True),
     },
     "policy.topic_mute_state": {
         "muted": lambda v: policy.topic_mute_state(v.title, NOW + timedelta(days=1), ZONE, NOW),
