@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ SNAPSHOT_DAY = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _snapshot_day() -> Any:
+def _snapshot_day() -> Iterator[None]:
     """Examples dated relative to today (the /add hint) render as on the day of the snapshots."""
     with time_machine.travel(SNAPSHOT_DAY, tick=False):
         yield
