@@ -48,6 +48,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot jobs
+	$(BIN)/mypy tests
 
 check: lint typecheck test
 

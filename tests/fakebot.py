@@ -107,12 +107,10 @@ class FakeBotAPI:
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 
-    def text_update(
-        self, chat_id: int, text: str, *, chat_type: str = "private"
-    ) -> dict[str, Any]:
+    def text_update(self, chat_id: int, text: str, *, chat_type: str = "private") -> dict[str, Any]:
         """The update Telegram would post to a webhook when a person types `text`."""
         message_id = next(self._message_ids)
-        update = {
+        update: dict[str, Any] = {
             "update_id": next(self._update_ids),
             "message": {
                 "message_id": message_id,
@@ -160,7 +158,7 @@ class FakeBotAPI:
             "title": "Trade desk",
         }
         user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"}
-        query = {
+        query: dict[str, Any] = {
             "id": str(next(self._update_ids) + 100_000),
             "from": user,
             "chat_instance": str(chat_id),

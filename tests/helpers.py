@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from bot.config import Config, parse_config
 from bot.interface.app import HeraldBot, build_application
@@ -19,6 +20,16 @@ ANSWER_TIMEOUT_S = 10.0
 # sets it, so tests that measure a timeout of the code under test can give it room.
 TIME_SCALE = float(os.environ.get("HERALD_TEST_TIME_SCALE", "1"))
 TOKEN = "123456:TEST-TOKEN"
+
+
+class ChatOptions(TypedDict, total=False):
+    """Who says a line and where: the keyword arguments of `say` besides its timeout."""
+
+    user_id: int | None
+    group: bool
+    chat_type: str | None
+    thread_id: int | None
+    anonymous: bool
 
 
 class FakeClock:

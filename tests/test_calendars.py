@@ -13,7 +13,7 @@ import time_machine
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.config import CalendarConfig
 from bot.services import chats
@@ -55,7 +55,7 @@ def calendar_deadlines(engine: Engine) -> list[Deadline]:
     with session_scope(engine) as session:
         return list(
             session.exec(
-                select(Deadline).where(Deadline.origin == "calendar").order_by(Deadline.due_at)
+                select(Deadline).where(Deadline.origin == "calendar").order_by(col(Deadline.due_at))
             ).all()
         )
 

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -167,7 +168,7 @@ def test_time_sentence_and_ranges() -> None:
     ]
 
 
-def _labelled() -> list[dict[str, object]]:
+def _labelled() -> list[dict[str, Any]]:
     with DATA.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -188,7 +189,7 @@ def test_labelled_set_meets_precision_and_recall_floors() -> None:
                 str(row["text"]), published=date.fromisoformat(str(row["published"]))
             )
         }
-        want = {(e["date"], e["kind"]) for e in row["expected"]}  # type: ignore[attr-defined]
+        want = {(e["date"], e["kind"]) for e in row["expected"]}
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
     assert tp / (tp + fp) >= 0.95
     assert tp / (tp + fn) >= 0.85
@@ -209,13 +210,18 @@ def test_labelled_set_names_the_thing_that_is_due(capsys: pytest.CaptureFixture[
     for row in labelled:
         want = row["expected"][0]
         published = date.fromisoformat(str(row["published"]))
-        same = [f for f in find_deadlines(str(row["text"]), published=published)
-                if f.date.isoformat() == want["date"]]
+        same = [
+            f
+            for f in find_deadlines(str(row["text"]), published=published)
+            if f.date.isoformat() == want["date"]
+        ]
         if same:
             found_dates += 1
             right += _phrase(str(want["what"])) in _phrase(same[0].what)
     with capsys.disabled():
-        print(f"\ndeadline thing exact or contained: {right}/{found_dates} = {right / found_dates:.3f}")
+        print(
+            f"\ndeadline thing exact or contained: {right}/{found_dates} = {right / found_dates:.3f}"
+        )
     assert right / found_dates >= 0.80
 
 

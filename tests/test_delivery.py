@@ -107,7 +107,9 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     with engine.connect() as connection:  # outside a transaction, on the driver itself
-        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
 
@@ -490,7 +492,9 @@ async def test_pacing_keeps_private_chats_to_one_message_a_second(env: Env) -> N
     worker, clock = on_fake_clock(env, DeliveryConfig(group_window_s=0))
     await run_until(worker, clock, lambda: len(env.api.sent()) == 4)
     times = env.api.accepted_at
-    private = [t for t, c in zip(times, env.api.sent(), strict=True) if c.params["chat_id"] == PRIVATE]
+    private = [
+        t for t, c in zip(times, env.api.sent(), strict=True) if c.params["chat_id"] == PRIVATE
+    ]
     assert [b - a for a, b in itertools.pairwise(private)] == [pytest.approx(1.0, abs=1e-6)] * 2
     assert times[1] - times[0] < 0.1  # the other chat did not wait for the first one
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import select
@@ -149,8 +150,7 @@ async def test_forum_topics_are_destinations(herald: HeraldBot, bot_api: ServedA
     edits_before = len([c for c in bot_api.api.calls if c.method == "editMessageText"])
     await bot_api.api.press(GROUP, confirm, user_id=ADA, chat_type="supergroup", thread_id=11)
     await bot_api.api.wait_for(
-        lambda: len([c for c in bot_api.api.calls if c.method == "editMessageText"])
-        > edits_before
+        lambda: len([c for c in bot_api.api.calls if c.method == "editMessageText"]) > edits_before
     )
     # A topic's own deadline is private to it; the other topic follows it through the store.
     assert "No deadline with id" in await say(bot_api, GROUP, "/follow forum-vote", **votes)
@@ -186,16 +186,18 @@ async def test_unstarted_topic_is_not_the_forum(herald: HeraldBot, bot_api: Serv
 
 async def test_members_buttons_change_nothing(herald: HeraldBot, bot_api: ServedAPI) -> None:
     bot_api.api.group_admins.add(ADA)
-    group = {"chat_type": "supergroup"}
-    await say(bot_api, GROUP, "/start", user_id=ADA, **group)
-    preview = await say(bot_api, GROUP, "/add in 9 days noon Board vote", user_id=ADA, **group)
+    group = "supergroup"
+    await say(bot_api, GROUP, "/start", user_id=ADA, chat_type=group)
+    preview = await say(
+        bot_api, GROUP, "/add in 9 days noon Board vote", user_id=ADA, chat_type=group
+    )
     assert preview.startswith("Board vote — ")
     buttons = dict(bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]))
     refusal = "Only this group's admins can change its deadlines and settings."
     for data in (buttons["Cancel"], buttons["Confirm"], "unf:shipped-deadline"):
         answers = len(bot_api.api.answers())
-        await bot_api.api.press(GROUP, data, user_id=BEN, **group)
-        await bot_api.api.wait_for(lambda n=answers: len(bot_api.api.answers()) > n)
+        await bot_api.api.press(GROUP, data, user_id=BEN, chat_type=group)
+        await bot_api.api.wait_for(partial(lambda n: len(bot_api.api.answers()) > n, answers))
         assert bot_api.api.answers()[answers].params["text"] == refusal
     with session_scope(herald.runtime.engine) as session:
         assert session.exec(select(Deadline).where(Deadline.slug == "board-vote")).first() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import icalendar
 import recurring_ical_events
@@ -18,7 +19,7 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 def _events(body: bytes) -> list[icalendar.Event]:
-    return list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+    return cast(list[icalendar.Event], icalendar.Calendar.from_ical(body).walk("VEVENT"))
 
 
 def test_a_timed_deadline_keeps_its_own_zone_and_its_vtimezone() -> None:

@@ -88,7 +88,12 @@ def test_title_terms_in_bold_and_hostile_titles_stay_valid(
 
 
 def test_terms_only_in_the_summary_show_an_excerpt() -> None:
-    summary = "Officials said " + "nothing new " * 30 + "about the tariff on <steel> & more " * 3 + "and then " * 30
+    summary = (
+        "Officials said "
+        + "nothing new " * 30
+        + "about the tariff on <steel> & more " * 3
+        + "and then " * 30
+    )
     rendered = news(payload("Markets steady", "tariffs", summary), "UTC", NOW).text
     lines = rendered.split("\n")
     assert lines[0] == '📰 <a href="https://news.test/x?a=1&amp;b=2">Markets steady</a>'
@@ -110,7 +115,8 @@ def test_why_lists_terms_and_is_none_without_a_visible_term() -> None:
 
 
 def test_marks_out_of_range_or_overlapping_are_ignored() -> None:
-    assert marked("a<b>c", [[1, 4], [2, 3], [9, 12], ["x", 1], [4, 4]]) == "a<b>&lt;b&gt;</b>c"
+    hostile: list[list[Any]] = [[1, 4], [2, 3], [9, 12], ["x", 1], [4, 4]]  # as a payload holds
+    assert marked("a<b>c", hostile) == "a<b>&lt;b&gt;</b>c"
 
 
 DEADLINE = {

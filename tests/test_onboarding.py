@@ -180,15 +180,16 @@ async def test_paged_toggles_and_a_stale_one(herald: HeraldBot, bot_api: ServedA
 
 async def test_only_group_admins_change_settings(herald: HeraldBot, bot_api: ServedAPI) -> None:
     bot_api.api.group_admins.add(ADA)
-    group = {"chat_type": "supergroup"}
-    assert "Only this group's admins" in await say(bot_api, GROUP, "/start", user_id=BEN, **group)
-    await say(bot_api, GROUP, "/start", user_id=ADA, **group)
-    answer, _ = await press(bot_api, GROUP, "st:q:1", user_id=BEN, **group)
+    group = "supergroup"
+    refusal = await say(bot_api, GROUP, "/start", user_id=BEN, chat_type=group)
+    assert "Only this group's admins" in refusal
+    await say(bot_api, GROUP, "/start", user_id=ADA, chat_type=group)
+    answer, _ = await press(bot_api, GROUP, "st:q:1", user_id=BEN, chat_type=group)
     assert answer == "Only this group's admins can change its deadlines and settings."
     with session_scope(herald.runtime.engine) as session:
         chat = session.get(Chat, GROUP)
         assert chat is not None and chat.quiet_start is None
-    answer, menu = await press(bot_api, GROUP, "st:q:1", user_id=ADA, **group)
+    answer, menu = await press(bot_api, GROUP, "st:q:1", user_id=ADA, chat_type=group)
     assert answer == "Saved." and "22:00-07:00" in menu
 
 

@@ -6,6 +6,7 @@ items; allowed exactly where docs/security.md says.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Unpack
 
 import pytest
 from sqlmodel import select
@@ -17,7 +18,7 @@ from bot.services.access import BOT_ADMINS_ONLY, GROUP_ADMINS_ONLY
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from tests.fakebot import ServedAPI
-from tests.helpers import say
+from tests.helpers import ChatOptions, say
 
 ADMIN, MEMBER, BOSS, CARL = 9101, 9102, 9103, 9104  # BOSS is a bot admin (config `admins:`)
 GROUP = -100999
@@ -81,7 +82,7 @@ async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldB
         await bot.stop()
 
 
-async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
+async def press(api: ServedAPI, chat_id: int, data: str, *, chat_type: str, user_id: int) -> str:
     """Press a button; the text it was answered with ("" for a silent answer)."""
 
     def answers() -> list[str]:
@@ -89,25 +90,34 @@ async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> st
         return [str(c.params.get("text", "")) for c in calls]
 
     before = len(answers())
-    await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
+    await api.api.press(chat_id, data, chat_type=chat_type, user_id=user_id)
     await api.api.wait_for(lambda: len(answers()) > before)
     return answers()[before]
 
 
-async def own_deadline(api: ServedAPI, chat_id: int, title: str, **kwargs: object) -> None:
+async def own_deadline(
+    api: ServedAPI, chat_id: int, title: str, **kwargs: Unpack[ChatOptions]
+) -> None:
     """Have the chat add and confirm a deadline of its own (by someone allowed to)."""
     await say(api, chat_id, f"/add tomorrow noon {title}", **kwargs)
     [confirm] = [d for label, d in api.api.buttons(api.api.sent(chat_id)[-1]) if label == "Confirm"]
     edits = len([c for c in api.api.calls if c.method == "editMessageText"])
-    presser = {k: v for k, v in kwargs.items() if k != "anonymous"}
-    await api.api.press(chat_id, confirm, **presser)  # type: ignore[arg-type]
+    await api.api.press(
+        chat_id,
+        confirm,
+        chat_type=kwargs.get("chat_type") or "private",
+        user_id=kwargs.get("user_id"),
+    )
     await api.api.wait_for(
         lambda: len([c for c in api.api.calls if c.method == "editMessageText"]) > edits
     )
 
 
-def group(user_id: int, anonymous: bool = False) -> dict[str, object]:
+def group(user_id: int, anonymous: bool = False) -> ChatOptions:
     return {"chat_type": "supergroup", "user_id": user_id, "anonymous": anonymous}
+
+
+PRIVATE = ChatOptions()
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -138,7 +148,7 @@ async def test_another_chats_items_are_out_of_reach(herald: HeraldBot, bot_api: 
     await say(bot_api, CARL, "/start")
     await own_deadline(bot_api, CARL, "Carl plan")
     await say(bot_api, CARL, '/watch "cobalt mines"')
-    for chat_id, kwargs in ((BOSS, {}), (GROUP, group(ADMIN))):
+    for chat_id, kwargs in ((BOSS, PRIVATE), (GROUP, group(ADMIN))):
         await say(bot_api, chat_id, "/start", **kwargs)
         for command in ("/edit carl-plan title Mine", "/cancel carl-plan", "/follow carl-plan"):
             assert (await say(bot_api, chat_id, command, **kwargs)).startswith(
@@ -154,7 +164,7 @@ async def test_another_chats_items_are_out_of_reach(herald: HeraldBot, bot_api: 
 async def test_config_deadlines_change_only_in_config(
     herald: HeraldBot, bot_api: ServedAPI
 ) -> None:
-    for chat_id, kwargs in ((BOSS, {}), (GROUP, group(ADMIN)), (CARL, {})):
+    for chat_id, kwargs in ((BOSS, PRIVATE), (GROUP, group(ADMIN)), (CARL, PRIVATE)):
         await say(bot_api, chat_id, "/start", **kwargs)
         for command in ("/edit shipped-deadline title Mine", "/cancel shipped-deadline"):
             assert await say(bot_api, chat_id, command, **kwargs) == SHARED
@@ -165,6 +175,6 @@ async def test_config_deadlines_change_only_in_config(
 
 
 async def test_operations_are_for_bot_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
-    for chat_id, kwargs in ((CARL, {}), (GROUP, group(ADMIN))):
+    for chat_id, kwargs in ((CARL, PRIVATE), (GROUP, group(ADMIN))):
         assert await say(bot_api, chat_id, "/import", **kwargs) == BOT_ADMINS_ONLY
     assert await say(bot_api, BOSS, "/import") != BOT_ADMINS_ONLY

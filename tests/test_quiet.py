@@ -307,6 +307,12 @@ class _NoOffset(tzinfo):
     def utcoffset(self, dt: datetime | None) -> None:
         return None
 
+    def dst(self, dt: datetime | None) -> None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> None:
+        return None
+
 
 def test_a_datetime_whose_zone_has_no_offset_is_refused_as_naive() -> None:
     with pytest.raises(ValueError, match=r"^aware UTC datetimes only$"):

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlmodel import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
@@ -142,7 +143,7 @@ async def test_rebuild_after_downtime_writes_one_offline_summary_per_chat(engine
     jobs.rebuild()
     jobs.rebuild()  # a second start-up writes nothing more
     with session_scope(engine) as session:
-        alerts = session.exec(select(Alert).order_by(Alert.chat_id)).all()
+        alerts = session.exec(select(Alert).order_by(col(Alert.chat_id))).all()
     assert [(a.chat_id, a.kind) for a in alerts] == [(1, "offline_summary"), (2, "offline_summary")]
     assert sorted({i["slug"] for i in alerts[0].payload["items"]}) == ["a", "b"]
 
@@ -198,7 +199,9 @@ async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine) -> No
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         chats.register(session, 1, kind="private", title=None, auto_follow=False)
-        spec = DeadlineSpec(slug="soon", title="Soon", due_at=now + timedelta(seconds=1), timezone="UTC", remind=())
+        spec = DeadlineSpec(
+            slug="soon", title="Soon", due_at=now + timedelta(seconds=1), timezone="UTC", remind=()
+        )
         deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
         deadline.reminded_until = now - timedelta(seconds=1)
         deadline_ops.follow(session, 1, deadline)
@@ -232,7 +235,7 @@ def test_a_pass_a_microsecond_early_sends_nothing_yet() -> None:
 
 @pytest.mark.parametrize("entry", ["run", "rebuild"])
 async def test_the_job_or_a_start_up_at_exactly_the_fire_time_writes_the_reminder(
-    engine, entry: str  # type: ignore[no-untyped-def]
+    engine: Engine, entry: str
 ) -> None:
     due = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     with session_scope(engine) as session:

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import render
 from bot.config import parse_config
@@ -97,7 +97,7 @@ def test_reminder_is_shown_in_the_chat_zone_not_the_event_zone() -> None:
 
 def alerts(engine: Engine) -> list[Alert]:
     with session_scope(engine) as session:
-        return list(session.exec(select(Alert).order_by(Alert.id)).all())
+        return list(session.exec(select(Alert).order_by(col(Alert.id))).all())
 
 
 async def test_reminder_fires_at_its_time_across_the_october_change(engine: Engine) -> None:

@@ -296,6 +296,10 @@ def _line(v: Variant, slug: str, followed: bool, days: float) -> deadlines.Deadl
     return deadlines.DeadlineLine(slug, v.title, NOW + timedelta(days=days), ZONE, False, followed)
 
 
+def _calendar_refused(reason: str) -> Callable[[Variant], Rendered]:
+    return lambda v: calendars.calendar_refused(reason, v.link, 5)
+
+
 # (module, function) -> case name -> a call producing the reply
 REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     "chat.welcome": {
@@ -363,8 +367,7 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         "unread": lambda v: calendars.calendar_added(v.link, 0, v.title),
     },
     "calendars.calendar_refused": {
-        reason: (lambda v, r=reason: calendars.calendar_refused(r, v.link, 5))
-        for reason in ("already", "limit", "unknown", HOSTILE)
+        reason: _calendar_refused(reason) for reason in ("already", "limit", "unknown", HOSTILE)
     },
     "calendars.calendar_removed": {
         "one": lambda v: calendars.calendar_removed(v.link, 1),

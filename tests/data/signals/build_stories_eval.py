@@ -49,7 +49,7 @@ BEARS_EARS = {
 }
 GUARDIAN = {"state-of-the-union-address": "0 27 29", "stormy-daniels-kimmel": "28 32"}
 BBC = {"xi-state-dinner": "0 1"}
-FILES = (
+FILES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("google-news-search.rss.xml", "bears", BEARS_EARS),
     ("google-news-search-en-GB-trimmed.rss.xml", "oil", {}),
     ("bbc-world.rss.xml", "bbc", BBC),
@@ -68,21 +68,40 @@ def rows() -> list[dict[str, str]]:
         feed = feedparser.parse(str(SAMPLES / name))
         labels = _stories(table)
         for index, entry in enumerate(feed.entries):
-            published = datetime(*entry.published_parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = entry.published_parsed[:6]
+            published = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             source = (entry.get("source") or {}).get("title") or feed.feed.get("title", name)
             google = "news.google.com" in entry.get("link", "")
             summary = "" if google else plain_text(entry.get("summary"), 400)
             story = labels.get(index, f"{prefix}-{index}")
-            out.append(_row(f"{prefix}-{index}", story, source, published, entry.title, summary,
-                            f"{name}#{index}"))
+            out.append(
+                _row(
+                    f"{prefix}-{index}",
+                    story,
+                    source,
+                    published,
+                    entry.title,
+                    summary,
+                    f"{name}#{index}",
+                )
+            )
             seen.add((entry.title.rpartition(" - ")[0] or entry.title, source))
             for n, (title, outlet) in enumerate(_grouped(entry.get("description", ""))[1:], 1):
                 if (title, outlet) in seen:
                     continue
                 seen.add((title, outlet))
                 when = published - timedelta(minutes=n)
-                out.append(_row(f"{prefix}-{index}-g{n}", story, outlet, when, title, "",
-                                f"{name}#{index} grouped {n}"))
+                out.append(
+                    _row(
+                        f"{prefix}-{index}-g{n}",
+                        story,
+                        outlet,
+                        when,
+                        title,
+                        "",
+                        f"{name}#{index} grouped {n}",
+                    )
+                )
     return out
 
 
@@ -97,8 +116,9 @@ def _grouped(description: str) -> list[tuple[str, str]]:
     return found
 
 
-def _row(id_: str, story: str, source: str, published: datetime, title: str, summary: str,
-         origin: str) -> dict[str, str]:
+def _row(
+    id_: str, story: str, source: str, published: datetime, title: str, summary: str, origin: str
+) -> dict[str, str]:
     return {
         "id": id_,
         "story": story,
