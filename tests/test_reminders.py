@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import col, select
 from bot.services import chats
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
-from bot.services.outbox import OutboxSignal
+from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, OutboxSignal
 from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from jobs.reminders import (
@@ -20,6 +21,7 @@ from jobs.reminders import (
     ReminderJobs,
     due_reminders,
     effective_offsets,
+    load_followers,
     next_fire_at,
     process,
     reminder_times,
@@ -180,7 +182,9 @@ async def test_moving_a_deadline_cancels_pending_reminders_and_tells_followers(e
     assert [h.kind for h in history] == ["moved", "created"]
 
 
-async def test_a_failed_pass_is_retried_not_lost(engine, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_pass_is_logged_for_its_deadline_and_retried_not_lost(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
     frozen = datetime(2026, 1, 1, tzinfo=UTC)
     jobs.clock = lambda: frozen
@@ -189,9 +193,30 @@ async def test_a_failed_pass_is_retried_not_lost(engine, monkeypatch: pytest.Mon
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(jobs, "_write_due", locked)
-    await jobs.run(42)
+    with caplog.at_level(logging.ERROR, logger="jobs.reminders"):
+        await jobs.run(42)
     job = jobs.scheduler.get_job("deadline:42")
     assert job is not None and job.trigger.run_date == frozen + timedelta(seconds=5)
+    [record] = caplog.records
+    assert record.getMessage() == "reminders of deadline 42 failed; retrying in 5 s"
+    assert record.__dict__["deadline"] == 42 and record.exc_info is not None
+
+
+def test_a_reminder_within_the_last_hour_is_urgent_and_one_before_is_not() -> None:
+    deadline = make_deadline(remind=["2h", "1h"])
+    since = DUE - timedelta(hours=3)
+    late = due_reminders(
+        make_deadline(remind=["2h", "1h"], reminded_until=since),
+        [follower(1, ["2h", "1h"])],
+        DUE - timedelta(minutes=59),
+    )
+    early = due_reminders(
+        deadline.model_copy(update={"reminded_until": since}),
+        [follower(1, ["2h", "1h"])],
+        DUE - timedelta(hours=2),
+    )
+    assert early.alerts and {a.priority for a in early.alerts} == {PRIORITY_NORMAL}
+    assert late.alerts and {a.priority for a in late.alerts} == {PRIORITY_URGENT}
 
 
 async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine) -> None:  # type: ignore[no-untyped-def]
@@ -261,3 +286,174 @@ async def test_the_job_or_a_start_up_at_exactly_the_fire_time_writes_the_reminde
         assert [(a.kind, a.payload["late"]) for a in session.exec(select(Alert))] == [
             ("deadline_reached", False)
         ]
+
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def stored_deadline(
+    engine: Engine,
+    slug: str,
+    due: datetime,
+    *,
+    followed: bool = True,
+    rule: str | None = None,
+    remind: tuple[str, ...] = ("1d", "0"),
+) -> int:
+    """A deadline in the store, followed by chat 1 since long before (unless not `followed`)."""
+    with session_scope(engine) as session:
+        chats.register(session, 1, kind="private", title=None, auto_follow=False)
+        spec = DeadlineSpec(
+            slug=slug,
+            title=slug.title(),
+            due_at=due,
+            timezone="UTC",
+            remind=remind,
+            rule=rule,
+            rule_start=due if rule else None,
+        )
+        deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
+        deadline.reminded_until = due - timedelta(days=30)
+        if followed:
+            deadline_ops.follow(session, 1, deadline)
+        assert deadline.id is not None
+        deadline_id = deadline.id
+    with session_scope(engine) as session:
+        for sub in session.exec(select(DeadlineSubscription)):
+            sub.created_at = due - timedelta(days=60)
+            session.add(sub)
+    return deadline_id
+
+
+def job_ids(jobs: ReminderJobs) -> list[str]:
+    return sorted(job.id for job in jobs.scheduler.get_jobs())
+
+
+def test_rebuild_counts_and_schedules_the_deadlines_with_a_reminder_ahead(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    ahead = stored_deadline(engine, "ahead", T0 + timedelta(days=3))
+    later = stored_deadline(engine, "later", T0 + timedelta(days=9))
+    stored_deadline(engine, "unfollowed", T0 + timedelta(days=3), followed=False)
+    stored_deadline(engine, "gone-by", T0 - timedelta(days=3))
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    with caplog.at_level(logging.INFO, logger="jobs.reminders"):
+        assert jobs.rebuild() == 2
+    assert job_ids(jobs) == sorted([f"deadline:{ahead}", f"deadline:{later}"])
+    assert "reminder jobs rebuilt: 2 scheduled, 1 alerts written" in caplog.messages
+
+
+def test_rebuild_replaces_its_own_jobs_and_leaves_other_jobs_alone(engine: Engine) -> None:
+    ahead = stored_deadline(engine, "ahead", T0 + timedelta(days=3))
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(print, "interval", hours=1, id="sources:poll")
+    scheduler.add_job(print, "interval", hours=1, id="deadline:999")  # a deadline now gone
+    jobs = ReminderJobs(engine, scheduler, OutboxSignal(), clock=lambda: T0)
+    jobs.rebuild()
+    jobs.rebuild()
+    assert job_ids(jobs) == sorted([f"deadline:{ahead}", "sources:poll"])
+
+
+async def test_the_job_of_a_cancelled_deadline_writes_nothing(engine: Engine) -> None:
+    deadline_id = stored_deadline(engine, "called-off", T0 + timedelta(days=1))
+    with session_scope(engine) as session:
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        deadline_ops.cancel(session, deadline, actor="t")
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    await jobs.run(deadline_id)
+    with session_scope(engine) as session:  # only the news of the cancellation itself
+        assert [a.kind for a in session.exec(select(Alert))] == ["deadline_changed"]
+    assert job_ids(jobs) == []
+
+
+def test_start_up_writes_a_reminder_due_exactly_then_without_waiting_for_its_job(
+    engine: Engine,
+) -> None:
+    deadline_id = stored_deadline(engine, "exact", T0 + timedelta(days=1))
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    jobs.rebuild()
+    with session_scope(engine) as session:
+        assert [(a.kind, a.payload["offset"]) for a in session.exec(select(Alert))] == [
+            ("reminder", "1d")
+        ]
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None and deadline.reminded_until == T0
+
+
+def test_start_up_moves_a_repeating_deadline_due_exactly_then_to_its_next_occurrence(
+    engine: Engine,
+) -> None:
+    deadline_id = stored_deadline(engine, "weekly", T0, followed=False, rule="FREQ=WEEKLY")
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    jobs.rebuild()
+    with session_scope(engine) as session:
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        assert deadline.due_at.replace(tzinfo=UTC) == T0 + timedelta(days=7)
+
+
+def test_sync_refreshes_what_changed_after_the_rebuild_and_not_before(engine: Engine) -> None:
+    before = stored_deadline(engine, "before", T0 + timedelta(days=3))
+    after = stored_deadline(engine, "after", T0 + timedelta(days=3))
+    with session_scope(engine) as session:
+        for deadline_id, updated in ((before, T0 - timedelta(minutes=1)), (after, T0)):
+            deadline = session.get(Deadline, deadline_id)
+            assert deadline is not None
+            deadline.updated_at = updated
+            session.add(deadline)
+    now = [T0 - timedelta(seconds=30)]
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs = ReminderJobs(engine, scheduler, OutboxSignal(), clock=lambda: now[0])
+    jobs.rebuild()
+    for job in scheduler.get_jobs():
+        job.remove()
+    now[0] = T0 + timedelta(minutes=1)
+    assert jobs.sync_changed() == 1
+    assert job_ids(jobs) == [f"deadline:{after}"]
+
+
+def test_refresh_drops_the_job_of_a_cancelled_deadline_and_ignores_an_unknown_one(
+    engine: Engine,
+) -> None:
+    keep = stored_deadline(engine, "keep", T0 + timedelta(days=3))
+    drop = stored_deadline(engine, "drop", T0 + timedelta(days=3))
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    jobs.rebuild()
+    assert job_ids(jobs) == sorted([f"deadline:{drop}", f"deadline:{keep}"])
+    with session_scope(engine) as session:
+        deadline = session.get(Deadline, drop)
+        assert deadline is not None
+        deadline_ops.cancel(session, deadline, actor="t")
+    jobs.refresh(drop)
+    assert job_ids(jobs) == [f"deadline:{keep}"]
+    jobs.refresh(drop + 100)  # no such deadline (deleted): nothing to schedule
+    assert job_ids(jobs) == [f"deadline:{keep}"]
+
+
+def test_refresh_of_a_deadline_nobody_follows_schedules_nothing(engine: Engine) -> None:
+    deadline_id = stored_deadline(engine, "alone", T0 + timedelta(days=3), followed=False)
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    jobs.refresh(deadline_id)
+    assert job_ids(jobs) == []
+
+
+def test_followers_are_loaded_with_their_own_offsets_or_the_deadlines(engine: Engine) -> None:
+    deadline_id = stored_deadline(engine, "mixed", T0 + timedelta(days=3), remind=("1d", "0"))
+    with session_scope(engine) as session:
+        chats.register(session, 2, kind="private", title=None, auto_follow=False)
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        deadline_ops.follow(session, 2, deadline)
+    with session_scope(engine) as session:
+        [own] = session.exec(select(DeadlineSubscription).where(DeadlineSubscription.chat_id == 2))
+        own.remind = ["3h"]
+        session.add(own)
+    with session_scope(engine) as session:
+        loaded = load_followers(session, [deadline_id])[deadline_id]
+    offsets = {f.chat_id: f.remind for f in loaded}
+    assert offsets == {
+        1: effective_offsets(["1d", "0"], None),
+        2: effective_offsets(["1d", "0"], ["3h"]),
+    }
+    assert offsets[1] != offsets[2]

@@ -36,7 +36,7 @@ from bot.render import (
     policy,
     timeline,
 )
-from bot.render.common import Rendered, error_reply
+from bot.render.common import Rendered, countdown, error_reply, format_moment, payload_due
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
     TelegramHTMLError,
@@ -652,3 +652,52 @@ def test_the_checker_accepts_what_telegram_accepts() -> None:
         '<b>b</b> <i>i</i> <a href="https://x.test/?a=1&amp;b=2">l</a> &lt;&gt;&amp;&quot;&#39;'
         ' <code class="language-py">c</code> <pre>p</pre> <span class="tg-spoiler">s</span>'
     )
+
+
+def test_a_moment_is_today_by_the_readers_calendar_not_by_utc() -> None:
+    """23:30 UTC on 9 July is already 10 July in Tokyo: a moment later that Tokyo day is
+    'today' there."""
+    now = datetime(2025, 7, 9, 23, 30, tzinfo=UTC)
+    moment = datetime(2025, 7, 10, 1, 0, tzinfo=UTC)
+    assert format_moment(moment, "Asia/Tokyo", now) == "10:00 JST today"
+    later = datetime(2025, 7, 10, 8, 0, tzinfo=UTC)  # 17:00 in Tokyo, 01:00 in Los Angeles
+    assert format_moment(later, "Asia/Tokyo", now) == "17:00 JST today"
+    assert format_moment(later, "America/Los_Angeles", now) == "Thu 10 Jul, 01:00 PDT"
+
+
+def test_a_moment_in_another_year_shows_its_year() -> None:
+    now = datetime(2025, 12, 30, 12, 0, tzinfo=UTC)
+    moment = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    assert format_moment(moment, "UTC", now) == "Fri 2 Jan 2026, 09:00 UTC"
+
+
+def test_a_stored_date_only_due_is_that_day_in_the_deadlines_own_zone() -> None:
+    """23:00 UTC on 9 July is 10 July in Tokyo: a date-only Tokyo deadline shows 10 July to a
+    reader in New York, and a timed one shows New York's time."""
+    payload = {"due_at": "2025-07-09T23:00:00+00:00", "all_day": True, "timezone": "Asia/Tokyo"}
+    assert payload_due(payload, "America/New_York") == "Thu 10 Jul 2025"
+    timed = {"due_at": "2025-07-09T23:00:00+00:00", "timezone": "Asia/Tokyo"}
+    assert payload_due(timed, "America/New_York") == "Wed 9 Jul 2025, 19:00 EDT"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "now"),
+        (29, "now"),
+        (-29, "now"),
+        (30, "in less than a minute"),
+        (-30, "passed less than a minute ago"),
+        (60, "in 1 min"),
+        (3600, "in 1 h"),
+        (86400 + 4 * 3600, "in 1 day 4 h"),
+        (86400 + 59 * 60, "in 1 day"),
+        (2 * 86400, "in 2 days"),
+        (-(3600 + 60), "passed 1 h 1 min ago"),
+    ],
+)
+def test_a_countdown_is_now_within_half_a_minute_and_a_span_beyond(
+    seconds: int, words: str
+) -> None:
+    now = datetime(2025, 7, 9, 12, 0, tzinfo=UTC)
+    assert countdown(now + timedelta(seconds=seconds), now) == words

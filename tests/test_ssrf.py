@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
+import httpcore
+import httpx
 import pytest
 
 from bot.domain.ssrf import (
     GuardedBackend,
+    GuardedTransport,
     UnsafeAddress,
     block_reason,
     check_url,
     check_url_syntax,
     resolve_public,
+    system_resolver,
 )
 
 
@@ -152,3 +161,151 @@ async def test_rebinding_is_caught_at_connect_time() -> None:
 async def test_unix_sockets_are_refused() -> None:
     with pytest.raises(UnsafeAddress, match="unix sockets are not allowed"):
         await GuardedBackend(RESOLVER).connect_unix_socket("/var/run/docker.sock")
+
+
+def test_every_address_that_is_not_global_is_also_caught_by_a_named_check() -> None:
+    """The last check ("non-global address") catches what a newer Python's `is_global`
+    excludes beyond the named ranges; on this one each non-global address is named first."""
+    for address in (
+        "100.64.0.0",
+        "192.0.0.170",
+        "2001::1",
+        "2001:db8::1",
+        "100::1",
+        "64:ff9b:1::1",
+    ):
+        reason = block_reason(ipaddress.ip_address(address))
+        assert reason is not None and reason != "non-global address", address
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("fe80::1%eth0", "link-local address fe80::1"),
+        ("fe80::1%eth0%x", "link-local address fe80::1"),  # everything from the first %
+    ],
+)
+async def test_a_scoped_ipv6_answer_is_checked_and_named_without_its_zone(
+    address: str, message: str
+) -> None:
+    with pytest.raises(UnsafeAddress) as caught:
+        await resolve_public("scoped.test", 80, FakeResolver({"scoped.test": [address]}))
+    assert str(caught.value) == f"scoped.test resolves to a {message}"
+
+
+def test_a_url_that_cannot_be_split_is_refused_as_malformed() -> None:
+    with pytest.raises(UnsafeAddress) as caught:
+        check_url_syntax("http://[::1/feed")
+    assert str(caught.value) == "malformed URL: Invalid IPv6 URL"
+
+
+def test_plain_http_defaults_to_port_80() -> None:
+    assert check_url_syntax("http://news.test/feed") == ("news.test", 80)
+    assert check_url_syntax("HTTP://news.test:8443/") == ("news.test", 8443)
+
+
+async def test_a_bracketed_address_literal_is_checked_without_the_resolver() -> None:
+    resolver = FakeResolver({})
+    addresses = await resolve_public("[2606:4700:4700::1111]", 443, resolver)
+    assert addresses == [ipaddress.ip_address("2606:4700:4700::1111")]
+    assert resolver.calls == []
+    with pytest.raises(UnsafeAddress, match=r"^loopback address ::1$"):
+        await resolve_public("[::1]", 443, resolver)
+
+
+async def test_the_resolver_is_asked_for_the_urls_port() -> None:
+    resolver = FakeResolver({"news.test": ["93.184.216.34"]})
+    await check_url("https://news.test/rss", resolver)
+    await check_url("http://news.test:8080/rss", resolver)
+    assert resolver.calls == [("news.test", 443), ("news.test", 8080)]
+
+
+class RecordingBackend(httpcore.AsyncNetworkBackend):
+    """An inner backend that records what the guard asks of it and connects nowhere."""
+
+    def __init__(self) -> None:
+        self.connects: list[tuple[Any, ...]] = []
+        self.sleeps: list[float] = []
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.connects.append((host, port, timeout, local_address, socket_options))
+        raise httpcore.ConnectError("recorded, not connected")
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+async def test_the_guard_connects_to_the_first_checked_address_with_every_option() -> None:
+    resolver = FakeResolver({"news.test": ["93.184.216.34", "2606:4700:4700::1111"]})
+    inner = RecordingBackend()
+    options = [(6, 1, 1)]  # TCP_NODELAY
+    with pytest.raises(httpcore.ConnectError):
+        await GuardedBackend(resolver, inner).connect_tcp(
+            "news.test",
+            443,
+            timeout=5.0,
+            local_address="192.0.2.7",
+            socket_options=options,
+        )
+    assert resolver.calls == [("news.test", 443)]
+    assert inner.connects == [("93.184.216.34", 443, 5.0, "192.0.2.7", options)]
+
+
+async def test_the_guard_sleeps_through_its_inner_backend_or_anyio_by_default() -> None:
+    inner = RecordingBackend()
+    await GuardedBackend(RESOLVER, inner).sleep(0.25)
+    assert inner.sleeps == [0.25]
+    await GuardedBackend(RESOLVER).sleep(0)  # no inner backend given: anyio's, which works
+
+
+async def test_unix_sockets_are_refused_with_that_reason() -> None:
+    with pytest.raises(UnsafeAddress, match=r"^unix sockets are not allowed$"):
+        await GuardedBackend(RESOLVER).connect_unix_socket("/var/run/docker.sock")
+
+
+async def test_the_system_resolver_answers_tcp_addresses_once_each() -> None:
+    """A literal needs no DNS; without the TCP filter getaddrinfo would list it per socket type."""
+    assert await system_resolver("127.0.0.1", 80) == ["127.0.0.1"]
+
+
+async def test_a_guarded_transport_sends_every_connection_through_the_guard() -> None:
+    transport = GuardedTransport(resolver=RESOLVER)
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(UnsafeAddress, match=r"^metadata\.test resolves to a cloud metadata"):
+            await client.get("http://metadata.test/latest/meta-data/")
+        with pytest.raises(UnsafeAddress, match=r"^loopback address 127\.0\.0\.1$"):
+            await client.get("http://127.0.0.1:8080/")
+
+
+def test_a_guarded_transports_pool_keeps_the_given_limits_and_tls_context() -> None:
+    """httpx has no public hook for the network backend, so the guard replaces the pool; the
+    replacement must keep what was asked for (read from httpcore's pool attributes)."""
+    context = ssl.create_default_context()
+    limits = httpx.Limits(max_connections=7, max_keepalive_connections=3, keepalive_expiry=9.0)
+    pool = GuardedTransport(resolver=RESOLVER, limits=limits, ssl_context=context)._pool
+    assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
+    assert pool._keepalive_expiry == 9.0
+    assert pool._ssl_context is context
+    assert isinstance(pool._network_backend, GuardedBackend)
+    default = GuardedTransport(resolver=RESOLVER)._pool
+    unset = httpx.Limits()  # no bound on connections, five seconds of keep-alive
+    assert default._max_connections == default._max_keepalive_connections == sys.maxsize
+    assert default._keepalive_expiry == unset.keepalive_expiry == 5.0
+    assert isinstance(default._ssl_context, ssl.SSLContext)
+
+
+def test_a_guarded_transport_ignores_certificate_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trust comes from the bundled roots only: SSL_CERT_FILE cannot swap them (or break them)."""
+    bogus = tmp_path / "roots.pem"
+    bogus.write_text("not a certificate")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bogus))
+    GuardedTransport(resolver=RESOLVER)  # reading the bogus file would raise
