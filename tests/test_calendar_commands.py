@@ -25,7 +25,8 @@ from bot.store.db import session_scope
 from bot.store.models import Deadline
 from jobs.sources.fetch import Fetcher
 from tests.fakebot import ServedAPI, Upload
-from tests.test_deadline_commands import ADA, BEN, say
+from tests.helpers import say
+from tests.test_deadline_commands import ADA, BEN
 
 CONFIG = """
 timezone: Europe/London

@@ -14,7 +14,7 @@ from bot.interface.countdowns import refresh_countdowns
 from bot.store.db import session_scope
 from bot.store.models import Alert, Countdown, Deadline, DeadlineSubscription, Proposal
 from tests.fakebot import ServedAPI
-from tests.helpers import TOKEN, edits, press, say  # noqa: F401 TOKEN: imported from here by other test files
+from tests.helpers import edits, press, say
 
 ADA = 7001
 BEN = 7002

@@ -16,7 +16,8 @@ from bot.interface.handlers import registered_help
 from bot.render.help import HELP_DETAILS
 from bot.runtime import Runtime
 from tests.fakebot import ServedAPI
-from tests.test_deadline_commands import ADA, TOKEN
+from tests.helpers import TOKEN
+from tests.test_deadline_commands import ADA
 
 ROOT = Path(__file__).resolve().parent.parent
 # How Herald's refusals and error replies begin, and what they contain: none may appear.

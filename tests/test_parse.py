@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import fastfeedparser
 import pytest
 
 from bot.domain.source_kinds import (
@@ -58,7 +59,7 @@ def xml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         def fail(body: bytes) -> None:
             raise ValueError("forced fallback")
 
-        monkeypatch.setattr(parse.fastfeedparser, "parse", fail)
+        monkeypatch.setattr(fastfeedparser, "parse", fail)
     return str(request.param)
 
 
@@ -477,7 +478,7 @@ def test_parser_crash_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(body: bytes, **options: bool) -> None:
         raise RecursionError("deep")
 
-    monkeypatch.setattr(parse.fastfeedparser, "parse", crash)
+    monkeypatch.setattr(fastfeedparser, "parse", crash)
     assert len(parse_feed(FEED_XML, url="http://local.test/").items) == 2
     with pytest.raises(ParseError, match="not a readable feed: deep"):
         parse_feed(b"<<<not xml", url="http://local.test/")
