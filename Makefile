@@ -22,12 +22,18 @@ run: $(STAMP)
 	$(BIN)/herald run
 
 # `make test COVERAGE=1` (what .ci/run calls) runs the same suite under branch coverage,
-# subprocesses included, and applies the gate of .ci/coverage_gate.py.
+# subprocesses included, then the tests of code only PostgreSQL runs (PG_TRACED: leader
+# election and fencing, LISTEN/NOTIFY, the shared rate row) on PostgreSQL (PG_URL), also
+# traced; both stages' data are combined and the gate of .ci/coverage_gate.py applied to the sum.
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+PG_TRACED := tests/test_replicas.py tests/test_replica_processes.py tests/test_shared_limit.py \
+	tests/test_delivery_replicas.py
 test: $(STAMP)
 ifeq ($(COVERAGE),1)
 	rm -rf .coverage && mkdir -p .coverage
 	HERALD_TEST_TIME_SCALE=4 $(BIN)/coverage run -m pytest -q --ignore=tests/test_crash_safety.py
 	$(BIN)/pytest -q tests/test_crash_safety.py
+	HERALD_TEST_TIME_SCALE=4 DATABASE_URL=$(PG_URL) $(BIN)/coverage run -m pytest -q $(PG_TRACED)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --sort=cover
 	$(BIN)/coverage json -q -o .coverage/coverage.json
@@ -36,8 +42,8 @@ else
 	$(BIN)/pytest -q
 endif
 
-# The suite under branch coverage (subprocesses and spawned workers too), a per-module
-# report, and the gate of .ci/coverage_gate.py (floors and targets: docs/quality.md).
+# The suite under branch coverage (subprocesses and spawned workers too; the PostgreSQL-only
+# tests on PostgreSQL), a per-module report, and the gate of .ci/coverage_gate.py (docs/quality.md).
 # The crash test runs untraced after it: its worker must send 1,000 messages within a step
 # timeout, which tracing every line of it makes too slow on a loaded machine.
 coverage:
