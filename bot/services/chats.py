@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import literal, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.store.models import Chat, Deadline, DeadlineSubscription, Topic, TopicSubscription
+from bot.store.bulk import KEYS_PER_IN
+from bot.store.models import (
+    Chat,
+    Deadline,
+    DeadlineSubscription,
+    Topic,
+    TopicSubscription,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -42,35 +57,48 @@ def register(
     return Registration(chat, created, reactivated, deadlines, topics)
 
 
-def follow_config_items(session: Session, chat_ids: list[int]) -> tuple[int, int]:
-    """Subscribe the chats to every active config deadline and config topic they do not follow."""
-    deadline_ids = session.exec(
-        select(Deadline.id).where(Deadline.origin == "config", Deadline.status == "active")
-    ).all()
-    topic_ids = session.exec(select(Topic.id).where(Topic.origin == "config")).all()
+def follow_config_items(session: Session, chat_ids: Sequence[int]) -> tuple[int, int]:
+    """Subscribe the chats to every active config deadline and config topic they do not follow.
+
+    One `INSERT … SELECT` per table and chunk of chats, skipping the pairs that exist: at
+    start-up every auto-following chat is passed, and row by row 10,000 chats took minutes.
+    """
+    now = utcnow()
+    deadlines = select(Deadline.id).where(Deadline.origin == "config", Deadline.status == "active")
+    topics = select(Topic.id).where(Topic.origin == "config")
     added_d = added_t = 0
-    for chat_id in chat_ids:
-        have_d = set(
-            session.exec(
-                select(DeadlineSubscription.deadline_id).where(
-                    DeadlineSubscription.chat_id == chat_id
-                )
-            ).all()
-        )
-        have_t = set(
-            session.exec(
-                select(TopicSubscription.topic_id).where(TopicSubscription.chat_id == chat_id)
-            ).all()
-        )
-        for deadline_id in deadline_ids:
-            if deadline_id is not None and deadline_id not in have_d:
-                session.add(DeadlineSubscription(chat_id=chat_id, deadline_id=deadline_id))
-                added_d += 1
-        for topic_id in topic_ids:
-            if topic_id is not None and topic_id not in have_t:
-                session.add(TopicSubscription(chat_id=chat_id, topic_id=topic_id))
-                added_t += 1
+    for start in range(0, len(chat_ids), KEYS_PER_IN):
+        chunk = list(chat_ids[start : start + KEYS_PER_IN])
+        added_d += _follow_all(session, DeadlineSubscription, "deadline_id", deadlines, chunk, now)
+        added_t += _follow_all(session, TopicSubscription, "topic_id", topics, chunk, now)
     return added_d, added_t
+
+
+def _follow_all(
+    session: Session,
+    subscription: type[SQLModel],
+    item_column: str,
+    items: SelectOfScalar[Any],
+    chat_ids: list[int],
+    now: datetime,
+) -> int:
+    """Subscribe each chat to each item of `items` it does not follow; how many were added."""
+    table = subscription.__table__  # type: ignore[attr-defined]
+    wanted = items.subquery()
+    pairs = (
+        select(col(Chat.id), wanted.c.id, literal(now, type_=table.c.created_at.type))
+        .join(wanted, true())  # every chat with every item
+        .where(col(Chat.id).in_(chat_ids))  # a WHERE keeps SQLite's parser off `ON CONFLICT`
+    )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .from_select(["chat_id", item_column, "created_at"], pairs)
+        .on_conflict_do_nothing(index_elements=["chat_id", item_column])
+    )
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def auto_follow_chat_ids(session: Session) -> list[int]:
