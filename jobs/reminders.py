@@ -18,6 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import select as sql_select  # sqlmodel's takes at most four columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -43,6 +44,9 @@ MAX_OCCURRENCES_PER_PASS = 500
 SYNC_OVERLAP = timedelta(seconds=5)
 SYNC_EVERY_S = 10
 RETRY_S = 5  # a reminder pass that failed is tried again this soon
+# Deadlines whose followers a rebuild holds in memory at once: all of them at once, with
+# 10,000 chats following each, would be hundreds of thousands of rows.
+REBUILD_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class ReminderTime:
     chat_ids: frozenset[int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Follower:
     chat_id: int
     remind: tuple[Offset, ...]
@@ -200,9 +204,20 @@ def offline_summary_alerts(
 def load_followers(
     session: Session, deadline_ids: list[int] | None = None
 ) -> dict[int, list[Follower]]:
-    """Active followers of each deadline (all deadlines when no ids are given)."""
+    """Active followers of each deadline (all deadlines when no ids are given).
+
+    Columns, not subscription objects: the session would keep every object it loaded until
+    the end of the transaction, some 1.5 KB each (10,000 chats following 12 deadlines took
+    200 MB at start-up; docs/benchmarks.md, scale).
+    """
     query = (
-        select(DeadlineSubscription, Deadline.remind)
+        sql_select(
+            col(DeadlineSubscription.deadline_id),
+            col(DeadlineSubscription.chat_id),
+            col(DeadlineSubscription.remind),
+            col(DeadlineSubscription.created_at),
+            col(Deadline.remind),
+        )
         .join(Deadline, col(Deadline.id) == DeadlineSubscription.deadline_id)
         .join(Chat, col(Chat.id) == DeadlineSubscription.chat_id)
         .where(col(Chat.active))
@@ -211,11 +226,11 @@ def load_followers(
         query = query.where(col(DeadlineSubscription.deadline_id).in_(deadline_ids))
     followers: dict[int, list[Follower]] = defaultdict(list)
     cache: dict[tuple[tuple[str, ...], tuple[str, ...] | None], tuple[Offset, ...]] = {}
-    for sub, deadline_remind in session.exec(query):
-        key = (tuple(deadline_remind), tuple(sub.remind) if sub.remind is not None else None)
+    for deadline_id, chat_id, chat_remind, created_at, deadline_remind in session.execute(query):
+        key = (tuple(deadline_remind), tuple(chat_remind) if chat_remind is not None else None)
         if key not in cache:
             cache[key] = effective_offsets(key[0], key[1])
-        followers[sub.deadline_id].append(Follower(sub.chat_id, cache[key], sub.created_at))
+        followers[deadline_id].append(Follower(chat_id, cache[key], created_at))
     return followers
 
 
@@ -244,11 +259,14 @@ class ReminderJobs:
         self._drop_all()
         with session_scope(self.engine) as session:
             deadlines = session.exec(select(Deadline).where(Deadline.status == "active")).all()
-            followers = load_followers(session)
             missed: dict[int, list[dict[str, Any]]] = defaultdict(list)
             alerts: list[NewAlert] = []
-            for deadline in deadlines:
+            followers: dict[int, list[Follower]] = {}
+            for index, deadline in enumerate(deadlines):
                 assert deadline.id is not None
+                if index % REBUILD_CHUNK == 0:  # a few deadlines' followers at a time
+                    chunk = [d.id for d in deadlines[index : index + REBUILD_CHUNK] if d.id]
+                    followers = load_followers(session, chunk)
                 mine = followers.get(deadline.id, [])
                 times = reminder_times(deadline, mine)
                 if any(deadline.reminded_until < t.fire_at <= now for t in times) or (

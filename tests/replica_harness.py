@@ -132,8 +132,15 @@ class Replica:
 
 
 async def start_replica(
-    name: str, config_path: Path, database_url: str, api_url: str, **env: str
+    name: str,
+    config_path: Path,
+    database_url: str,
+    api_url: str,
+    *,
+    checkout: Path = ROOT,
+    **env: str,
 ) -> Replica:
+    """Start `herald run` from `checkout` (a benchmark may run an older commit's code)."""
     environment = dict(os.environ)
     environment.update(
         {
@@ -156,7 +163,7 @@ async def start_replica(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
+        cwd=checkout,
         env=environment,
     )
     replica = Replica(name, f"1:{name}", process)

@@ -15,7 +15,7 @@ from jobs.signals.pipeline import NewsSignals
 from jobs.sources.digest import ParsedFeed
 from jobs.sources.intake import Parsed, take_batch
 from jobs.sources.parse import ParsedItem
-from jobs.sources.storage import TopicRef, followers
+from jobs.sources.storage import FollowersOnDemand, TopicRef, followers
 
 NOW = datetime(2025, 6, 9, 12, 0, tzinfo=UTC)
 ADA, BEN = 1, 2
@@ -164,3 +164,38 @@ def test_a_digest_crosses_processes_unchanged() -> None:
     back = pickle.loads(pickle.dumps(digest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 our own bytes, round-tripped
     assert back == digest
     assert all(i.published is None or i.published.tzinfo is UTC for _, i, _ in back.items)
+
+
+def test_followers_are_read_only_for_the_topics_a_batch_alerts_on(engine: Engine) -> None:
+    """A baseline batch reads no follower; a loud one reads the topics it matched, once each,
+    and alerts exactly as with every follower read ahead."""
+    with session_scope(engine) as session:
+        quiet = FollowersOnDemand(session, NOW)
+        baseline = [parsed(session, "AP", entry("z", "Chip fab opens", "chips"), baseline=True)]
+        take_batch(session, baseline, topics(session), quiet)
+        loud = FollowersOnDemand(session, NOW)
+        batch = [parsed(session, "Reuters", entry("a", "Chip curbs", "chips"),
+                        entry("b", "More chip curbs", "chips"))]
+        take_batch(session, batch, topics(session), loud)
+        chips = topics(session)["chips"].id
+        sent = news(session)
+    assert len(quiet) == 0
+    assert dict(loud) == {chips: [ADA, BEN]}
+    assert sorted((chat, title) for chat, title, _, _ in sent) == [
+        (ADA, "Chip curbs"), (ADA, "More chip curbs"), (BEN, "Chip curbs"), (BEN, "More chip curbs")
+    ]
+
+
+def test_followers_on_demand_leave_out_muted_and_unknown_topics(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        chips = topics(session)["chips"].id
+        muted = session.exec(
+            select(TopicSubscription).where(TopicSubscription.chat_id == BEN)
+        ).one()
+        muted.muted_until = NOW + timedelta(hours=1)
+        session.add(muted)
+        session.flush()
+        during, after = FollowersOnDemand(session, NOW), FollowersOnDemand(session, NOW + timedelta(hours=2))
+        assert during[chips] == [ADA]
+        assert after[chips] == [ADA, BEN]
+        assert during.get(99_999) == []

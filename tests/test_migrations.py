@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from bot.store import models  # noqa: F401
-from bot.store.db import make_engine, migrate
+from bot.store.db import MIGRATIONS_DIR, head_revision, make_engine, migrate
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -51,3 +56,27 @@ def test_upgrade_keeps_existing_rows(database_url: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, digest FROM chat")).all() == [(-1001, "off")]
     engine.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_current_schema_is_not_migrated_again_and_alembic_stays_unloaded(
+    database_url: str,
+) -> None:
+    """Start-up on a current schema skips Alembic (10 MB of RSS once imported)."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    code = (
+        "import sys; from bot.store.db import make_engine, migrate; "
+        f"migrate(make_engine({database_url!r})); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
+

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -108,3 +110,17 @@ async def test_limits_hold_across_workers_and_work_is_shared(
     assert [result.status for result, _ in outcomes] == [200] * 6
     assert server.max_active == expected
     assert set(used) == ({0, 1} if expected > 1 else {0})
+
+
+def test_a_worker_imports_no_store_and_no_telegram() -> None:
+    """What a worker process imports: a check needs no SQLAlchemy, pydantic or Telegram, and
+    each would cost every worker tens of MB (docs/benchmarks.md, scale)."""
+    code = (
+        "import sys, jobs.sources.workers; "
+        "print(' '.join(m for m in ('sqlalchemy', 'sqlmodel', 'pydantic', 'telegram', 'bot.store')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from bot.domain.offsets import Offset, OffsetError, parse_offset, zone_info
+
+if TYPE_CHECKING:  # imported where used: a process that never exports need not load it
+    import icalendar
 
 PRODUCT_ID = "-//Herald//Deadlines//EN"
 UID_DOMAIN = "herald"
@@ -46,6 +48,8 @@ def event_uid(uid_key: str) -> str:
 
 
 def _alarm(offset: Offset, title: str) -> icalendar.Alarm:
+    import icalendar
+
     alarm = icalendar.Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", title)
@@ -75,6 +79,8 @@ def _repeat(rule: str | None) -> str | None:
 
 
 def _event(deadline: ExportedDeadline, stamp: datetime) -> icalendar.Event:
+    import icalendar
+
     event = icalendar.Event()
     event.add("uid", event_uid(deadline.uid_key))
     event.add("dtstamp", stamp)
@@ -106,6 +112,8 @@ def build_calendar(
     deadlines: Iterable[ExportedDeadline], *, name: str, now: datetime | None = None
 ) -> bytes:
     """The iCalendar file (RFC 5545) for these deadlines, with every zone they use."""
+    import icalendar
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")

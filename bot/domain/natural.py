@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import dateparser
 from dateutil.relativedelta import relativedelta
 
 from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
@@ -175,6 +174,8 @@ def _month_date(tokens: list[str], start: int, zone: str, now: datetime) -> _Dat
         "RELATIVE_BASE": now.astimezone(zone_info(zone)).replace(tzinfo=None),
         "REQUIRE_PARTS": ["day", "month"],
     }
+    import dateparser  # here: only dates in words need it, and it holds MBs of language data
+
     parsed = dateparser.parse(text, languages=["en"], settings=settings)
     if parsed is None:
         raise WhenError(f"'{text}' is not a date; {forms_hint()}")

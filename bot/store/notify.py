@@ -14,7 +14,6 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -80,6 +79,8 @@ class OutboxListener:
 
     async def _listen(self) -> None:
         options: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        import psycopg  # here: a SQLite deployment never loads libpq (some 20 MB)
+
         connection = await psycopg.AsyncConnection.connect(_conninfo(self.engine), **options)
         async with connection:
             await connection.execute(f"LISTEN {OUTBOX_CHANNEL}")

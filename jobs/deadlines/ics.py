@@ -8,9 +8,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
-
 from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
 
 MAX_CALENDAR_BYTES = 5 * 1024 * 1024
@@ -60,6 +57,8 @@ def _load(body: bytes) -> Any:
         raise CalendarError(f"calendar is larger than {MAX_CALENDAR_BYTES} bytes")
     if b"BEGIN:VCALENDAR" not in body[:4096].upper():
         raise CalendarError("not an iCalendar feed: no BEGIN:VCALENDAR at the start")
+    import icalendar  # here, as below: only a calendar refresh needs it (some MBs)
+
     try:
         return icalendar.Calendar.from_ical(body)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -184,6 +183,8 @@ def parse_calendar(
     _normalise(calendar)
     recurring = _recurring_uids(calendar)
     events: dict[str, CalendarEvent] = {}
+    import recurring_ical_events
+
     try:
         for component in recurring_ical_events.of(calendar).after(start - _WINDOW_SLACK):
             if component.get("DTSTART") is None:

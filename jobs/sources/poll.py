@@ -42,9 +42,9 @@ from jobs.sources.match import Matcher
 from jobs.sources.parse import FeedData, ParseError, parse_feed
 from jobs.sources.storage import (
     MAX_LINK_CHARS,
+    FollowersOnDemand,
     TopicRef,
     admin_chats,
-    followers,
     health_payload,
     recent_published,
 )
@@ -158,7 +158,6 @@ class Poller:
         settings = fetcher.settings if workers else None
         self._workers = CheckWorkers(workers, settings) if settings is not None else None
         self._topics: dict[str, TopicRef] = {}
-        self._followers: dict[int, list[int]] = {}
         self._in_flight: set[int] = set()
         self._ready: list[tuple[Handled, asyncio.Future[SourceReport]]] = []
         self._drain_handle: asyncio.Handle | None = None
@@ -175,7 +174,7 @@ class Poller:
         """Start checks of the due sources not already being checked; return how many."""
         now = now or utcnow()
         metrics.poll_pass()
-        self.refresh_topics(now)
+        self.refresh_topics()
         due = self.due_sources(now)
         for source in due:
             self._in_flight.add(source.id)
@@ -187,7 +186,7 @@ class Poller:
     async def run_due(self, now: datetime | None = None) -> list[SourceReport]:
         """Check every due source and wait for all of them (tests, benchmarks)."""
         now = now or utcnow()
-        self.refresh_topics(now)
+        self.refresh_topics()
         due = self.due_sources(now, limit=None)
         self._in_flight.update(s.id for s in due)
         return list(await asyncio.gather(*(self._guarded_check(s, now) for s in due)))
@@ -313,11 +312,11 @@ class Poller:
 
     # --- topics -----------------------------------------------------------------------------
 
-    def refresh_topics(self, now: datetime | None = None) -> None:
-        """Load who follows what, and recompile the topics into one Matcher if they changed."""
+    def refresh_topics(self) -> None:
+        """Recompile the topics into one Matcher if they changed. Who follows them is read
+        when a batch alerts (`FollowersOnDemand`), never kept between batches."""
         with session_scope(self.engine) as session:
             rows = session.exec(select(Topic.id, Topic.slug, Topic.title, Topic.query)).all()
-            self._followers = followers(session, now or utcnow())
         signature = tuple(sorted((int(i or 0), s, t, q) for i, s, t, q in rows))
         if signature == self._signature:
             return
@@ -370,7 +369,8 @@ class Poller:
                 report = SourceReport(due.id, result.url, ok=True)
             reports.append(report)
         batch = [parsed for _, _, parsed in taking]
-        taken = take_batch(session, batch, self._topics, self._followers, self.after_store)
+        following = FollowersOnDemand(session, utcnow())
+        taken = take_batch(session, batch, self._topics, following, self.after_store)
         for (index, source, parsed), took in zip(taking, taken, strict=True):
             source.baseline_done = True
             if took.new:

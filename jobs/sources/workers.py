@@ -7,6 +7,9 @@ The poller holds the global and per-host limits itself and gives each check to t
 with the fewest checks in hand, so one busy host (every Google News search is on one) never
 leaves a worker idle.
 
+A worker imports only what a check needs (fetch, parse, match): not the store, whose
+SQLAlchemy and pydantic would cost each worker some 30 MB of memory for nothing.
+
 Two one-way pipes per worker: checks go in on one, answers come back on the other, written by
 a thread of the worker so its event loop never blocks on a full pipe (and neither process
 can wait on the other forever). If a worker dies, its checks fail with `WorkersGone` and the
@@ -20,16 +23,16 @@ import contextlib
 import gc
 import itertools
 import logging
-import multiprocessing
 import os
 import queue
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any, cast
 
-from bot.store.models import utcnow
 from jobs.sources.digest import Body, ParsedFeed, digest_body
 from jobs.sources.fetch import PER_HOST_LIMIT, Fetcher, FetchResult, HostLimiter, host_key
 from jobs.sources.match import Matcher
@@ -37,7 +40,10 @@ from jobs.sources.parse import ParseError
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 2
+# One worker: with it the poller's own process (which stores, in a thread) has the other core
+# of a two-core machine, and a cold cycle takes about a fifth longer than with two
+# (docs/benchmarks.md, feeds), while each worker costs 50 MB of RSS (scale).
+MAX_WORKERS = 1
 # Checks waiting in one worker's pipe at most; more wait in the poller (a full pipe would
 # block the poller's event loop).
 MAX_QUEUED_PER_WORKER = 64
@@ -49,8 +55,7 @@ Outcome = tuple[FetchResult, "ParsedFeed | ParseError | None"]
 
 
 def default_workers() -> int:
-    """One worker per core, at most MAX_WORKERS: the poller's own process mostly waits on the
-    store, so the workers can have the cores."""
+    """One worker per core, at most MAX_WORKERS."""
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
@@ -79,6 +84,18 @@ class _Failed:
 
 
 # --- the worker process ------------------------------------------------------------------------
+
+
+def main(checks_fd: int, answers_fd: int) -> None:
+    """A worker process's entry (`python -c`, see `_WorkerProcess`): the settings come first
+    on the checks pipe."""
+    checks = Connection(checks_fd, writable=False)
+    answers = Connection(answers_fd, readable=False)
+    try:
+        settings = checks.recv()
+    except EOFError:  # the poller went away before saying anything
+        return
+    _serve(checks, answers, settings)
 
 
 def _serve(checks: Connection, answers: Connection, settings: dict[str, Any]) -> None:
@@ -165,7 +182,7 @@ async def check_here(fetcher: Fetcher, matcher: Matcher, request: CheckRequest) 
     body = Body(result.body, result.final_url, result.content_type, request.kind, request.select)
     digest: ParsedFeed | ParseError
     try:
-        digest = digest_body(body, request.now or utcnow(), matcher)
+        digest = digest_body(body, request.now or datetime.now(UTC), matcher)
     except ParseError as exc:
         digest = exc
     return replace(result, body=None), digest
@@ -174,9 +191,47 @@ async def check_here(fetcher: Fetcher, matcher: Matcher, request: CheckRequest) 
 # --- the poller's side -------------------------------------------------------------------------
 
 
+class _WorkerProcess:
+    """A worker started as a plain interpreter running `main`, with the two pipe ends it needs.
+
+    Not multiprocessing's spawn: that also starts a resource tracker process (13 MB of RSS for
+    nothing a worker uses) and re-imports the parent's main module in every worker (all of
+    Herald, Telegram included, when run as the `herald` script). The poller runs threads and
+    a database pool, so a worker is never forked from it.
+    """
+
+    def __init__(self, checks_fd: int, answers_fd: int) -> None:
+        code = f"from jobs.sources.workers import main; main({checks_fd}, {answers_fd})"
+        environment = dict(os.environ)
+        # The same import path as this process (a checkout run from its directory, say).
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self._popen = subprocess.Popen(  # noqa: S603 this interpreter, fixed code
+            [sys.executable, "-c", code],
+            pass_fds=(checks_fd, answers_fd),
+            stdin=subprocess.DEVNULL,
+            env=environment,
+        )
+        self.pid = self._popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout_s: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout_s)
+
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._popen.terminate()
+
+
 @dataclass
 class _Handle:
-    process: Any  # multiprocessing's Process (spawn context)
+    process: _WorkerProcess
     checks: Connection
     answers: Connection
     queued: asyncio.Semaphore
@@ -199,24 +254,22 @@ class CheckWorkers:
         self.broken = False
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # the poller runs threads and a DB pool
         loop = asyncio.get_running_loop()
         for _ in range(self.count):
-            checks_in, checks_out = context.Pipe(duplex=False)
-            answers_in, answers_out = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_serve,
-                args=(checks_in, answers_out, self._settings),
-                daemon=True,
-                name="herald-check-worker",
-            )
-            process.start()
-            checks_in.close()
-            answers_out.close()
+            checks_in, checks_out = os.pipe()
+            answers_in, answers_out = os.pipe()
+            try:
+                process = _WorkerProcess(checks_in, answers_out)
+            finally:
+                os.close(checks_in)
+                os.close(answers_out)
+            checks = Connection(checks_out, readable=False)
+            answers = Connection(answers_in, writable=False)
+            checks.send(self._settings)
             handle = _Handle(
-                process, checks_out, answers_in, asyncio.Semaphore(MAX_QUEUED_PER_WORKER), {}
+                process, checks, answers, asyncio.Semaphore(MAX_QUEUED_PER_WORKER), {}
             )
-            loop.add_reader(answers_in.fileno(), self._read, handle)
+            loop.add_reader(answers.fileno(), self._read, handle)
             self._workers.append(handle)
 
     def _read(self, handle: _Handle) -> None:
