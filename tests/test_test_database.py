@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import _admin_engine, _empty_schema
+from tests.conftest import STORE_FREE, _admin_engine, _empty_schema
 
 
 def test_a_database_the_suite_did_not_create_is_refused_and_left_intact(
@@ -42,3 +43,15 @@ def test_the_run_points_database_url_at_its_own_database(postgres_test_url: str 
         pytest.skip("SQLite tests use a file per test")
     assert os.environ["DATABASE_URL"] == postgres_test_url
     assert (make_url(postgres_test_url).database or "").startswith("herald_test_")
+
+
+STORE_WORDS = ("bot.store", "Runtime", "make_engine", "session_scope", "database_url",
+               "DATABASE_URL", "herald:", "running_herald", "engine")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(STORE_FREE))
+def test_files_left_out_of_the_postgresql_stage_never_reach_a_store(name: str) -> None:
+    """A file the PostgreSQL stage skips must not touch the store, directly or by a fixture:
+    else it would silently stop being run against PostgreSQL."""
+    text = (Path(__file__).parent / name).read_text(encoding="utf-8")
+    assert [word for word in STORE_WORDS if word in text] == []
