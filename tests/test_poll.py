@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -406,3 +407,29 @@ async def test_a_dead_check_worker_loses_no_check(server: FeedServer, database_u
         await poller.aclose()
     assert sorted((r.ok, r.new) for r in reports) == [(True, 1), (True, len(OLD))]
     engine.dispose()
+
+
+async def test_a_tick_finds_due_sources_while_a_batch_holds_the_write_lock(
+    server: FeedServer, database_url: str
+) -> None:
+    """The tick runs on the event loop: waiting there for SQLite's write lock (held while a
+    batch is stored) stalled every chat reply for as long."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    config = parse_config(config_text(server, "/a.xml", "/b.xml"))
+    engine = prepared(database_url, config)
+    writer = engine.raw_connection()
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # as a batch being stored does
+        async with Fetcher() as fetcher:
+            poller = Poller(engine, fetcher, admins=config.admins)
+            started = time.monotonic()
+            poller.refresh_topics()
+            due = poller.due_sources(T0)
+            waited_s = time.monotonic() - started
+    finally:
+        writer.rollback()
+        writer.close()
+        engine.dispose()
+    assert sorted(d.url for d in due) == sorted(server.url(p) for p in ("/a.xml", "/b.xml"))
+    assert waited_s < 2  # the busy timeout is 10 s

@@ -26,13 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import select as sql_select  # sqlmodel's takes at most four columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import metrics
 from bot.domain.query import QuerySyntaxError, parse_query
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
-from bot.store.db import session_scope
+from bot.store.db import read_scope, session_scope
 from bot.store.models import Source, Topic, utcnow
 from jobs.sources import health
 from jobs.sources.digest import ParsedFeed
@@ -80,21 +81,6 @@ class DueSource:
     etag: str | None
     last_modified: str | None
 
-    @classmethod
-    def of(cls, row: Source) -> DueSource:
-        assert row.id is not None
-        return cls(
-            row.id,
-            row.kind,
-            row.url,
-            row.select,
-            row.name,
-            row.trusted,
-            row.every_s,
-            row.etag,
-            row.last_modified,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class SourceReport:
@@ -109,6 +95,19 @@ class SourceReport:
     not_modified: bool = False
     alerts: int = 0
 
+
+# DueSource's fields, in order, as Source columns.
+DUE_COLUMNS = (
+    col(Source.id),
+    col(Source.kind),
+    col(Source.url),
+    col(Source.select),
+    col(Source.name),
+    col(Source.trusted),
+    col(Source.every_s),
+    col(Source.etag),
+    col(Source.last_modified),
+)
 
 Handled = tuple[DueSource, FetchResult, datetime, "ParsedFeed | ParseError | None"]
 
@@ -218,17 +217,23 @@ class Poller:
     def due_sources(
         self, now: datetime, limit: int | None = MAX_STARTS_PER_TICK
     ) -> list[DueSource]:
-        """Active sources whose check time has come, not being checked, most overdue first."""
+        """Active sources whose check time has come, not being checked, most overdue first.
+
+        Called on the event loop every tick: it reads without waiting for SQLite's write lock
+        (held while a batch is stored, a second or more in a cold cycle), and reads columns,
+        not Source objects (thousands of them while a cold cycle's checks are in flight):
+        either stalled chat replies (docs/benchmarks.md, chat).
+        """
         statement = (
-            select(Source)
+            sql_select(*DUE_COLUMNS)
             .where(col(Source.active), col(Source.next_check_at) <= now)
             .order_by(col(Source.next_check_at))
         )
         if limit is not None:
             statement = statement.limit(limit + len(self._in_flight))
-        with session_scope(self.engine) as session:
-            rows = session.exec(statement).all()
-            due = [DueSource.of(r) for r in rows if r.id not in self._in_flight]
+        with read_scope(self.engine) as session:
+            rows = session.execute(statement).all()
+        due = [DueSource(*row) for row in rows if row[0] not in self._in_flight]
         return due if limit is None else due[:limit]
 
     async def _guarded_check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
@@ -315,7 +320,7 @@ class Poller:
     def refresh_topics(self) -> None:
         """Recompile the topics into one Matcher if they changed. Who follows them is read
         when a batch alerts (`FollowersOnDemand`), never kept between batches."""
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             rows = session.exec(select(Topic.id, Topic.slug, Topic.title, Topic.query)).all()
         signature = tuple(sorted((int(i or 0), s, t, q) for i, s, t, q in rows))
         if signature == self._signature:
