@@ -47,6 +47,8 @@ from bot.delivery_policy.quiet import (
 from bot.delivery_policy.shared_limit import SharedRateLimiter, pushes
 from bot.delivery_policy.split import html_to_plain, split_message, split_plain
 from bot.render.common import http_url
+from bot.render.i18n import use_language
+from bot.render.policy import snooze_label
 from bot.services import chats, destinations
 from bot.services.outbox import OutboxSignal
 from bot.services.policy import SNOOZE_PREFIX
@@ -65,7 +67,16 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0  # alerts written by another process are seen within this
 PASS_ALERTS = 10  # chosen per pass: a third of a second at 30/s, so urgent ones wait little
 CANDIDATE_ROWS = 200
-POLICY_COLUMNS = ("id", "active", "timezone", "quiet_start", "quiet_end", "muted_until", "digest")
+POLICY_COLUMNS = (
+    "id",
+    "active",
+    "timezone",
+    "quiet_start",
+    "quiet_end",
+    "muted_until",
+    "digest",
+    "language",
+)
 PER_CHAT_CANDIDATES = 3
 GROUP_MAX_ALERTS = 100
 MAX_PART_WAITS = 3  # 429s waited out in the middle of a long message before giving up on it
@@ -81,7 +92,6 @@ CLAIMABLE = ("pending", "sending")  # a 'sending' row whose lease expired is cla
 NEWS_KIND = "news"
 REMINDER_KIND = "reminder"
 DEADLINE_REACHED_KIND = "deadline_reached"
-SNOOZE_LABEL = "Snooze 1 h"
 ERROR_CHARS = 500
 DIGEST_OFF = Digest(DigestKind.OFF)
 
@@ -111,6 +121,7 @@ class ChatPolicy:
     quiet: QuietHours | None = None
     muted_until: datetime | None = None
     digest: Digest = DIGEST_OFF
+    language: str | None = None  # what pushes are written in (bot.render.i18n)
 
     @classmethod
     def of_settings(
@@ -121,6 +132,7 @@ class ChatPolicy:
         quiet_end: str | None,
         muted_until: datetime | None,
         digest_text: str | None,
+        language: str | None = None,
     ) -> ChatPolicy:
         """From a chat row's columns (see `POLICY_COLUMNS`)."""
         quiet = digest = None
@@ -130,7 +142,7 @@ class ChatPolicy:
                 quiet = parse_quiet(f"{quiet_start}-{quiet_end}")
         with contextlib.suppress(PolicyInputError):
             digest = parse_digest(digest_text or "off")
-        return cls(timezone or default_zone, quiet, muted_until, digest or DIGEST_OFF)
+        return cls(timezone or default_zone, quiet, muted_until, digest or DIGEST_OFF, language)
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,7 @@ class Delivery:
     attempts: int
     zone: str
     queued_at: datetime | None = None  # the oldest alert's created_at, for the delay metric
+    language: str | None = None
 
 
 def hold(candidate: Candidate, now: datetime, group_window_s: float) -> datetime | None:
@@ -186,7 +199,7 @@ def hold(candidate: Candidate, now: datetime, group_window_s: float) -> datetime
 
 def with_snooze(rendered: render.Rendered, alert_id: int) -> render.Rendered:
     """Add the Snooze 1 h button to a reminder, before Unfollow (Open, Snooze, Unfollow)."""
-    snooze = render.Button(SNOOZE_LABEL, data=f"{SNOOZE_PREFIX}{alert_id}")
+    snooze = render.Button(snooze_label(), data=f"{SNOOZE_PREFIX}{alert_id}")
     rows = list(rendered.buttons)
     if rows:
         first = list(rows[0])
@@ -465,13 +478,25 @@ class DeliveryWorker:
             ids = tuple(row.id for row in rows if row.id is not None)
             attempts = max(row.attempts for row in rows)
         kind, payload = _message_of(candidate, [dict(row.payload) for row in rows])
-        zone = candidate.policy.zone
-        return Delivery(ids, candidate.chat_id, kind, payload, attempts, zone, candidate.created_at)
+        policy = candidate.policy
+        return Delivery(
+            ids,
+            candidate.chat_id,
+            kind,
+            payload,
+            attempts,
+            policy.zone,
+            candidate.created_at,
+            policy.language,
+        )
 
     def _render(self, delivery: Delivery) -> render.Rendered:
-        rendered = render.alert(delivery.kind, dict(delivery.payload), delivery.zone, self.clock())
-        if delivery.kind == REMINDER_KIND:
-            rendered = with_snooze(rendered, delivery.alert_ids[0])
+        with use_language(delivery.language):
+            rendered = render.alert(
+                delivery.kind, dict(delivery.payload), delivery.zone, self.clock()
+            )
+            if delivery.kind == REMINDER_KIND:
+                rendered = with_snooze(rendered, delivery.alert_ids[0])
         return rendered
 
     async def _send(self, delivery: Delivery) -> int:

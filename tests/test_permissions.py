@@ -13,12 +13,16 @@ from sqlmodel import select
 
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
+from bot.render.access import refusal
 from bot.runtime import Runtime
-from bot.services.access import BOT_ADMINS_ONLY, GROUP_ADMINS_ONLY
+from bot.services import access
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from tests.fakebot import ServedAPI
 from tests.helpers import ChatOptions, say
+
+BOT_ADMINS_ONLY = refusal(access.Refused(access.BOT_ADMINS_ONLY))
+GROUP_ADMINS_ONLY = refusal(access.Refused(access.GROUP_ADMINS_ONLY))
 
 ADMIN, MEMBER, BOSS, CARL = 9101, 9102, 9103, 9104  # BOSS is a bot admin (config `admins:`)
 GROUP = -100999

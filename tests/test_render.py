@@ -37,6 +37,7 @@ from bot.render import (
     timeline,
 )
 from bot.render.common import Rendered, countdown, error_reply, format_moment, payload_due
+from bot.services import policy as policy_facts
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
     TelegramHTMLError,
@@ -505,14 +506,14 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     },
     "policy.status_report": {
         "busy": lambda v: policy.status_report(
-            policy.StatusFacts(
+            policy_facts.StatusFacts(
                 {"pending": 1200, "sent": 5, "failed": 7},
-                [policy.FailureLine(n, -100 - n, v.title, v.source) for n in range(7)],
+                [policy_facts.FailureLine(n, -100 - n, v.title, v.source) for n in range(7)],
                 [(n, v.title) for n in range(7)],
                 7,
             )
         ),
-        "calm": lambda v: policy.status_report(policy.StatusFacts({}, [], [], 0)),
+        "calm": lambda v: policy.status_report(policy_facts.StatusFacts({}, [], [], 0)),
     },
 }
 

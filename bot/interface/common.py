@@ -6,6 +6,7 @@ import functools
 import html
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -25,9 +26,45 @@ log = logging.getLogger(__name__)
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MAX_REPLY_PARTS = 4  # a reply longer than this many messages is cut (it echoes input at most)
-CUT_NOTE = "\n…(cut: too long)"
 MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER: PostgreSQL refuses a larger one even in a lookup
-STALE_BUTTON = "That button no longer works."
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a command acts: the destination id (chat or forum topic), its stored row (None
+    before /start) and the zone its times are shown in."""
+
+    runtime: Runtime
+    dest: int
+    chat: Chat | None
+    zone: str
+
+
+async def arrive(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    changing: bool = False,
+    target: access.Target = access.CHAT_SETTINGS,
+    unregistered: Callable[[], str] | None = None,
+) -> Place | None:
+    """The preamble of every command and button, in one place: the chat the update came
+    from, the permission check when it changes something (`changing`), and, when
+    `unregistered` is given, the refusal (its text) for a chat that never sent /start.
+
+    None means the handler stops: there is no chat, or the sender was already told why.
+    """
+    if update.effective_chat is None:
+        return None
+    if changing and not await allowed(update, context, target):
+        return None
+    runtime = runtime_of(context)
+    dest = here(update, context)
+    stored, zone = chat_zone(runtime, dest)
+    if stored is None and unregistered is not None:
+        await refuse(update, unregistered())
+        return None
+    return Place(runtime, dest, stored, zone)
 
 
 def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -42,8 +79,9 @@ def reply_parts(text: str) -> list[str]:
     if len(parts) <= MAX_REPLY_PARTS:
         return parts
     kept = parts[:MAX_REPLY_PARTS]
-    budget = 4096 - len(CUT_NOTE)
-    kept[-1] = split_message(kept[-1], budget)[0] + html.escape(CUT_NOTE, quote=False)
+    cut_note = "\n" + render.chat.cut_note()
+    budget = 4096 - len(cut_note)
+    kept[-1] = split_message(kept[-1], budget)[0] + html.escape(cut_note, quote=False)
     return kept
 
 
@@ -151,7 +189,7 @@ async def decision(
 ) -> access.Decision:
     chat = update.effective_chat
     if chat is None:
-        return access.Refused("No chat to act in.")
+        return access.Refused("no_chat")
     # Items a forum topic added are owned by the topic's destination id.
     actor = await actor_of(update, context)
     request = access.Request(actor, here(update, context), chat.type, target)
@@ -168,7 +206,7 @@ async def allowed(
     verdict = await decision(update, context, target)
     if isinstance(verdict, access.Allowed):
         return True
-    await refuse(update, verdict.reason)
+    await refuse(update, render.access.refusal(verdict))
     return False
 
 

@@ -7,10 +7,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot import render
 from bot.domain.natural import WhenError, parse_when
 from bot.domain.offsets import OffsetError, parse_offsets
 from bot.interface.common import (
-    STALE_BUTTON,
     Callback,
     allowed,
     answer,
@@ -148,7 +148,7 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     _, raw_id, verdict = query.data.split(":")
     proposal_id = row_id(raw_id)
     if proposal_id is None:
-        await answer(update, STALE_BUTTON)
+        await answer(update, render.chat.stale_button())
         return
     runtime = runtime_of(context)
     with session_scope(runtime.engine) as session:

@@ -25,11 +25,10 @@ from telegram.ext import (
 from bot import render
 from bot.domain.offsets import ZoneError
 from bot.interface.common import (
-    STALE_BUTTON,
     Callback,
     allowed,
     answer,
-    chat_zone,
+    arrive,
     edit,
     here,
     reply,
@@ -96,7 +95,7 @@ def _follow_deep_link(runtime: Runtime, chat_id: int, payload: str) -> str:
     """Follow the deadline or topic a t.me/<bot>?start=… link names; the line saying so."""
     match = DEEP_LINK.match(payload)
     if match is None:
-        return onboarding.DEEP_LINK_UNKNOWN
+        return onboarding.deep_link_unknown()
     kind, slug = match.groups()
     try:
         if kind == "deadline":
@@ -106,7 +105,7 @@ def _follow_deep_link(runtime: Runtime, chat_id: int, payload: str) -> str:
             topic, added = news.follow(session, chat_id, slug)
             return onboarding.deep_link_followed(kind, topic.title, topic.slug, added)
     except (DeadlineNotFound, news.TopicNotFound):
-        return onboarding.DEEP_LINK_UNKNOWN
+        return onboarding.deep_link_unknown()
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -135,15 +134,21 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    # In a group several bots may share a command name: address each one to Herald.
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    username = context.bot.username if in_group else None
     if context.args:
         name = context.args[0].lstrip("/").split("@", 1)[0].lower()
         what = {entry[0]: entry[2] for entry in registered_help()}.get(name)
         rendered = (
-            help_detail(name, what, utcnow().date()) if what else unknown_help(context.args[0])
+            help_detail(name, what, utcnow().date(), username)
+            if what
+            else unknown_help(context.args[0])
         )
         await reply(update, rendered)
         return
-    await reply(update, render.help_text(registered_help()))
+    await reply(update, render.help_text(registered_help(), username))
 
 
 def _line(deadline: Deadline, followed: set[int]) -> render.DeadlineLine:
@@ -180,72 +185,63 @@ def deadlines_page(runtime: Runtime, chat_id: int, page: int) -> render.Rendered
 
 
 async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    place = await arrive(update, context)
+    if place is None:
         return
-    dest = here(update, context)
-    await reply(update, deadlines_page(runtime_of(context), dest, 0))
+    await reply(update, deadlines_page(place.runtime, place.dest, 0))
 
 
 async def deadlines_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    chat = update.effective_chat
-    if query is None or chat is None or query.data is None:
+    place = await arrive(update, context)
+    if query is None or place is None or query.data is None:
         return
-    dest = here(update, context)
     page = int(query.data.split(":", 1)[1])
-    rendered = deadlines_page(runtime_of(context), dest, page)
+    rendered = deadlines_page(place.runtime, place.dest, page)
     await answer(update)
     await edit(update, rendered, preview=False)
 
 
 async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    runtime = runtime_of(context)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    dest = here(update, context)
     if not context.args:
-        _, zone = chat_zone(runtime, dest)
-        await reply_text(
-            update, f"Times here are shown in {zone}. Change it with /timezone Europe/Paris."
-        )
+        place = await arrive(update, context)
+        if place is not None:
+            await reply_text(update, render.chat.zone_shown(place.zone))
         return
     try:
         name = places.zone_for(" ".join(context.args))
     except ZoneError as exc:
-        await reply_text(update, f"{exc}. Example: /timezone New York")
+        await reply_text(update, render.chat.zone_error(str(exc)))
         return
-    if not await allowed(update, context):
+    place = await arrive(
+        update, context, changing=True, unregistered=render.chat.zone_register_first
+    )
+    if place is None:
         return
-    with session_scope(runtime.engine) as session:
-        stored = session.get(Chat, dest)
+    with session_scope(place.runtime.engine) as session:
+        stored = session.get(Chat, place.dest)
         if stored is not None:
             stored.timezone = name
             session.add(stored)
-    if stored is None:
-        await reply_text(update, "Send /start first, then set the time zone.")
-        return
-    await reply_text(update, f"Done: times are now shown in {name}.")
+    await reply_text(update, render.chat.zone_set(name))
 
 
 async def unfollow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    chat = update.effective_chat
-    if query is None or chat is None or query.data is None:
+    if query is None or query.data is None:
         return
-    dest = here(update, context)
-    if not await allowed(update, context):
+    place = await arrive(update, context, changing=True)
+    if place is None:
         return
     slug = query.data.split(":", 1)[1]
     try:
-        deadline, removed = runtime_of(context).deadlines.unfollow(dest, slug)
+        deadline, removed = place.runtime.deadlines.unfollow(place.dest, slug)
     except DeadlineNotFound:
-        await answer(update, "That deadline no longer exists.")
+        await answer(update, render.chat.deadline_gone())
         return
-    await answer(update, "Unfollowed." if removed else "You were not following it.")
+    await answer(update, render.chat.unfollow_answer(removed))
     if removed:
-        await reply_text(update, f"You no longer follow {deadline.title}. /follow {slug} to undo.")
+        await reply_text(update, render.chat.unfollowed(deadline.title, slug))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -258,7 +254,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             return  # meant for another bot in this group
     elif message.chat.type != ChatType.PRIVATE:
         return  # a bare unknown command in a group may well be another bot's
-    await reply_text(update, f"I don't know {command}. Send /help to see what I understand.")
+    await reply_text(update, render.chat.unknown_command(command))
 
 
 def _has_nul(update: Update) -> bool:
@@ -277,27 +273,27 @@ async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     button handler, whatever its pattern)."""
     query = update.callback_query
     if query is not None and not query.data:
-        await answer(update, STALE_BUTTON)
+        await answer(update, render.chat.stale_button())
         raise ApplicationHandlerStop
     if not _has_nul(update):
         return
     if update.callback_query is not None:
-        await answer(update, STALE_BUTTON)
+        await answer(update, render.chat.stale_button())
     else:
-        await reply_text(update, "That message contains a NUL character; nothing was done.")
+        await reply_text(update, render.chat.nul_refused())
     raise ApplicationHandlerStop
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press no button handler takes (old, or forged data): answer it, change nothing."""
-    await answer(update, STALE_BUTTON)
+    await answer(update, render.chat.stale_button())
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with its traceback; tell the user plainly, never with the traceback."""
     log.error("error while handling an update", exc_info=context.error, extra=chat_of(update))
     if isinstance(update, Update) and update.callback_query is not None:
-        await answer(update, "Something went wrong; nothing was changed.")
+        await answer(update, render.chat.button_failed())
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await reply(update, render.error_reply())

@@ -8,10 +8,13 @@ input changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import render
 from bot.delivery_policy.quiet import (
     MAX_MUTE,
     PolicyInputError,
@@ -21,17 +24,14 @@ from bot.delivery_policy.quiet import (
 )
 from bot.interface.common import (
     Callback,
-    allowed,
+    Place,
     answer,
-    chat_zone,
-    here,
+    arrive,
     reply,
     reply_text,
     row_id,
     runtime_of,
 )
-from bot.render import policy as text
-from bot.services import chats
 from bot.services.policy import (
     SNOOZE_PREFIX,
     TopicNotFollowed,
@@ -49,66 +49,92 @@ from bot.store.models import Chat, utcnow
 
 async def _settings_target(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, changing: bool
-) -> tuple[int, str] | None:
-    """The chat id and zone to show or change, or None after telling the sender why not."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    if changing and not await allowed(update, context):
-        return None
-    runtime = runtime_of(context)
-    dest = here(update, context)
-    stored, zone = chat_zone(runtime, dest)
-    if stored is None:
-        await reply_text(update, text.REGISTER_FIRST)
-        return None
-    return dest, zone
+) -> Place | None:
+    """The registered chat to show or change, or None after telling the sender why not."""
+    return await arrive(
+        update, context, changing=changing, unregistered=render.policy.register_first
+    )
 
 
-async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    target = await _settings_target(update, context, changing=bool(context.args))
-    if target is None:
+async def _show_or_set(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    current: Callable[[Chat], str | None],
+    store: Callable[[Engine, int, str], str | None],
+    state: Callable[[str | None, str, bool], render.Rendered],
+) -> None:
+    """What /quiet and /digest share: without arguments show the setting; with them parse,
+    store (a bad input changes nothing and says the expected form), release held alerts."""
+    place = await _settings_target(update, context, changing=bool(context.args))
+    if place is None:
         return
-    chat_id, zone = target
-    engine = runtime_of(context).engine
     if not context.args:
-        with session_scope(engine) as session:
-            chat = registered_chat(session, chat_id)
-            current = f"{chat.quiet_start}-{chat.quiet_end}" if chat.quiet_start else None
-        await reply(update, text.quiet_state(current, zone, changed=False))
+        assert place.chat is not None
+        await reply(update, state(current(place.chat), place.zone, False))
         return
     try:
-        quiet = parse_quiet(" ".join(context.args))
+        stored = store(place.runtime.engine, place.dest, " ".join(context.args))
     except PolicyInputError as exc:
         await reply_text(update, str(exc))
         return
+    place.runtime.outbox.notify()  # held alerts may be free to go now
+    await reply(update, state(stored, place.zone, True))
+
+
+def _current_quiet(chat: Chat) -> str | None:
+    return f"{chat.quiet_start}-{chat.quiet_end}" if chat.quiet_start else None
+
+
+def _store_quiet(engine: Engine, chat_id: int, typed: str) -> str | None:
+    quiet = parse_quiet(typed)
     set_quiet(engine, chat_id, quiet, utcnow())
-    runtime_of(context).outbox.notify()  # held alerts may be free to go now
-    await reply(update, text.quiet_state(str(quiet) if quiet else None, zone, changed=True))
+    return str(quiet) if quiet else None
+
+
+def _store_digest(engine: Engine, chat_id: int, typed: str) -> str:
+    digest = parse_digest(typed)
+    set_digest(engine, chat_id, digest, utcnow())
+    return str(digest)
+
+
+def _digest_state(digest: str | None, zone: str, changed: bool) -> render.Rendered:
+    return render.policy.digest_state(digest or "off", zone, changed)
+
+
+async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _show_or_set(update, context, _current_quiet, _store_quiet, render.policy.quiet_state)
+
+
+async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _show_or_set(
+        update, context, lambda chat: chat.digest or "off", _store_digest, _digest_state
+    )
 
 
 async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    target = await _settings_target(update, context, changing=bool(context.args))
-    if target is None:
+    place = await _settings_target(update, context, changing=bool(context.args))
+    if place is None:
         return
-    chat_id, zone = target
-    engine, now, args = runtime_of(context).engine, utcnow(), list(context.args or [])
+    chat_id, zone = place.dest, place.zone
+    engine, now, args = place.runtime.engine, utcnow(), list(context.args or [])
     if not args:
         with session_scope(engine) as session:
             until = registered_chat(session, chat_id).muted_until
         current = until if until and until > now else None
-        await reply(update, text.mute_state(current, zone, False, now))
+        await reply(update, render.policy.mute_state(current, zone, False, now))
         return
     try:
         if args[0].lower() == "topic":
             if len(args) < 2:
-                raise PolicyInputError(text.MUTE_FORM)
+                raise PolicyInputError(render.policy.mute_form())
             chosen = len(args) > 2
             span = parse_duration(" ".join(args[2:])) if chosen else MAX_MUTE
             set_topic_mute(engine, chat_id, args[1].lower(), now + span)
             await reply(
                 update,
-                text.topic_mute_state(args[1].lower(), now + span, zone, now, chosen=chosen),
+                render.policy.topic_mute_state(
+                    args[1].lower(), now + span, zone, now, chosen=chosen
+                ),
             )
             return
         until = now + parse_duration(" ".join(args))
@@ -116,87 +142,58 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply_text(update, str(exc))
         return
     except TopicNotFollowed:
-        await reply(update, text.unknown_topic(args[1].lower()))
+        await reply(update, render.policy.unknown_topic(args[1].lower()))
         return
     set_mute(engine, chat_id, until, now)
-    await reply(update, text.mute_state(until, zone, True, now))
+    await reply(update, render.policy.mute_state(until, zone, True, now))
 
 
 async def unmute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = list(context.args or [])
     if args and (args[0].lower() != "topic" or len(args) != 2):
-        await reply_text(update, text.UNMUTE_FORM)
+        await reply_text(update, render.policy.unmute_form())
         return
-    target = await _settings_target(update, context, changing=True)
-    if target is None:
+    place = await _settings_target(update, context, changing=True)
+    if place is None:
         return
-    chat_id, zone = target
-    engine = runtime_of(context).engine
+    chat_id, zone = place.dest, place.zone
+    engine = place.runtime.engine
     if args:
         try:
             set_topic_mute(engine, chat_id, args[1].lower(), None)
         except TopicNotFollowed:
-            await reply(update, text.unknown_topic(args[1].lower()))
+            await reply(update, render.policy.unknown_topic(args[1].lower()))
             return
-        await reply(update, text.topic_mute_state(args[1].lower(), None, zone, utcnow()))
+        await reply(update, render.policy.topic_mute_state(args[1].lower(), None, zone, utcnow()))
         return
     set_mute(engine, chat_id, None, utcnow())
-    runtime_of(context).outbox.notify()  # held alerts may be free to go now
-    await reply(update, text.mute_state(None, zone, True, utcnow()))
-
-
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    target = await _settings_target(update, context, changing=bool(context.args))
-    if target is None:
-        return
-    chat_id, zone = target
-    engine = runtime_of(context).engine
-    if not context.args:
-        with session_scope(engine) as session:
-            current = registered_chat(session, chat_id).digest or "off"
-        await reply(update, text.digest_state(current, zone, changed=False))
-        return
-    try:
-        digest = parse_digest(" ".join(context.args))
-    except PolicyInputError as exc:
-        await reply_text(update, str(exc))
-        return
-    set_digest(engine, chat_id, digest, utcnow())
-    runtime_of(context).outbox.notify()  # held alerts may be free to go now
-    await reply(update, text.digest_state(str(digest), zone, changed=True))
+    place.runtime.outbox.notify()  # held alerts may be free to go now
+    await reply(update, render.policy.mute_state(None, zone, True, utcnow()))
 
 
 async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime = runtime_of(context)
     user = update.effective_user
     if not runtime.is_admin(user.id if user else None):
-        await reply_text(update, text.ADMINS_ONLY)
+        await reply_text(update, render.policy.admins_only())
         return
-    await reply(update, text.status_report(status_facts(runtime.engine)))
+    await reply(update, render.policy.status_report(status_facts(runtime.engine)))
 
 
 async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or query.data is None:
+    query = update.callback_query
+    if query is None or query.data is None:
         return
-    dest = here(update, context)
-    if not await allowed(update, context):
+    place = await arrive(update, context, changing=True)
+    if place is None:
         return
-    runtime = runtime_of(context)
     alert_id = row_id(query.data.removeprefix(SNOOZE_PREFIX))
     now = utcnow()
-    result = None if alert_id is None else snooze(runtime.engine, dest, alert_id, now)
+    result = None if alert_id is None else snooze(place.runtime.engine, place.dest, alert_id, now)
     if result is None:
-        await answer(update, "That reminder can no longer be snoozed.")
+        await answer(update, render.policy.snooze_gone())
         return
-    _, zone = _zone(runtime.engine, dest, runtime.config.timezone)
-    await answer(update, text.snoozed(result.until, zone, now))
-
-
-def _zone(engine: Engine, chat_id: int, default_zone: str) -> tuple[Chat | None, str]:
-    with session_scope(engine) as session:
-        chat = session.get(Chat, chat_id)
-        return chat, chats.zone_of(chat, default_zone)
+    await answer(update, render.policy.snoozed(result.until, place.zone, now))
 
 
 COMMANDS: dict[str, Callback] = {

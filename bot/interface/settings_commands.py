@@ -42,7 +42,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     runtime = runtime_of(context)
     rendered = main_menu(runtime, here(update, context))
     if rendered is None:
-        await reply_text(update, onboarding.REGISTER_FIRST)
+        await reply_text(update, onboarding.register_first())
         return
     await reply(update, rendered)
 
@@ -67,7 +67,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     with session_scope(runtime.engine) as session:
         registered = session.get(Chat, chat_id) is not None
     if not registered:
-        await query.answer(onboarding.REGISTER_FIRST)
+        await query.answer(onboarding.register_first())
         return
     if data.startswith(CHANGES) and not await allowed(update, context):
         return  # the press was answered with the reason
@@ -91,7 +91,7 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
     except ValueError:
         index = []
     if what in _CHOICES and index and index[0] >= len(_CHOICES[what]):
-        return onboarding.STALE_BUTTON, _page(runtime, chat_id, what, 0)
+        return onboarding.stale_list(), _page(runtime, chat_id, what, 0)
     if what == "tz" and index:
         city = places.COMMON_CITIES[index[0]]
         with session_scope(runtime.engine) as session:
@@ -99,17 +99,17 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
             assert chat is not None
             chat.timezone = city[1]
             session.add(chat)
-        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what == "q" and index:
         preset = settings.QUIET_PRESETS[index[0]]
         set_quiet(runtime.engine, chat_id, parse_quiet(preset) if preset else None, now)
         runtime.outbox.notify()
-        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what == "dg" and index:
         digest = settings.DIGEST_PRESETS[index[0]]
         set_digest(runtime.engine, chat_id, parse_digest(digest), now)
         runtime.outbox.notify()
-        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what == "rm" and index:
         with session_scope(runtime.engine) as session:
             changed = settings.set_offsets_everywhere(
@@ -117,13 +117,13 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
             )
         for deadline_id in changed:
             runtime.deadlines.changed(deadline_id)
-        return onboarding.SAVED, _page(runtime, chat_id, "m", 0)
+        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what in ("dt", "tt") and len(index) == 2:
         page, item_id = index
         try:
             answer = _toggle(runtime, chat_id, what[0], item_id)
         except (settings.ListChanged, DeadlineNotFound):
-            answer = onboarding.STALE_BUTTON
+            answer = onboarding.stale_list()
         return answer, _page(runtime, chat_id, what[0], page)
     return None, _page(runtime, chat_id, what, index[0] if index else 0)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.render import calendars, deadlines, news, onboarding, policy
+from bot.render import access, calendars, chat, deadlines, news, onboarding, policy
 from bot.render.chat import CORE_HELP, DEADLINE_HELP, HelpEntry, help_text, welcome
 from bot.render.common import Button, Rendered, countdown, error_reply, escape, format_due
 from bot.render.deadlines import DeadlineLine, deadline_list
@@ -46,7 +46,9 @@ __all__ = [
     "Button",
     "DeadlineLine",
     "Rendered",
+    "access",
     "alert",
+    "chat",
     "countdown",
     "deadline_list",
     "error_reply",

@@ -8,10 +8,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
+from bot.render.i18n import _, current, ngettext, number
+
 
 def escape(text: str, quote: bool = False) -> str:
     """Escape outside text for Telegram's HTML; quotes only matter inside attributes."""
     return html.escape(text, quote=quote)
+
+
+def count_of(count: int, template: str) -> str:
+    """An `ngettext` template with its count filled in: '{n} deadlines' → '1,200 deadlines'."""
+    return template.format(n=number(count))
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
@@ -43,10 +52,18 @@ def format_due(due_at: datetime, zone: str, all_day: bool, event_zone: str | Non
     wherever the reader is; timed deadlines are shown in the reader's zone.
     """
     local = due_at.astimezone(ZoneInfo(event_zone if all_day and event_zone else zone))
-    day = f"{local:%a} {local.day} {local:%b %Y}"
+    day = _date(local, with_year=True)
     if all_day:
         return day
     return f"{day}, {local:%H:%M} {local.tzname()}"
+
+
+def _date(local: datetime, *, with_year: bool) -> str:
+    """'Wed 9 Jul 2025' / 'Mi., 9. Juli 2025': day and month names of the current language
+    (CLDR via Babel); the pattern itself is translated, since the order differs too."""
+    # Translators: a CLDR date pattern (EEE weekday, d day, MMM month, y year).
+    pattern = _("EEE d MMM y") if with_year else _("EEE d MMM")
+    return format_date(local.date(), pattern, locale=current())
 
 
 def format_moment(moment: datetime, zone: str, now: datetime) -> str:
@@ -55,10 +72,8 @@ def format_moment(moment: datetime, zone: str, now: datetime) -> str:
     local, today = moment.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
     clock = f"{local:%H:%M} {local.tzname()}"
     if local.date() == today.date():
-        return f"{clock} today"
-    day = f"{local:%a} {local.day} {local:%b}" + (
-        "" if local.year == today.year else f" {local.year}"
-    )
+        return _("{clock} today").format(clock=clock)
+    day = _date(local, with_year=local.year != today.year)
     return f"{day}, {clock}"
 
 
@@ -78,24 +93,28 @@ def _span(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days >= 2:
-        return f"{days} days"
+        return count_of(days, ngettext("{n} day", "{n} days", days))
     if days == 1:
-        return f"1 day {hours} h" if hours else "1 day"
+        return _("1 day {hours} h").format(hours=hours) if hours else _("1 day")
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+        return _("{hours} h").format(hours=hours)
     if minutes:
-        return f"{minutes} min"
-    return "less than a minute"
+        return _("{minutes} min").format(minutes=minutes)
+    return _("less than a minute")
 
 
 def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
     """'in 12 days', 'in 3 h 20 min', 'passed 2 days ago'; 'today' for a date-only one."""
     delta = (due_at - now).total_seconds()
     if all_day and -86400 < delta <= 0:
-        return "today"
+        return _("today")
     if abs(delta) < 30:
-        return "now"
-    return f"in {_span(delta)}" if delta > 0 else f"passed {_span(delta)} ago"
+        return _("now")
+    if delta > 0:
+        return _("in {span}").format(span=_span(delta))
+    return _("passed {span} ago").format(span=_span(delta))
 
 
 def http_url(url: str | None) -> str | None:
@@ -113,4 +132,4 @@ def title_link(title: str, url: str | None) -> str:
 
 
 def error_reply() -> Rendered:
-    return Rendered("Sorry, something went wrong on our side. Please try again in a moment.")
+    return Rendered(_("Sorry, something went wrong on our side. Please try again in a moment."))

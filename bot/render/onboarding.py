@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from bot.render.common import Button, Rendered, escape
+from bot.render.common import Button, Rendered, count_of, escape
+from bot.render.i18n import N_, _, ngettext
 
-STALE_BUTTON = "This button no longer works: the list has changed. Send the command again."
-ACCESS_REFUSED = (
-    "Sorry, this Herald is private: it only answers the people and groups its operator"
-    " has listed. Nothing you send here is kept."
-)
-FLOOD = "That is a lot of commands at once: I'll answer again in a minute."
-DEEP_LINK_UNKNOWN = "That link points to something that is not here (any more)."
+
+def stale_list() -> str:
+    return _("This button no longer works: the list has changed. Send the command again.")
+
+
+def access_refused() -> str:
+    return _(
+        "Sorry, this Herald is private: it only answers the people and groups its operator"
+        " has listed. Nothing you send here is kept."
+    )
+
+
+def flood() -> str:
+    return _("That is a lot of commands at once: I'll answer again in a minute.")
+
+
+def deep_link_unknown() -> str:
+    return _("That link points to something that is not here (any more).")
 
 
 def start_menu(intro: Rendered, deep_link: str | None = None) -> Rendered:
@@ -19,12 +31,14 @@ def start_menu(intro: Rendered, deep_link: str | None = None) -> Rendered:
     if deep_link:
         lines += [deep_link, ""]
     lines.append(
-        "What you can do here: see what is coming, pick the news topics to follow, and choose"
-        " when alerts reach you (time zone, quiet hours, a daily digest)."
+        _(
+            "What you can do here: see what is coming, pick the news topics to follow, and"
+            " choose when alerts reach you (time zone, quiet hours, a daily digest)."
+        )
     )
     buttons = (
-        (Button("See deadlines", data="dl:0"),),
-        (Button("Pick topics", data="st:t:0"), Button("Settings", data="st:m")),
+        (Button(_("See deadlines"), data="dl:0"),),
+        (Button(_("Pick topics"), data="st:t:0"), Button(_("Settings"), data="st:m")),
     )
     return Rendered("\n".join(lines), buttons)
 
@@ -41,25 +55,49 @@ def with_share_link(rendered: Rendered, bot_username: str, kind: str, item_id: s
     if len(f"{kind}_{item_id}") > DEEP_LINK_MAX:
         return rendered
     link = share_link(bot_username, kind, item_id)
-    line = f"🔗 Share: {escape(link)} (opening it follows this {kind})"
+    if kind == "topic":
+        line = _("🔗 Share: {link} (opening it follows this topic)").format(link=escape(link))
+    else:
+        line = _("🔗 Share: {link} (opening it follows this deadline)").format(link=escape(link))
     return Rendered(f"{rendered.text}\n{line}", rendered.buttons, rendered.preview)
 
 
 def deep_link_followed(kind: str, title: str, slug: str, added: bool) -> str:
-    state = "You now follow" if added else "You already follow"
-    return f"🔔 {state} the {kind} <b>{escape(title)}</b> (<code>{escape(slug)}</code>)."
+    names = {"title": f"<b>{escape(title)}</b>", "slug": f"<code>{escape(slug)}</code>"}
+    if kind == "topic":
+        text = (
+            _("🔔 You now follow the topic {title} ({slug}).")
+            if added
+            else _("🔔 You already follow the topic {title} ({slug}).")
+        )
+    else:
+        text = (
+            _("🔔 You now follow the deadline {title} ({slug}).")
+            if added
+            else _("🔔 You already follow the deadline {title} ({slug}).")
+        )
+    return text.format(**names)
 
 
-SETTINGS_ADMINS_ONLY = "Only this group's admins can change its deadlines and settings."
-REGISTER_FIRST = "Send /start first: then the settings are this chat's."
-SAVED = "Saved."
+def register_first() -> str:
+    return _("Send /start first: then the settings are this chat's.")
+
+
+def saved() -> str:
+    return _("Saved.")
+
+
 ONBOARDING_HELP: tuple[tuple[str, str, str], ...] = (
-    ("settings", "/settings", "time zone, quiet hours, digest, what to follow: all by buttons"),
+    (
+        "settings",
+        "/settings",
+        N_("time zone, quiet hours, digest, what to follow: all by buttons"),
+    ),
 )
 
 
 def toggled(followed: bool) -> str:
-    return "Following it now." if followed else "Not following it any more."
+    return _("Following it now.") if followed else _("Not following it any more.")
 
 
 def settings_main(
@@ -67,30 +105,31 @@ def settings_main(
 ) -> Rendered:
     """/settings: the current values, one button per thing to change."""
     lines = [
-        "<b>Settings</b>",
-        f"🕰 Time zone: <b>{escape(zone)}</b>",
-        f"🌙 Quiet hours: <b>{escape(quiet or 'off')}</b>",
-        f"🗞 News digest: <b>{escape(digest)}</b>",
-        f"🔔 Following {deadlines} deadline{'s' if deadlines != 1 else ''}"
-        f" and {topics} topic{'s' if topics != 1 else ''}.",
+        "<b>" + _("Settings") + "</b>",
+        _("🕰 Time zone: {zone}").format(zone=f"<b>{escape(zone)}</b>"),
+        _("🌙 Quiet hours: {quiet}").format(quiet=f"<b>{escape(quiet or _('off'))}</b>"),
+        _("🗞 News digest: {digest}").format(digest=f"<b>{escape(digest)}</b>"),
+        _("🔔 Following {deadlines} and {topics}.").format(
+            deadlines=count_of(deadlines, ngettext("{n} deadline", "{n} deadlines", deadlines)),
+            topics=count_of(topics, ngettext("{n} topic", "{n} topics", topics)),
+        ),
     ]
     buttons = (
-        (Button("Time zone", data="st:tz"), Button("Quiet hours", data="st:q")),
-        (Button("Digest", data="st:dg"), Button("Reminders", data="st:rm")),
-        (Button("Deadlines", data="st:d:0"), Button("Topics", data="st:t:0")),
+        (Button(_("Time zone"), data="st:tz"), Button(_("Quiet hours"), data="st:q")),
+        (Button(_("Digest"), data="st:dg"), Button(_("Reminders"), data="st:rm")),
+        (Button(_("Deadlines"), data="st:d:0"), Button(_("Topics"), data="st:t:0")),
     )
     return Rendered("\n".join(lines), buttons)
 
 
 def _back() -> tuple[Button, ...]:
-    return (Button("◀ Settings", data="st:m"),)
+    return (Button("◀ " + _("Settings"), data="st:m"),)
 
 
 def zone_picker(zone: str, cities: tuple[tuple[str, str], ...]) -> Rendered:
-    text = (
-        f"🕰 Times are shown in <b>{escape(zone)}</b>. Pick a city, or type any city or zone:"
-        " /timezone New York"
-    )
+    text = _(
+        "🕰 Times are shown in {zone}. Pick a city, or type any city or zone: /timezone New York"
+    ).format(zone=f"<b>{escape(zone)}</b>")
     buttons = [
         tuple(Button(label, data=f"st:tz:{i + j}") for j, (label, _) in enumerate(row))
         for i in range(0, len(cities), 3)
@@ -100,19 +139,15 @@ def zone_picker(zone: str, cities: tuple[tuple[str, str], ...]) -> Rendered:
 
 
 def quiet_picker(quiet: str | None, presets: tuple[str | None, ...]) -> Rendered:
-    text = (
-        f"🌙 Quiet hours: <b>{escape(quiet or 'off')}</b>. Pick one, or type your own:"
-        " /quiet 10pm-7am"
+    text = _("🌙 Quiet hours: {quiet}. Pick one, or type your own: /quiet 10pm-7am").format(
+        quiet=f"<b>{escape(quiet or _('off'))}</b>"
     )
-    row = tuple(Button(p or "Off", data=f"st:q:{i}") for i, p in enumerate(presets))
+    row = tuple(Button(p or _("Off"), data=f"st:q:{i}") for i, p in enumerate(presets))
     return Rendered(text, (row, _back()))
 
 
 def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
-    text = (
-        f"🗞 News digest: <b>{escape(digest)}</b>. Pick one, or type your own:"
-        " /digest daily 8am"
-    )
+    text = f"🗞 News digest: <b>{escape(digest)}</b>. Pick one, or type your own: /digest daily 8am"
     rows = tuple(
         tuple(Button(p.capitalize(), data=f"st:dg:{i}") for i, p in enumerate(presets))[k : k + 2]
         for k in range(0, len(presets), 2)
@@ -121,28 +156,35 @@ def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
 
 
 def offsets_picker(followed: int, presets: tuple[tuple[str, ...] | None, ...]) -> Rendered:
-    text = (
-        f"⏰ When to be reminded of the {followed} deadline{'s' if followed != 1 else ''} this"
-        " chat follows (ones followed later keep their own defaults; one deadline:"
-        " /remind &lt;id&gt; 7d 1d 2h)."
-    )
+    text = ngettext(
+        "⏰ When to be reminded of the {n} deadline this chat follows (ones followed later keep"
+        " their own defaults; one deadline: /remind &lt;id&gt; 7d 1d 2h).",
+        "⏰ When to be reminded of the {n} deadlines this chat follows (ones followed later keep"
+        " their own defaults; one deadline: /remind &lt;id&gt; 7d 1d 2h).",
+        followed,
+    ).format(n=followed)
     rows = tuple(
-        (Button(" ".join(p) if p else "Each deadline's own", data=f"st:rm:{i}"),)
+        (Button(" ".join(p) if p else _("Each deadline's own"), data=f"st:rm:{i}"),)
         for i, p in enumerate(presets)
     )
     return Rendered(text, (*rows, _back()))
 
 
-def toggle_page(
-    kind: str, items: list[tuple[int, str, bool]], page: int, pages: int
-) -> Rendered:
+def toggle_page(kind: str, items: list[tuple[int, str, bool]], page: int, pages: int) -> Rendered:
     """Shipped deadlines (kind "d") or topics (kind "t"), one toggle button each."""
-    what = "deadlines" if kind == "d" else "topics"
-    head = f"🔔 Which {what} this chat follows" + (
-        f" (page {page + 1} of {pages})" if pages > 1 else ""
+    head = (
+        _("🔔 Which deadlines this chat follows")
+        if kind == "d"
+        else _("🔔 Which topics this chat follows")
     )
+    if pages > 1:
+        head += " " + _("(page {page} of {pages})").format(page=page + 1, pages=pages)
     if not items:
-        head += f"\nThere are no {what} to follow yet."
+        head += "\n" + (
+            _("There are no deadlines to follow yet.")
+            if kind == "d"
+            else _("There are no topics to follow yet.")
+        )
     buttons: list[tuple[Button, ...]] = [
         (Button(f"{'✅' if followed else '▫️'} {title[:48]}", data=f"st:{kind}t:{page}:{item_id}"),)
         for item_id, title, followed in items
@@ -150,11 +192,11 @@ def toggle_page(
     nav: list[Button] = []
     if page > 0:
         nav.append(Button("◀", data=f"st:{kind}:{page - 1}"))
-    nav.append(Button("Settings", data="st:m"))
+    nav.append(Button(_("Settings"), data="st:m"))
     if page + 1 < pages:
         nav.append(Button("▶", data=f"st:{kind}:{page + 1}"))
     buttons.append(tuple(nav))
-    return Rendered(head + "\nPress one to follow or stop following it.", tuple(buttons))
+    return Rendered(head + "\n" + _("Press one to follow or stop following it."), tuple(buttons))
 
 
 CALLBACK_DATA_MAX = 64  # bytes, Telegram's limit
@@ -165,16 +207,23 @@ def did_you_mean(
 ) -> Rendered:
     """An id that names no `kind` ("deadline", "topic"): the closest ids as buttons doing
     `action` (a callback prefix); `literal` adds how to search for the words instead."""
-    lines = [f"No {kind} with id <code>{escape(word)}</code>."]
-    if suggestions:
-        lines.append("Did you mean one of these?")
+    code = f"<code>{escape(word)}</code>"
+    if kind == "topic":
+        lines = [_("No topic with id {id}.").format(id=code)]
     else:
-        lines.append(f"See /{kind}s for the ids.")
+        lines = [_("No deadline with id {id}.").format(id=code)]
+    if suggestions:
+        lines.append(_("Did you mean one of these?"))
+    else:
+        lines.append(_("See /{command} for the ids.").format(command=f"{kind}s"))
     if literal:
         words = " ".join(word.split("-"))
+        text = _("To follow news matching words instead, write them out: {words} or {phrase}.")
         lines.append(
-            f"To follow news matching words instead, write them out: "
-            f"<code>/watch {escape(words)}</code> or <code>/watch \"{escape(word)}\"</code>."
+            text.format(
+                words=f"<code>/watch {escape(words)}</code>",
+                phrase=f'<code>/watch "{escape(word)}"</code>',
+            )
         )
     buttons = tuple(
         (Button(s, data=f"{action}:{s}"),)

@@ -75,27 +75,23 @@ class Allowed:
     """Go ahead."""
 
 
+RefusalReason = Literal[
+    "bot_admins_only", "group_admins_only", "channels", "shared", "other_chat", "no_chat"
+]
+BOT_ADMINS_ONLY: RefusalReason = "bot_admins_only"
+GROUP_ADMINS_ONLY: RefusalReason = "group_admins_only"
+CHANNELS: RefusalReason = "channels"
+
+
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """Change nothing; tell the person `reason` (a whole sentence, plain text)."""
+    """Change nothing; `reason` says why (bot.render.access words it), `item` what was refused."""
 
-    reason: str
+    reason: RefusalReason
+    item: Owned | None = None
 
 
 Decision = Allowed | Refused
-
-BOT_ADMINS_ONLY = "Only Herald's admins can do that."
-GROUP_ADMINS_ONLY = "Only this group's admins can change its deadlines and settings."
-CHANNELS = "Herald takes no commands in channels."
-
-
-def _shared_item(item: Owned) -> str:
-    where = "config.yaml" if item.origin == "config" else "its calendar"
-    return f"That {item.kind} comes from {where}, so it changes only there: ask Herald's admins."
-
-
-def _other_chats_item(item: Owned) -> str:
-    return f"That {item.kind} belongs to another chat: only that chat can change it."
 
 
 def decide(request: Request) -> Decision:
@@ -111,9 +107,9 @@ def decide(request: Request) -> Decision:
     if isinstance(target, ChatSettings):
         return Allowed()
     if target.origin in SHARED_ORIGINS:
-        return Refused(_shared_item(target))
+        return Refused("shared", target)
     if target.owner_chat_id is None:
         return Allowed() if actor.bot_admin else Refused(BOT_ADMINS_ONLY)
     if target.owner_chat_id != request.chat_id:
-        return Refused(_other_chats_item(target))
+        return Refused("other_chat", target)
     return Allowed()

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.services import destinations
 from bot.store.bulk import KEYS_PER_IN
 from bot.store.models import (
     Chat,
@@ -115,3 +116,15 @@ def deactivate(session: Session, chat_id: int, reason: str) -> None:
 
 def zone_of(chat: Chat | None, default_zone: str) -> str:
     return (chat.timezone if chat and chat.timezone else None) or default_zone
+
+
+def remember_language(session: Session, chat_id: int, language: str) -> bool:
+    """Store the language pushes to the chat (and its forum topics) are written in; False
+    when the chat is not registered (nothing is stored about it then)."""
+    ids = [chat_id, *destinations.topics_of(session, chat_id)]
+    rows = session.exec(select(Chat).where(col(Chat.id).in_(ids))).all()
+    for chat in rows:
+        if chat.language != language:
+            chat.language = language
+            session.add(chat)
+    return bool(rows)

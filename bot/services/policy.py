@@ -1,11 +1,13 @@
 """Per-chat delivery settings in the store: quiet hours, mute, digests, snooze; admin status.
 
 Plain functions over an engine, so they are tested without Telegram; the chat commands in
-`bot.interface.policy_commands` parse input and call them.
+`bot.interface.policy_commands` parse input and call them, and `bot.render.policy` words
+the facts they return.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +16,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.delivery_policy.quiet import Digest, QuietHours
-from bot.render import policy as text
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat, Topic, TopicSubscription
@@ -33,6 +34,24 @@ class ChatNotRegistered(LookupError):
 
 class TopicNotFollowed(LookupError):
     """The chat does not follow a topic with that id."""
+
+
+@dataclass(frozen=True)
+class FailureLine:
+    alert_id: int
+    chat_id: int
+    kind: str
+    error: str
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    """What /status shows: alert counts by status, recent failures, inactive chats."""
+
+    counts: dict[str, int]
+    failures: Sequence[FailureLine]
+    inactive: Sequence[tuple[int, str]]  # chat id, reason
+    inactive_total: int
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,7 @@ def snooze(engine: Engine, chat_id: int, alert_id: int, now: datetime) -> Snooze
     return SnoozeResult(until, created)
 
 
-def status_facts(engine: Engine) -> text.StatusFacts:
+def status_facts(engine: Engine) -> StatusFacts:
     with session_scope(engine) as session:
         counts = dict(
             session.execute(select(Alert.status, func.count()).group_by(col(Alert.status))).all()
@@ -148,11 +167,10 @@ def status_facts(engine: Engine) -> text.StatusFacts:
         inactive_total = session.exec(
             select(func.count()).select_from(Chat).where(col(Chat.active).is_(False))
         ).one()
-    return text.StatusFacts(
+    return StatusFacts(
         counts={str(k): int(v) for k, v in counts.items()},
         failures=[
-            text.FailureLine(a.id or 0, a.chat_id, a.kind, a.last_error or "unknown")
-            for a in failed
+            FailureLine(a.id or 0, a.chat_id, a.kind, a.last_error or "unknown") for a in failed
         ],
         inactive=[(c.id, c.inactive_reason or "unknown") for c in inactive],
         inactive_total=int(inactive_total),

@@ -62,6 +62,8 @@ class Chat(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     muted_until: datetime | None = _when(nullable=True)
     digest: str = Field(default="off", max_length=16)
+    # The language pushes are written in: the last one seen from the chat (None: English).
+    language: str | None = Field(default=None, max_length=8)
 
 
 def _slug_indexes(table: str) -> tuple[Index, Index]:
