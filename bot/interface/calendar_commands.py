@@ -22,7 +22,7 @@ from bot.interface.common import (
     runtime_of,
     thread_of,
 )
-from bot.render import calendars as text
+from bot.render import calendars
 from bot.render.timeline import timeline_caption, timeline_empty, timeline_png
 from bot.services.calendar_export import chat_calendar, chat_deadlines
 from bot.services.chat_calendars import (
@@ -74,8 +74,8 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
     ics, count = await asyncio.to_thread(build)
     await chat.send_document(
-        InputFile(io.BytesIO(ics), filename=text.EXPORT_FILENAME),
-        caption=text.export_caption(count),
+        InputFile(io.BytesIO(ics), filename=calendars.EXPORT_FILENAME),
+        caption=calendars.export_caption(count),
         message_thread_id=thread_of(update),
     )
 
@@ -91,19 +91,19 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not args:
         with session_scope(runtime.engine) as session:
             lines = [
-                text.CalendarLine(row.url, row.events, row.last_refreshed_at, row.last_error)
+                calendars.CalendarLine(row.url, row.events, row.last_refreshed_at, row.last_error)
                 for row in chat_calendars(session, dest)
             ]
-        await reply(update, text.calendar_list(lines, zone, utcnow(), MAX_CALENDARS_PER_CHAT))
+        await reply(update, calendars.calendar_list(lines, zone, utcnow(), MAX_CALENDARS_PER_CHAT))
         return
     action = args[0].lower()
     if action not in ("add", "remove") or len(args) != 2:
-        await reply(update, text.calendar_usage())
+        await reply(update, calendars.calendar_usage())
         return
     if not await allowed(update, context):
         return
     if stored is None:
-        await reply(update, text.calendar_refused("Send /start first", args[1], 0))
+        await reply(update, calendars.calendar_refused(calendars.start_first(), args[1], 0))
         return
     if action == "remove":
         await _remove(update, context, dest, args[1])
@@ -115,16 +115,18 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             row = add_calendar(session, dest, url, _actor(update))
             row_id = row.id
     except SourceRefused as exc:
-        await reply(update, text.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
+        await reply(update, calendars.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
         return
     except CalendarRefused as exc:
-        await reply(update, text.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
+        await reply(update, calendars.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
         return
     assert row_id is not None
     report = await runtime.refresh_chat_calendar(row_id)
     await reply(
         update,
-        text.calendar_added(url, report.events if report else 0, report.error if report else None),
+        calendars.calendar_added(
+            url, report.events if report else 0, report.error if report else None
+        ),
     )
 
 
@@ -137,11 +139,11 @@ async def _remove(
             row, withdrawn = remove_calendar(session, chat_id, which)
             url = row.url
     except CalendarRefused as exc:
-        await reply(update, text.calendar_refused(str(exc), which, MAX_CALENDARS_PER_CHAT))
+        await reply(update, calendars.calendar_refused(str(exc), which, MAX_CALENDARS_PER_CHAT))
         return
     for deadline_id in withdrawn:
         runtime.deadlines.changed(deadline_id)
-    await reply(update, text.calendar_removed(url, len(withdrawn)))
+    await reply(update, calendars.calendar_removed(url, len(withdrawn)))
 
 
 def _actor(update: Update) -> str:

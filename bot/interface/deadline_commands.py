@@ -170,7 +170,7 @@ async def proposal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 deadline_id = deadline.id
                 rendered = _accepted(deadline, zone, moved=written > 0)
     except (proposals.ProposalGone, DeadlineNotFound):
-        await answer(update, "That was already decided.")
+        await answer(update, replies.already_decided())
         return
     if deadline_id is not None:
         runtime.deadlines.changed(deadline_id, written)
@@ -264,18 +264,18 @@ def _apply_edit(
     """Change one field; returns (alerts written, what was done)."""
     if field == "title":
         title = " ".join(value.split())[:300]
-        return deadline_ops.rename(session, deadline, title, actor=actor), f"Renamed to “{title}”."
+        return deadline_ops.rename(session, deadline, title, actor=actor), replies.renamed_to(title)
     if field == "remind":
         offsets = [o.text for o in parse_offsets(value.split())]
         deadline.remind = offsets
         session.add(deadline)
-        return 0, f"Default reminders set to {' '.join(offsets)}."
+        return 0, replies.default_reminders_set(offsets)
     reading = parse_when(value, zone=zone, now=utcnow(), titled=False)
     deadline.timezone = reading.zone
     written = deadline_ops.move(
         session, deadline, reading.due_utc, all_day=reading.all_day, actor=actor
     )
-    return written, "Moved; followers are told."
+    return written, replies.moved_note()
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -296,11 +296,11 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         written = deadline_ops.cancel(session, deadline, actor=_actor(update)) if active else 0
         deadline_id = deadline.id
     if not active:
-        await reply(update, replies.edited(slug, "It was already cancelled."))
+        await reply(update, replies.edited(slug, replies.already_cancelled()))
         return
     assert deadline_id is not None
     runtime.deadlines.changed(deadline_id, written)
-    await reply(update, replies.edited(slug, "Cancelled; followers are told."))
+    await reply(update, replies.edited(slug, replies.cancelled_note()))
 
 
 async def follow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,7 +18,7 @@ from bot.interface.common import (
     reply_text,
     runtime_of,
 )
-from bot.render import news as text
+from bot.render import news as news_text
 from bot.render import onboarding
 from bot.render.deadline_replies import usage
 from bot.runtime import Runtime
@@ -50,8 +50,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     dest = here(update, context)
     if not query:
-        what = "Follow news matching a Google-Alerts style query, or a topic id from /topics."
-        await reply(update, usage("watch", WATCH_EXAMPLE, what))
+        await reply(update, usage("watch", WATCH_EXAMPLE, news_text.watch_purpose()))
         return
     await _watch(update, context, dest, query)
 
@@ -82,16 +81,13 @@ async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, 
             topic, created = news.watch(
                 session, dest, query, max_owned=runtime.config.limits.topics_per_chat
             )
-            rendered = text.watched(topic.slug, topic.title, topic.query, created)
+            rendered = news_text.watched(topic.slug, topic.title, topic.query, created)
     except news.TopicLimit as exc:
-        await reply_text(
-            update,
-            f"This chat already has {exc.limit} topics of its own, the most it may have. "
-            "Stop one with /unwatch first.",
-        )
+        await reply_text(update, news_text.topic_limit(exc.limit))
         return
     except QuerySyntaxError as exc:
-        await reply(update, text.invalid_query(" ".join(query.split()), exc.message, exc.position))
+        shown = " ".join(query.split())
+        await reply(update, news_text.invalid_query(shown, exc.message, exc.position))
         return
     await reply(update, rendered)
 
@@ -110,7 +106,7 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     dest = here(update, context)
     if not slug:
-        await reply(update, usage("unwatch", "/unwatch rare-earths", "Stop following a topic."))
+        await reply(update, usage("unwatch", "/unwatch rare-earths", news_text.unwatch_purpose()))
         return
     if not await allowed(update, context):
         return
@@ -124,10 +120,10 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             update,
             onboarding.did_you_mean("topic", slug, near, "uw")
             if near and suggest.looks_like_id(slug)
-            else text.topic_not_found(slug),
+            else news_text.topic_not_found(slug),
         )
         return
-    await reply(update, text.unwatched(topic.slug, topic.title, was_followed))
+    await reply(update, news_text.unwatched(topic.slug, topic.title, was_followed))
 
 
 async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -143,9 +139,9 @@ async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         with session_scope(runtime_of(context).engine) as session:
             topic, was_followed = news.unwatch(session, dest, slug)
     except news.TopicNotFound:
-        await reply(update, text.topic_not_found(slug))
+        await reply(update, news_text.topic_not_found(slug))
         return
-    await reply(update, text.unwatched(topic.slug, topic.title, was_followed))
+    await reply(update, news_text.unwatched(topic.slug, topic.title, was_followed))
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,7 +151,7 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     dest = here(update, context)
     with session_scope(runtime_of(context).engine) as session:
         rows = news.topics(session, dest, utcnow())
-    await reply(update, text.topic_list(rows))
+    await reply(update, news_text.topic_list(rows))
 
 
 async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -168,9 +164,9 @@ async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             title = news.visible_topic(session, slug, dest).title if slug else None
             rows = news.latest_news(session, dest, slug)
     except news.TopicNotFound:
-        await reply(update, text.topic_not_found(slug or ""))
+        await reply(update, news_text.topic_not_found(slug or ""))
         return
-    await reply(update, text.news_list(rows, title, utcnow()))
+    await reply(update, news_text.news_list(rows, title, utcnow()))
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,12 +176,12 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     dest = here(update, context)
     if not runtime.is_admin(user.id if user else None):
-        await reply(update, text.admins_only())
+        await reply(update, news_text.admins_only())
         return
     _, zone = chat_zone(runtime, dest)
     with session_scope(runtime.engine) as session:
         rows = all_sources(session)
-    await reply(update, text.sources_health(rows, zone, utcnow()))
+    await reply(update, news_text.sources_health(rows, zone, utcnow()))
 
 
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -200,7 +196,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     original = message.reply_to_message
     document = original.document if original else None
     if document is None:
-        await reply(update, text.opml_unreadable("no file: reply to the OPML file itself"))
+        await reply(update, news_text.opml_unreadable("no file: reply to the OPML file itself"))
         return
     await _import_opml(update, runtime, dest, document)
 
@@ -220,13 +216,13 @@ async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document: Document) -> None:
     """Add an OPML file's feeds as untrusted (SSRF-checked) sources, and say what happened."""
     if (document.file_size or 0) > MAX_OPML_BYTES:
-        await reply(update, text.opml_unreadable(f"it is larger than {MAX_OPML_BYTES} bytes"))
+        await reply(update, news_text.opml_unreadable(f"it is larger than {MAX_OPML_BYTES} bytes"))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
         read = parse_opml(data)
     except OpmlError as exc:
-        await reply(update, text.opml_unreadable(str(exc)))
+        await reply(update, news_text.opml_unreadable(str(exc)))
         return
     accepted: list[NewSource] = []
     refused = list(read.skipped)
@@ -246,7 +242,7 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
         added, present = add_sources(
             session, accepted, origin="chat", trusted=False, owner_chat_id=chat_id
         )
-    await reply(update, text.opml_imported(added, present, refused))
+    await reply(update, news_text.opml_imported(added, present, refused))
 
 
 async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -262,9 +258,9 @@ async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         with session_scope(runtime_of(context).engine) as session:
             topic = news.mute(session, dest, slug, utcnow())
     except news.TopicNotFound:
-        await answer(update, "You no longer follow that topic.")
+        await answer(update, news_text.topic_gone())
         return
-    await answer(update, text.topic_muted(topic.title, topic.slug))
+    await answer(update, news_text.topic_muted(topic.title, topic.slug))
 
 
 COMMANDS: dict[str, Callback] = {

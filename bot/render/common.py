@@ -117,6 +117,16 @@ def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
     return _("passed {span} ago").format(span=_span(delta))
 
 
+def ago(due_at: datetime, now: datetime, all_day: bool = False) -> str:
+    """How long ago a passed deadline fell due: '2 days ago', or 'today', 'now'."""
+    delta = (due_at - now).total_seconds()
+    if all_day and -86400 < delta <= 0:
+        return _("today")
+    if abs(delta) < 30:
+        return _("now")
+    return _("{span} ago").format(span=_span(delta))
+
+
 def http_url(url: str | None) -> str | None:
     """The URL if it is http(s), else None: no other scheme reaches a message or a button."""
     if url and url.strip().lower().startswith(("http://", "https://")):

@@ -13,12 +13,13 @@ from bot.render.chat import CORE_HELP, DEADLINE_HELP
 from bot.render.common import (
     Button,
     Rendered,
+    count_of,
     countdown,
     escape,
     format_due,
-    plural,
     title_link,
 )
+from bot.render.i18n import _, ngettext
 
 
 def add_examples() -> tuple[str, ...]:
@@ -68,24 +69,33 @@ class DeadlineDetails:
 
 
 def usage(command: str, example: str, what: str) -> Rendered:
-    return Rendered(f"Usage: <code>{escape(example)}</code>\n{escape(what)}")
+    return Rendered(
+        _("Usage: {usage}").format(usage=f"<code>{escape(example)}</code>") + f"\n{escape(what)}"
+    )
 
 
 def usage_of(command: str) -> Rendered:
     """Usage taken from the command's /help entry, so example and purpose live in one place."""
     for name, example, what in CORE_HELP + DEADLINE_HELP:
         if name == command:
+            what = _(what)
             return usage(command, example, what[:1].upper() + what[1:] + ".")
     raise KeyError(command)
 
 
 def not_found(slug: str) -> Rendered:
-    return Rendered(f"No deadline with id <code>{escape(slug)}</code>. See /deadlines for the ids.")
+    return Rendered(
+        _("No deadline with id {id}. See /deadlines for the ids.").format(
+            id=f"<code>{escape(slug)}</code>"
+        )
+    )
 
 
 def _offsets_text(offsets: Sequence[str]) -> str:
     shown = [format_offset(parse_offset(o)) for o in offsets if parse_offset(o).nominal_minutes]
-    return ", ".join(shown) + " before, and when it falls due" if shown else "when it falls due"
+    if not shown:
+        return _("when it falls due")
+    return _("{offsets} before, and when it falls due").format(offsets=", ".join(shown))
 
 
 def _change_text(change: ChangeLine, zone: str, all_day: bool, event_zone: str) -> str:
@@ -93,38 +103,55 @@ def _change_text(change: ChangeLine, zone: str, all_day: bool, event_zone: str) 
     if change.kind == "moved" and change.old_value and change.new_value:
         old = format_due(datetime.fromisoformat(change.old_value), zone, all_day, event_zone)
         new = format_due(datetime.fromisoformat(change.new_value), zone, all_day, event_zone)
-        what = f"moved {old} → {new}"
+        what = _("moved {old} → {new}").format(old=old, new=new)
     elif change.kind == "renamed":
-        what = f"renamed from “{escape(change.old_value or '')}”"
+        what = _("renamed from “{old}”").format(old=escape(change.old_value or ""))
     else:
         what = escape(change.kind)
-    by = f" by {escape(change.actor)}" if change.actor else ""
+    by = " " + _("by {actor}").format(actor=escape(change.actor)) if change.actor else ""
     return f"• {when}: {what}{by}"
 
 
 def details(d: DeadlineDetails, zone: str, now: datetime) -> Rendered:
     """/deadline <id>: when, countdown, offsets, history, followers, latest news."""
-    state = "cancelled" if d.status != "active" else countdown(d.due_at, now, d.all_day)
+    state = _("cancelled") if d.status != "active" else countdown(d.due_at, now, d.all_day)
     lines = [
         f"<b>{title_link(d.title, d.url)}</b> · <code>{escape(d.slug)}</code>",
-        f"Due {format_due(d.due_at, zone, d.all_day, d.timezone)} ({state})",
+        _("Due {when} ({countdown})").format(
+            when=format_due(d.due_at, zone, d.all_day, d.timezone), countdown=state
+        ),
     ]
     if d.rule:
-        lines.append(f"Repeats: <code>{escape(d.rule)}</code> ({escape(d.timezone)})")
+        lines.append(
+            _("Repeats: {rule} ({zone})").format(
+                rule=f"<code>{escape(d.rule)}</code>", zone=escape(d.timezone)
+            )
+        )
     if d.description:
         lines.append(escape(d.description))
-    mine = "your offsets" if d.own_offsets else "default offsets"
-    lines.append(f"Reminders ({mine}): {escape(_offsets_text(d.offsets))}")
-    follow = "You follow it." if d.followed else f"You don't follow it: /follow {d.slug}"
-    lines.append(f"{plural(d.followers, 'chat follows', 'chats follow')} it. {follow}")
-    lines.append(f"Source: {escape(d.origin)}")
+    offsets = escape(_offsets_text(d.offsets))
+    lines.append(
+        _("Reminders (your offsets): {offsets}").format(offsets=offsets)
+        if d.own_offsets
+        else _("Reminders (default offsets): {offsets}").format(offsets=offsets)
+    )
+    follow = (
+        _("You follow it.")
+        if d.followed
+        else _("You don't follow it: /follow {slug}").format(slug=d.slug)
+    )
+    followers = count_of(
+        d.followers, ngettext("{n} chat follows it.", "{n} chats follow it.", d.followers)
+    )
+    lines.append(f"{followers} {follow}")
+    lines.append(_("Source: {origin}").format(origin=escape(d.origin)))
     if d.history:
         lines.append("")
-        lines.append("<b>History</b>")
+        lines.append("<b>" + _("History") + "</b>")
         lines += [_change_text(c, zone, d.all_day, d.timezone) for c in d.history]
     if d.news:
         lines.append("")
-        lines.append("<b>Latest news</b>")
+        lines.append("<b>" + _("Latest news") + "</b>")
         lines += [
             f"• {title_link(n.title, n.link)}" + (f" — {escape(n.source)}" if n.source else "")
             for n in d.news
@@ -132,9 +159,9 @@ def details(d: DeadlineDetails, zone: str, now: datetime) -> Rendered:
     buttons: list[Button] = []
     if d.status == "active":
         buttons.append(
-            Button("Unfollow", data=f"unf:{d.slug}")
+            Button(_("Unfollow"), data=f"unf:{d.slug}")
             if d.followed
-            else Button("Follow", data=f"fol:{d.slug}")
+            else Button(_("Follow"), data=f"fol:{d.slug}")
         )
     return Rendered("\n".join(lines), (tuple(buttons),) if buttons else ())
 
@@ -150,13 +177,12 @@ def add_preview(
 ) -> Rendered:
     """The bot's reading of /add, to confirm before anything is stored."""
     when = format_due(due_at, zone, all_day, event_zone)
-    text = (
-        f"{escape(title)} — {when} ({countdown(due_at, now, all_day)})\n"
+    text = f"{escape(title)} — {when} ({countdown(due_at, now, all_day)})\n" + _(
         "Add this deadline and follow it here?"
     )
     buttons = (
-        Button("Confirm", data=f"pa:{proposal_id}:ok"),
-        Button("Cancel", data=f"pa:{proposal_id}:no"),
+        Button(_("Confirm"), data=f"pa:{proposal_id}:ok"),
+        Button(_("Cancel"), data=f"pa:{proposal_id}:no"),
     )
     return Rendered(text, (buttons,))
 
@@ -164,7 +190,9 @@ def add_preview(
 def unreadable_when(hint: str) -> Rendered:
     examples = "\n".join(f"<code>{escape(e)}</code>" for e in add_examples())
     return Rendered(
-        f"I couldn't read that: {escape(hint)}.\nNothing was added. Examples:\n{examples}"
+        _("I couldn't read that: {hint}.\nNothing was added. Examples:\n{examples}").format(
+            hint=escape(hint), examples=examples
+        )
     )
 
 
@@ -179,59 +207,90 @@ def added(
 ) -> Rendered:
     when = format_due(due_at, zone, all_day, event_zone)
     return Rendered(
-        f"✅ Added <b>{escape(title)}</b> — {when}, id <code>{escape(slug)}</code>.\n"
-        f"Reminders: {escape(_offsets_text(offsets))}. "
-        f"Change them: /remind {escape(slug)} 2d 3h"
+        _(
+            "✅ Added <b>{title}</b> — {when}, id {id}.\n"
+            "Reminders: {offsets}. Change them: /remind {slug} 2d 3h"
+        ).format(
+            title=escape(title),
+            when=when,
+            id=f"<code>{escape(slug)}</code>",
+            offsets=escape(_offsets_text(offsets)),
+            slug=escape(slug),
+        )
     )
 
 
 def proposal_dropped() -> Rendered:
-    return Rendered("Cancelled: nothing was added.")
+    return Rendered(_("Cancelled: nothing was added."))
+
+
+def already_decided() -> str:
+    """The answer to a Confirm or Cancel pressed after the proposal was settled (plain text)."""
+    return _("That was already decided.")
 
 
 def moved_by_news(slug: str, title: str, due_at: datetime, zone: str, event_zone: str) -> Rendered:
     return Rendered(
-        f"📅 Moved <b>{escape(title)}</b> to {format_due(due_at, zone, True, event_zone)}. "
-        f"Followers are told. Details: /deadline {escape(slug)}"
+        _(
+            "📅 Moved <b>{title}</b> to {when}. Followers are told. Details: /deadline {slug}"
+        ).format(
+            title=escape(title), when=format_due(due_at, zone, True, event_zone), slug=escape(slug)
+        )
     )
 
 
 def too_many(limit: int) -> Rendered:
     return Rendered(
-        f"This chat already has {limit} deadlines of its own, the most it may have. "
-        "Cancel some (/cancel id) first."
+        ngettext(
+            "This chat already has {n} deadline of its own, the most it may have. "
+            "Cancel some (/cancel id) first.",
+            "This chat already has {n} deadlines of its own, the most it may have. "
+            "Cancel some (/cancel id) first.",
+            limit,
+        ).format(n=limit)
     )
 
 
 def edited(slug: str, what: str) -> Rendered:
-    return Rendered(f"✅ {escape(what)} Details: /deadline {escape(slug)}")
+    return Rendered(
+        _("✅ {what} Details: /deadline {slug}").format(what=escape(what), slug=escape(slug))
+    )
 
 
 def followed(title: str, slug: str, added_now: bool, offsets: Sequence[str]) -> Rendered:
     if not added_now:
-        return Rendered(f"You already follow <b>{escape(title)}</b>.")
+        return Rendered(_("You already follow <b>{title}</b>.").format(title=escape(title)))
     return Rendered(
-        f"🔔 You follow <b>{escape(title)}</b>: reminders {escape(_offsets_text(offsets))}. "
-        f"Undo: /unfollow {escape(slug)}"
+        _("🔔 You follow <b>{title}</b>: reminders {offsets}. Undo: /unfollow {slug}").format(
+            title=escape(title), offsets=escape(_offsets_text(offsets)), slug=escape(slug)
+        )
     )
 
 
 def unfollowed(title: str, slug: str, removed: bool) -> Rendered:
     if not removed:
-        return Rendered(f"You weren't following <b>{escape(title)}</b>.")
-    return Rendered(f"🔕 You no longer follow <b>{escape(title)}</b>. Undo: /follow {escape(slug)}")
+        return Rendered(_("You weren't following <b>{title}</b>.").format(title=escape(title)))
+    return Rendered(
+        _("🔕 You no longer follow <b>{title}</b>. Undo: /follow {slug}").format(
+            title=escape(title), slug=escape(slug)
+        )
+    )
 
 
 def remind_set(title: str, offsets: Sequence[str], own: bool) -> Rendered:
-    which = "your" if own else "the default"
-    return Rendered(
-        f"⏰ <b>{escape(title)}</b>: {which} reminders are {escape(_offsets_text(offsets))}."
+    text = (
+        _("⏰ <b>{title}</b>: your reminders are {offsets}.")
+        if own
+        else _("⏰ <b>{title}</b>: the default reminders are {offsets}.")
     )
+    return Rendered(text.format(title=escape(title), offsets=escape(_offsets_text(offsets))))
 
 
 def bad_input(message: str, example: str) -> Rendered:
     return Rendered(
-        f"{escape(message)}.\nNothing was changed. Example: <code>{escape(example)}</code>"
+        _("{message}.\nNothing was changed. Example: {example}").format(
+            message=escape(message), example=f"<code>{escape(example)}</code>"
+        )
     )
 
 
@@ -255,15 +314,44 @@ def countdown_message(deadline: CountedDeadline, zone: str, now: datetime) -> Re
     title, due_at, all_day = deadline.title, deadline.due_at, deadline.all_day
     when = format_due(due_at, zone, all_day, deadline.timezone)
     if due_at <= now:
-        head = f"🚨 <b>{escape(title)}</b> has been reached."
+        head = _("🚨 <b>{title}</b> has been reached.").format(title=escape(title))
     else:
         head = f"⏳ <b>{escape(title)}</b>: {countdown(due_at, now, all_day)}"
     stamp = format_due(now, zone, False)
-    tail = f"<i>Updated {stamp}</i> · /deadline {escape(deadline.slug)}"
-    return Rendered(f"{head}\nDue {when}\n{tail}")
+    return Rendered(
+        f"{head}\n"
+        + _("Due {when}").format(when=when)
+        + "\n"
+        + _("<i>Updated {stamp}</i> · /deadline {slug}").format(
+            stamp=stamp, slug=escape(deadline.slug)
+        )
+    )
 
 
 def timezone_shown(zone: str) -> Rendered:
     return Rendered(
-        f"Times here are shown in {escape(zone)}. Change it with /timezone Europe/Paris."
+        _("Times here are shown in {zone}. Change it with /timezone Europe/Paris.").format(
+            zone=escape(zone)
+        )
     )
+
+
+def renamed_to(title: str) -> str:
+    """What an edit did, as plain text (`edited` escapes it)."""
+    return _("Renamed to “{title}”.").format(title=title)
+
+
+def default_reminders_set(offsets: Sequence[str]) -> str:
+    return _("Default reminders set to {offsets}.").format(offsets=" ".join(offsets))
+
+
+def moved_note() -> str:
+    return _("Moved; followers are told.")
+
+
+def already_cancelled() -> str:
+    return _("It was already cancelled.")
+
+
+def cancelled_note() -> str:
+    return _("Cancelled; followers are told.")

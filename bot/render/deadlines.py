@@ -11,6 +11,7 @@ from bot.domain.offsets import format_offset, parse_offset
 from bot.render.common import (
     Button,
     Rendered,
+    ago,
     countdown,
     escape,
     format_due,
@@ -18,6 +19,7 @@ from bot.render.common import (
     payload_due,
     title_link,
 )
+from bot.render.i18n import _, ngettext
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,12 @@ def deadline_list(
     pages: int = 1,
 ) -> Rendered:
     """/deadlines: upcoming first with countdowns, then the most recently passed."""
-    lines = ["<b>Upcoming deadlines</b>" + (f" (page {page + 1} of {pages})" if pages > 1 else "")]
+    head = "<b>" + _("Upcoming deadlines") + "</b>"
+    if pages > 1:
+        head += " " + _("(page {page} of {pages})").format(page=page + 1, pages=pages)
+    lines = [head]
     if not upcoming:
-        lines.append("Nothing upcoming. Add one with /add 9 July 17:00 UK–US trade deal.")
+        lines.append(_("Nothing upcoming. Add one with /add 9 July 17:00 UK–US trade deal."))
     for item in upcoming:
         mark = "🔔" if item.followed else "▫️"
         lines.append(
@@ -58,19 +63,19 @@ def deadline_list(
         )
     if passed:
         lines.append("")
-        lines.append("<b>Recently passed</b>")
+        lines.append("<b>" + _("Recently passed") + "</b>")
         for item in passed:
             lines.append(
-                f"✔️ <s>{escape(item.title)}</s> — {_line_due(item, zone)}"
-                f" (passed, {countdown(item.due_at, now, item.all_day).removeprefix('passed ')})"
+                f"✔️ <s>{escape(item.title)}</s> — {_line_due(item, zone)} "
+                + _("(passed, {ago})").format(ago=ago(item.due_at, now, item.all_day))
             )
     lines.append("")
-    lines.append("🔔 = you follow it. Details: /deadline &lt;id&gt;")
+    lines.append(_("🔔 = you follow it. Details: /deadline &lt;id&gt;"))
     nav: list[Button] = []
     if page > 0:
-        nav.append(Button("◀ Earlier", data=f"dl:{page - 1}"))
+        nav.append(Button(_("◀ Earlier"), data=f"dl:{page - 1}"))
     if page + 1 < pages:
-        nav.append(Button("Later ▶", data=f"dl:{page + 1}"))
+        nav.append(Button(_("Later ▶"), data=f"dl:{page + 1}"))
     return Rendered("\n".join(lines), (tuple(nav),) if nav else ())
 
 
@@ -78,8 +83,8 @@ def _deadline_buttons(payload: dict[str, Any]) -> tuple[tuple[Button, ...], ...]
     row: list[Button] = []
     url = http_url(payload.get("url"))
     if url:
-        row.append(Button("Open", url=url))
-    row.append(Button("Unfollow", data=f"unf:{payload['slug']}"))
+        row.append(Button(_("Open"), url=url))
+    row.append(Button(_("Unfollow"), data=f"unf:{payload['slug']}"))
     return (tuple(row),)
 
 
@@ -89,21 +94,29 @@ def reminder(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     title = title_link(payload["title"], payload.get("url"))
     offset = parse_offset(payload.get("offset", "0"))
     if payload.get("late"):
-        head = f"⏰ <b>Reminder (late, Herald was offline)</b>: {title}"
+        head = _("⏰ <b>Reminder (late, Herald was offline)</b>: {title}").format(title=title)
     else:
-        head = f"⏰ <b>Reminder</b> ({escape(format_offset(offset))} before): {title}"
-    lines = [head, f"Due {when} ({countdown(due, now)})"]
+        head = _("⏰ <b>Reminder</b> ({offset} before): {title}").format(
+            offset=escape(format_offset(offset)), title=title
+        )
+    lines = [head, _("Due {when} ({countdown})").format(when=when, countdown=countdown(due, now))]
     if payload.get("missed_offsets"):
         missed = ", ".join(format_offset(parse_offset(o)) for o in payload["missed_offsets"])
-        lines.append(f"Also missed while offline: the {escape(missed)} reminder.")
+        lines.append(
+            _("Also missed while offline: the {offsets} reminder.").format(offsets=escape(missed))
+        )
     return Rendered("\n".join(lines), _deadline_buttons(payload))
 
 
 def deadline_reached(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     title = title_link(payload["title"], payload.get("url"))
-    late = " (late, Herald was offline)" if payload.get("late") else ""
+    head = (
+        _("🚨 <b>Deadline reached (late, Herald was offline)</b>: {title}")
+        if payload.get("late")
+        else _("🚨 <b>Deadline reached</b>: {title}")
+    )
     return Rendered(
-        f"🚨 <b>Deadline reached{late}</b>: {title}\n{payload_due(payload, zone)}",
+        head.format(title=title) + f"\n{payload_due(payload, zone)}",
         _deadline_buttons(payload),
     )
 
@@ -117,21 +130,30 @@ def deadline_changed(payload: dict[str, Any], zone: str, now: datetime) -> Rende
     if change == "moved":
         old = datetime.fromisoformat(payload["old_due_at"])
         days = round((due - old).total_seconds() / 86400)
-        shift = f" ({days:+d} {'day' if abs(days) == 1 else 'days'})" if days else ""
-        text = (
-            f"📅 <b>Deadline moved</b>: {title}, {format_due(old, zone, all_day, event_zone)} → "
-            f"{format_due(due, zone, all_day, event_zone)}{shift}\nNow {countdown(due, now)}."
+        shift = (
+            " (" + ngettext("{days} day", "{days} days", abs(days)).format(days=f"{days:+d}") + ")"
+            if days
+            else ""
         )
+        text = _("📅 <b>Deadline moved</b>: {title}, {old} → {new}{shift}").format(
+            title=title,
+            old=format_due(old, zone, all_day, event_zone),
+            new=format_due(due, zone, all_day, event_zone),
+            shift=shift,
+        )
+        text += "\n" + _("Now {countdown}.").format(countdown=countdown(due, now))
     elif change == "renamed":
-        text = f"✏️ <b>Deadline renamed</b>: {escape(payload['old_title'])} → {title}"
+        text = _("✏️ <b>Deadline renamed</b>: {old} → {title}").format(
+            old=escape(payload["old_title"]), title=title
+        )
     else:
         was = format_due(due, zone, all_day, event_zone)
-        text = f"❌ <b>Deadline cancelled</b>: {title} (was {was})"
+        text = _("❌ <b>Deadline cancelled</b>: {title} (was {was})").format(title=title, was=was)
     return Rendered(text)
 
 
 def offline_summary(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
-    lines = ["💤 <b>While Herald was offline</b>, these deadlines passed:"]
+    lines = [_("💤 <b>While Herald was offline</b>, these deadlines passed:")]
     seen: set[str] = set()
     for item in payload.get("items", []):
         if item["slug"] in seen:

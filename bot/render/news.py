@@ -19,24 +19,29 @@ from typing import Any, Protocol
 from bot.render.common import (
     Button,
     Rendered,
+    count_of,
     countdown,
     escape,
     format_due,
-    plural,
     title_link,
 )
+from bot.render.i18n import N_, _, ngettext, number
 
 NEWS_HELP: tuple[tuple[str, str, str], ...] = (
     (
         "watch",
         '/watch "rare earth" export -opinion',
-        "follow news matching a query (or a topic id)",
+        N_("follow news matching a query (or a topic id)"),
     ),
-    ("unwatch", "/unwatch oecd-outlook", "stop following a topic"),
-    ("topics", "/topics", "the topics you follow and the ones you can follow"),
-    ("news", "/news rare-earths", "the latest news on your topics (or one topic)"),
-    ("sources", "/sources", "health of every news source (Herald admins)"),
-    ("import", "/import (as a reply to an OPML file)", "add the feeds of an OPML file (admins)"),
+    ("unwatch", "/unwatch oecd-outlook", N_("stop following a topic")),
+    ("topics", "/topics", N_("the topics you follow and the ones you can follow")),
+    ("news", "/news rare-earths", N_("the latest news on your topics (or one topic)")),
+    ("sources", "/sources", N_("health of every news source (Herald admins)")),
+    (
+        "import",
+        "/import (as a reply to an OPML file)",
+        N_("add the feeds of an OPML file (admins)"),
+    ),
 )
 
 MAX_LISTED_STORIES = 25
@@ -51,12 +56,13 @@ def age(published_at: str | None, now: datetime) -> str:
         return ""
     seconds = (now - datetime.fromisoformat(published_at)).total_seconds()
     if seconds < 120:
-        return "just now"
+        return _("just now")
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        return _("{minutes} min ago").format(minutes=int(seconds // 60))
     if seconds < 2 * 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} days ago"
+        return _("{hours} h ago").format(hours=int(seconds // 3600))
+    days = int(seconds // 86400)
+    return ngettext("{n} day ago", "{n} days ago", days).format(n=days)
 
 
 def _facts(item: dict[str, Any], now: datetime, *, with_topic: bool = True) -> str:
@@ -66,9 +72,10 @@ def _facts(item: dict[str, Any], now: datetime, *, with_topic: bool = True) -> s
     more = item.get("more_sources") or []
     if more:
         links = [
-            title_link(str(m.get("name") or "link"), m.get("link")) for m in more[:MAX_MORE_LINKS]
+            title_link(str(m.get("name") or _("link")), m.get("link"))
+            for m in more[:MAX_MORE_LINKS]
         ]
-        facts.append(f"+{len(more)} more: " + ", ".join(links))
+        facts.append(_("+{count} more: {links}").format(count=len(more), links=", ".join(links)))
     if with_topic and item.get("topic_title"):
         facts.append(escape(str(item["topic_title"])))
     when = age(item.get("published_at"), now)
@@ -125,7 +132,7 @@ def about_deadline(item: dict[str, Any], now: datetime) -> str:
     deadline = item.get("deadline")
     if not isinstance(deadline, dict) or not deadline.get("title"):
         return ""
-    line = f"⏳ About: <b>{escape(str(deadline['title']))}</b>"
+    line = _("⏳ About: {title}").format(title=f"<b>{escape(str(deadline['title']))}</b>")
     if deadline.get("due_at"):
         due = datetime.fromisoformat(str(deadline["due_at"]))
         line += f", {countdown(due, now, bool(deadline.get('all_day')))}"
@@ -163,7 +170,7 @@ def news(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     if deadline_buttons([payload]):
         rows.append(deadline_buttons([payload]))
     if payload.get("topic_slug"):
-        rows.append((Button("Mute topic", data=f"mt:{payload['topic_slug']}"),))
+        rows.append((Button(_("Mute topic"), data=f"mt:{payload['topic_slug']}"),))
     return Rendered("\n".join(line for line in lines if line), tuple(rows), preview=True)
 
 
@@ -179,10 +186,15 @@ def _story_line(item: dict[str, Any], now: datetime, *, with_topic: bool = True)
 def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     """Several stories for one chat that arrived together: one message, no preview."""
     items = list(payload.get("items", []))
-    lines = [f"📰 <b>{len(items)} new stories on your topics</b>"]
+    head = ngettext(
+        "📰 <b>{n} new story on your topics</b>",
+        "📰 <b>{n} new stories on your topics</b>",
+        len(items),
+    )
+    lines = [count_of(len(items), head)]
     lines += [_story_line(item, now) for item in items[:MAX_LISTED_STORIES]]
     if len(items) > MAX_LISTED_STORIES:
-        lines.append(f"…and {len(items) - MAX_LISTED_STORIES} more: /news")
+        lines.append(_("…and {count} more: /news").format(count=len(items) - MAX_LISTED_STORIES))
     buttons = deadline_buttons(items[:MAX_LISTED_STORIES])
     return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
@@ -191,22 +203,29 @@ def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     """The periodic digest: stories grouped by topic."""
     items = list(payload.get("items", []))
     period = str(payload.get("period", "daily"))
-    lines = [f"🗞 <b>Your {escape(period)} digest</b>: {plural(len(items), 'story', 'stories')}"]
+    if period == "daily":
+        title = _("🗞 <b>Your daily digest</b>")
+    elif period == "hourly":
+        title = _("🗞 <b>Your hourly digest</b>")
+    else:
+        title = _("🗞 <b>Your {period} digest</b>").format(period=escape(period))
+    stories = count_of(len(items), ngettext("{n} story", "{n} stories", len(items)))
+    lines = [f"{title}: {stories}"]
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        by_topic.setdefault(str(item.get("topic_title") or "Other"), []).append(item)
+        by_topic.setdefault(str(item.get("topic_title") or _("Other")), []).append(item)
     shown = 0
-    for topic, stories in by_topic.items():
+    for topic, topic_items in by_topic.items():
         lines.append("")
         lines.append(f"<b>{escape(topic)}</b>")
-        for item in stories:
+        for item in topic_items:
             if shown >= MAX_LISTED_STORIES:
                 break
             lines.append(_story_line(item, now, with_topic=False))
             shown += 1
     if len(items) > shown:
-        lines.append(f"…and {len(items) - shown} more: /news")
-    listed = [item for stories in by_topic.values() for item in stories][:shown]
+        lines.append(_("…and {count} more: /news").format(count=len(items) - shown))
+    listed = [item for group in by_topic.values() for item in group][:shown]
     buttons = deadline_buttons(listed)
     return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
@@ -214,29 +233,36 @@ def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
 def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     """A deadline found in the news: never added without a click."""
     found = date.fromisoformat(str(payload["date"]))
-    when = f"{found:%a} {found.day} {found:%b %Y}"
+    when = format_due(datetime(found.year, found.month, found.day), "UTC", True)
     item = payload.get("item") or {}
     if payload.get("change") == "suggested":
         title = escape(str(payload["deadline_title"]))
         slug = escape(str(payload["deadline_slug"]))
-        head = (
-            f"📅 <b>Deadline change in the news</b>: {title} → {when}\n"
-            f"<code>{slug}</code> comes from config.yaml or a calendar: if the news is right, "
-            "change it there."
+        head = _("📅 <b>Deadline change in the news</b>: {title} → {when}").format(
+            title=title, when=when
         )
+        head += "\n" + _(
+            "{id} comes from config.yaml or a calendar: if the news is right, change it there."
+        ).format(id=f"<code>{slug}</code>")
         accept = ""
     elif payload.get("change") == "moved":
         title = escape(str(payload["deadline_title"]))
-        head = f"📅 <b>Deadline change in the news</b>: {title} → {when}"
-        accept = "Move deadline"
+        head = _("📅 <b>Deadline change in the news</b>: {title} → {when}").format(
+            title=title, when=when
+        )
+        accept = _("Move deadline")
     else:
-        head = f"🔎 <b>Possible deadline</b>: {escape(str(payload['what']))} — {when}"
-        accept = "Track"
+        head = _("🔎 <b>Possible deadline</b>: {what} — {when}").format(
+            what=escape(str(payload["what"])), when=when
+        )
+        accept = _("Track")
     lines = [head, f"“{escape(str(payload.get('sentence', '')))}”"]
     if item.get("title"):
-        lines.append(f"Source: {title_link(str(item['title']), item.get('link'))}")
+        lines.append(
+            _("Source: {link}").format(link=title_link(str(item["title"]), item.get("link")))
+        )
     proposal = payload["proposal_id"]
-    ignore = Button("Ignore", data=f"pa:{proposal}:no")
+    ignore = Button(_("Ignore"), data=f"pa:{proposal}:no")
     buttons = (Button(accept, data=f"pa:{proposal}:ok"), ignore) if accept else (ignore,)
     return Rendered("\n".join(lines), (buttons,))
 
@@ -246,17 +272,20 @@ def source_health(payload: dict[str, Any], zone: str, now: datetime) -> Rendered
     name = escape(str(payload.get("name") or payload.get("url")))
     state = payload.get("state")
     if state == "failing":
-        text = (
-            f"⚠️ <b>Source failing</b>: {name}\n"
-            f"{plural(int(payload.get('failures', 0)), 'failure')} in a row; "
-            f"last error: {escape(str(payload.get('error', 'unknown')))}"
-        )
+        failures = int(payload.get("failures", 0))
+        text = _("⚠️ <b>Source failing</b>: {name}").format(name=name) + "\n"
+        text += ngettext(
+            "{n} failure in a row; last error: {error}",
+            "{n} failures in a row; last error: {error}",
+            failures,
+        ).format(n=number(failures), error=escape(str(payload.get("error", "unknown"))))
     elif state == "recovered":
-        text = f"✅ <b>Source recovered</b>: {name}"
+        text = _("✅ <b>Source recovered</b>: {name}").format(name=name)
     else:
         last = payload.get("last_new_item_at")
-        since = format_due(datetime.fromisoformat(last), zone, False) if last else "never"
-        text = f"💤 <b>Source quiet</b>: {name}\nNothing new since {since}."
+        since = format_due(datetime.fromisoformat(last), zone, False) if last else _("never")
+        text = _("💤 <b>Source quiet</b>: {name}").format(name=name) + "\n"
+        text += _("Nothing new since {since}.").format(since=since)
     return Rendered(text)
 
 
@@ -320,53 +349,72 @@ def invalid_query(query: str, message: str, position: int) -> Rendered:
     """The parser's message, and a caret under the place it points at."""
     shown = "".join(" " if ch.isspace() else ch for ch in query)
     return Rendered(
-        f"I couldn't read that query: {escape(message)}\n"
-        f"<pre>{escape(shown)}\n{' ' * position}^</pre>\n"
-        "Nothing was changed. The syntax: /help, or docs/topics.md."
+        _("I couldn't read that query: {message}").format(message=escape(message))
+        + f"\n<pre>{escape(shown)}\n{' ' * position}^</pre>\n"
+        + _("Nothing was changed. The syntax: /help, or docs/topics.md.")
     )
 
 
 def watched(slug: str, title: str, query: str, created: bool) -> Rendered:
-    head = "👀 Watching" if created else "👀 You follow"
+    head = _("👀 Watching {title} (id {id})") if created else _("👀 You follow {title} (id {id})")
     return Rendered(
-        f"{head} <b>{escape(title)}</b> (id <code>{escape(slug)}</code>)\n"
-        f"Query: <code>{escape(query)}</code>\n"
-        f"New matching items will be pushed here. /unwatch {escape(slug)} to stop."
+        head.format(title=f"<b>{escape(title)}</b>", id=f"<code>{escape(slug)}</code>")
+        + "\n"
+        + _("Query: {query}").format(query=f"<code>{escape(query)}</code>")
+        + "\n"
+        + _("New matching items will be pushed here. /unwatch {slug} to stop.").format(
+            slug=escape(slug)
+        )
     )
 
 
 def unwatched(slug: str, title: str, was_followed: bool) -> Rendered:
     if not was_followed:
-        return Rendered(f"You weren't following <b>{escape(title)}</b>.")
+        return Rendered(_("You weren't following <b>{title}</b>.").format(title=escape(title)))
     return Rendered(
-        f"🔕 You no longer follow <b>{escape(title)}</b> (<code>{escape(slug)}</code>)."
+        _("🔕 You no longer follow <b>{title}</b> ({id}).").format(
+            title=escape(title), id=f"<code>{escape(slug)}</code>"
+        )
     )
 
 
 def topic_not_found(slug: str) -> Rendered:
-    return Rendered(f"No topic with id <code>{escape(slug)}</code>. See /topics for the ids.")
+    return Rendered(
+        _("No topic with id {id}. See /topics for the ids.").format(
+            id=f"<code>{escape(slug)}</code>"
+        )
+    )
 
 
 def topic_list(rows: Sequence[TopicRow]) -> Rendered:
     followed = [r for r in rows if r.followed]
     others = [r for r in rows if not r.followed]
-    lines = ["<b>Topics you follow</b>"]
+    lines = ["<b>" + _("Topics you follow") + "</b>"]
     for row in followed:
-        muted = " · 🔕 muted" if row.muted else ""
+        muted = " · " + _("🔕 muted") if row.muted else ""
         lines.append(f"• <code>{escape(row.slug)}</code> {escape(row.title)}{muted}")
     if not followed:
-        lines.append("None yet: /watch a query, or /watch one of the ids below.")
+        lines.append(_("None yet: /watch a query, or /watch one of the ids below."))
     if others:
-        lines += ["", "<b>You can also follow</b> (/watch id)"]
+        lines += ["", _("<b>You can also follow</b> (/watch id)")]
         lines += [f"• <code>{escape(r.slug)}</code> {escape(r.title)}" for r in others]
     return Rendered("\n".join(lines))
 
 
 def news_list(rows: Sequence[StoryRow], topic: str | None, now: datetime) -> Rendered:
-    where = f" on {escape(topic)}" if topic else " on your topics"
     if not rows:
-        return Rendered(f"No news{where} yet. New items are pushed as they come.")
-    lines = [f"📰 <b>Latest news{where}</b>"]
+        empty = (
+            _("No news on {topic} yet. New items are pushed as they come.")
+            if topic
+            else _("No news on your topics yet. New items are pushed as they come.")
+        )
+        return Rendered(empty.format(topic=escape(topic or "")))
+    head = (
+        _("📰 <b>Latest news on {topic}</b>")
+        if topic
+        else _("📰 <b>Latest news on your topics</b>")
+    )
+    lines = [head.format(topic=escape(topic or ""))]
     for row in rows:
         facts = [escape(row.source)] if row.source else []
         if not topic:
@@ -381,52 +429,63 @@ def news_list(rows: Sequence[StoryRow], topic: str | None, now: datetime) -> Ren
 
 def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
     if row.consecutive_failures:
-        failures = plural(row.consecutive_failures, "failure")
+        count = row.consecutive_failures
+        failures = count_of(count, ngettext("{n} failure", "{n} failures", count))
         return f"⚠️ {failures}: {escape(row.last_error or 'unknown')}"
     if row.last_success_at is None:
-        return "⏳ not checked yet"
+        return _("⏳ not checked yet")
     if row.quiet_reported:
-        return "💤 quiet"
-    return "✅ ok"
+        return _("💤 quiet")
+    return _("✅ ok")
 
 
 def sources_health(rows: Sequence[SourceRow], zone: str, now: datetime) -> Rendered:
     if not rows:
-        return Rendered("No news sources yet: add them to config.yaml or /import an OPML file.")
-    lines = [f"<b>{plural(len(rows), 'news source')}</b>"]
+        return Rendered(_("No news sources yet: add them to config.yaml or /import an OPML file."))
+    count = len(rows)
+    lines = [
+        "<b>" + count_of(count, ngettext("{n} news source", "{n} news sources", count)) + "</b>"
+    ]
     for row in rows:
         name = escape(row.name or row.url)
-        last = format_due(row.last_success_at, zone, False) if row.last_success_at else "never"
+        last = format_due(row.last_success_at, zone, False) if row.last_success_at else _("never")
+        items = count_of(row.items_seen, ngettext("{n} item", "{n} items", row.items_seen))
         lines.append(
-            f"• {name} — {_source_state(row, zone, now)}\n"
-            f"  last success {last}; next check {format_due(row.next_check_at, zone, False)}; "
-            f"{plural(row.items_seen, 'item')}"
+            f"• {name} — {_source_state(row, zone, now)}\n  "
+            + _("last success {last}; next check {next}; {items}").format(
+                last=last, next=format_due(row.next_check_at, zone, False), items=items
+            )
         )
     return Rendered("\n".join(lines))
 
 
 def admins_only() -> Rendered:
-    return Rendered("Only Herald's admins can do that.")
+    return Rendered(_("Only Herald's admins can do that."))
 
 
 def topic_muted(title: str, slug: str) -> str:
     """Button answer (plain text, shown as a toast)."""
-    return f"Muted {title}. /unmute topic {slug} to hear it again."
+    return _("Muted {title}. /unmute topic {slug} to hear it again.").format(title=title, slug=slug)
 
 
 def opml_imported(added: int, present: int, refused: Sequence[str]) -> Rendered:
-    were = "was" if present == 1 else "were"
-    lines = [f"📥 Added {plural(added, 'source')}; {present} {were} already there."]
+    sources = count_of(added, ngettext("{n} source", "{n} sources", added))
+    there = ngettext("{n} was already there", "{n} were already there", present).format(
+        n=number(present)
+    )
+    lines = [_("📥 Added {sources}; {there}.").format(sources=sources, there=there)]
     if refused:
-        lines.append(f"Refused {len(refused)}:")
+        lines.append(_("Refused {count}:").format(count=len(refused)))
         lines += [f"• {escape(reason)}" for reason in refused[:20]]
     return Rendered("\n".join(lines))
 
 
 def opml_unreadable(message: str) -> Rendered:
     return Rendered(
-        f"I couldn't read that OPML file: {escape(message)}. "
-        "Send the file, then reply to it with /import."
+        _(
+            "I couldn't read that OPML file: {message}. "
+            "Send the file, then reply to it with /import."
+        ).format(message=escape(message))
     )
 
 
@@ -437,3 +496,25 @@ ALERT_RENDERERS = {
     "deadline_proposal": deadline_proposal,
     "source_health": source_health,
 }
+
+
+def watch_purpose() -> str:
+    return _("Follow news matching a Google-Alerts style query, or a topic id from /topics.")
+
+
+def unwatch_purpose() -> str:
+    return _("Stop following a topic.")
+
+
+def topic_limit(limit: int) -> str:
+    return ngettext(
+        "This chat already has {n} topic of its own, the most it may have. "
+        "Stop one with /unwatch first.",
+        "This chat already has {n} topics of its own, the most it may have. "
+        "Stop one with /unwatch first.",
+        limit,
+    ).format(n=number(limit))
+
+
+def topic_gone() -> str:
+    return _("You no longer follow that topic.")

@@ -21,7 +21,8 @@ from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.render.common import Rendered, countdown, plural
+from bot.render.common import Rendered, count_of, countdown
+from bot.render.i18n import _, ngettext
 
 WIDTH_PX = 1200
 DPI = 100
@@ -67,7 +68,7 @@ def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> byt
     axes.text(
         start,
         -0.95,
-        " today",
+        " " + _("today"),
         color=TODAY_COLOUR,
         fontsize=FONT_PT,
         fontweight="bold",
@@ -101,7 +102,10 @@ def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> byt
         axes.spines[side].set_visible(False)
     axes.grid(axis="x", color="#e5e5e5", linewidth=1)
     figure.suptitle(
-        f"Upcoming deadlines ({zone} time)", fontsize=FONT_PT + 5, fontweight="bold", y=0.995
+        _("Upcoming deadlines ({zone} time)").format(zone=zone),
+        fontsize=FONT_PT + 5,
+        fontweight="bold",
+        y=0.995,
     )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
@@ -110,11 +114,20 @@ def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> byt
 
 def timeline_caption(count: int, zone: str) -> str:
     """The photo's caption (plain text)."""
-    return f"{plural(count, 'upcoming deadline')}, times in {zone}. /deadlines lists them."
+    return count_of(
+        count,
+        ngettext(
+            "{n} upcoming deadline, times in {zone}. /deadlines lists them.",
+            "{n} upcoming deadlines, times in {zone}. /deadlines lists them.",
+            count,
+        ).replace("{zone}", zone),
+    )
 
 
 def timeline_empty() -> Rendered:
     return Rendered(
-        "Nothing upcoming on your timeline: this chat follows no deadline that is still ahead. "
-        "/deadlines lists the ones you can /follow, or /add your own."
+        _(
+            "Nothing upcoming on your timeline: this chat follows no deadline that is still "
+            "ahead. /deadlines lists the ones you can /follow, or /add your own."
+        )
     )
