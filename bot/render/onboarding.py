@@ -131,7 +131,7 @@ def zone_picker(zone: str, cities: tuple[tuple[str, str], ...]) -> Rendered:
         "🕰 Times are shown in {zone}. Pick a city, or type any city or zone: /timezone New York"
     ).format(zone=f"<b>{escape(zone)}</b>")
     buttons = [
-        tuple(Button(label, data=f"st:tz:{i + j}") for j, (label, _) in enumerate(row))
+        tuple(Button(label, data=f"st:tz:{i + j}") for j, (label, _zone) in enumerate(row))
         for i in range(0, len(cities), 3)
         for row in [cities[i : i + 3]]
     ]
