@@ -78,9 +78,11 @@ class FakeBotAPI:
         user_id: int | None = None,
         thread_id: int | None = None,
         anonymous: bool = False,
+        language: str | None = None,
     ) -> None:
         """A person types `text` in the chat (in forum topic `thread_id` if given; as the
-        group itself, i.e. an anonymous admin, if `anonymous`)."""
+        group itself, i.e. an anonymous admin, if `anonymous`; with their Telegram app set to
+        `language`, the IETF tag Telegram sends as `language_code`)."""
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Ada"
@@ -93,6 +95,8 @@ class FakeBotAPI:
             "from": {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"},
             "text": text,
         }
+        if language is not None:
+            message["from"]["language_code"] = language
         if anonymous:
             message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
             message["sender_chat"] = dict(chat)

@@ -89,13 +89,20 @@ async def say(
     chat_type: str | None = None,
     thread_id: int | None = None,
     anonymous: bool = False,
+    language: str | None = None,
     timeout_s: float = ANSWER_TIMEOUT_S,
 ) -> str:
     """Type a line in the chat and return Herald's (first) answer."""
     before = len(api.api.sent(chat_id))
     kind = chat_type or ("group" if group else "private")
     await api.api.push_text(
-        chat_id, line, chat_type=kind, user_id=user_id, thread_id=thread_id, anonymous=anonymous
+        chat_id,
+        line,
+        chat_type=kind,
+        user_id=user_id,
+        thread_id=thread_id,
+        anonymous=anonymous,
+        language=language,
     )
     await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before, timeout_s)
     return str(api.api.sent(chat_id)[before].params["text"])

@@ -37,6 +37,7 @@ from bot.render import (
     timeline,
 )
 from bot.render.common import Rendered, countdown, error_reply, format_moment, payload_due
+from bot.render.i18n import use_language
 from bot.services import policy as policy_facts
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
@@ -702,3 +703,47 @@ def test_a_countdown_is_now_within_half_a_minute_and_a_span_beyond(
 ) -> None:
     now = datetime(2025, 7, 9, 12, 0, tzinfo=UTC)
     assert countdown(now + timedelta(seconds=seconds), now) == words
+
+
+# --- German: every case again, as a chat whose language is "de" reads it ------------------
+
+GERMAN_SNAPSHOTS = [
+    ("reminder", "on-time"),
+    ("news_group", "three"),
+    ("chat.welcome", "new"),
+    ("deadline_replies.details", "active"),
+    ("onboarding.settings_main", "set"),
+]
+
+
+@pytest.mark.parametrize(("kind", "case", "variant"), _alert_ids())
+def test_every_alert_kind_is_sendable_html_in_german(kind: str, case: str, variant: str) -> None:
+    english = render.alert(kind, ALERT_CASES[kind][case](VARIANTS[variant]), ZONE, NOW)
+    with use_language("de"):
+        rendered = render.alert(kind, ALERT_CASES[kind][case](VARIANTS[variant]), ZONE, NOW)
+    assert_sendable(rendered)
+    assert "<script>" not in rendered.text and 'href="javascript' not in rendered.text
+    # The buttons do the same in both languages: only their labels are translated.
+    assert [[b.data or b.url for b in row] for row in rendered.buttons] == [
+        [b.data or b.url for b in row] for row in english.buttons
+    ]
+
+
+@pytest.mark.parametrize(("name", "case", "variant"), _reply_ids())
+def test_every_reply_is_sendable_html_in_german(name: str, case: str, variant: str) -> None:
+    with use_language("de"):
+        rendered = REPLY_CASES[name][case](VARIANTS[variant])
+    assert_sendable(rendered)
+    assert "<script>" not in rendered.text and 'href="javascript' not in rendered.text
+
+
+@pytest.mark.parametrize(("name", "case"), GERMAN_SNAPSHOTS)
+def test_german_messages_read_as_reviewed(
+    name: str, case: str, snapshot: SnapshotAssertion
+) -> None:
+    with use_language("de"):
+        if name in ALERT_CASES:
+            rendered = render.alert(name, ALERT_CASES[name][case](VARIANTS["hostile"]), ZONE, NOW)
+        else:
+            rendered = REPLY_CASES[name][case](VARIANTS["hostile"])
+    assert as_snapshot(rendered, "hostile") == snapshot

@@ -117,6 +117,19 @@ def countdown(due_at: datetime, now: datetime, all_day: bool = False) -> str:
     return _("passed {span} ago").format(span=_span(delta))
 
 
+def offset_text(days: int, minutes: int) -> str:
+    """A reminder offset for people: '7 days', '1 day 12 hours', 'at the due time'."""
+    if days == 0 and minutes == 0:
+        return _("at the due time")
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        (days, ngettext("{n} day", "{n} days", days)),
+        (hours, ngettext("{n} hour", "{n} hours", hours)),
+        (minutes, ngettext("{n} minute", "{n} minutes", minutes)),
+    ]
+    return " ".join(count_of(value, template) for value, template in parts if value)
+
+
 def ago(due_at: datetime, now: datetime, all_day: bool = False) -> str:
     """How long ago a passed deadline fell due: '2 days ago', or 'today', 'now'."""
     delta = (due_at - now).total_seconds()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.natural import example_date
-from bot.domain.offsets import format_offset, parse_offset
+from bot.domain.offsets import Offset, parse_offset
 from bot.render.chat import CORE_HELP, DEADLINE_HELP
 from bot.render.common import (
     Button,
@@ -17,6 +17,7 @@ from bot.render.common import (
     countdown,
     escape,
     format_due,
+    offset_text,
     title_link,
 )
 from bot.render.i18n import _, ngettext
@@ -92,7 +93,7 @@ def not_found(slug: str) -> Rendered:
 
 
 def _offsets_text(offsets: Sequence[str]) -> str:
-    shown = [format_offset(parse_offset(o)) for o in offsets if parse_offset(o).nominal_minutes]
+    shown = [_offset(parse_offset(o)) for o in offsets if parse_offset(o).nominal_minutes]
     if not shown:
         return _("when it falls due")
     return _("{offsets} before, and when it falls due").format(offsets=", ".join(shown))
@@ -107,9 +108,14 @@ def _change_text(change: ChangeLine, zone: str, all_day: bool, event_zone: str) 
     elif change.kind == "renamed":
         what = _("renamed from “{old}”").format(old=escape(change.old_value or ""))
     else:
-        what = escape(change.kind)
+        what = escape(_change_kind(change.kind))
     by = " " + _("by {actor}").format(actor=escape(change.actor)) if change.actor else ""
     return f"• {when}: {what}{by}"
+
+
+def _change_kind(kind: str) -> str:
+    names = {"created": _("created"), "cancelled": _("cancelled"), "moved": _("moved")}
+    return names.get(kind, kind)
 
 
 def details(d: DeadlineDetails, zone: str, now: datetime) -> Rendered:
@@ -355,3 +361,7 @@ def already_cancelled() -> str:
 
 def cancelled_note() -> str:
     return _("Cancelled; followers are told.")
+
+
+def _offset(offset: Offset) -> str:
+    return offset_text(offset.days, offset.minutes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain.offsets import format_offset, parse_offset
+from bot.domain.offsets import Offset, parse_offset
 from bot.render.common import (
     Button,
     Rendered,
@@ -16,6 +16,7 @@ from bot.render.common import (
     escape,
     format_due,
     http_url,
+    offset_text,
     payload_due,
     title_link,
 )
@@ -97,11 +98,11 @@ def reminder(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
         head = _("⏰ <b>Reminder (late, Herald was offline)</b>: {title}").format(title=title)
     else:
         head = _("⏰ <b>Reminder</b> ({offset} before): {title}").format(
-            offset=escape(format_offset(offset)), title=title
+            offset=escape(_offset(offset)), title=title
         )
     lines = [head, _("Due {when} ({countdown})").format(when=when, countdown=countdown(due, now))]
     if payload.get("missed_offsets"):
-        missed = ", ".join(format_offset(parse_offset(o)) for o in payload["missed_offsets"])
+        missed = ", ".join(_offset(parse_offset(o)) for o in payload["missed_offsets"])
         lines.append(
             _("Also missed while offline: the {offsets} reminder.").format(offsets=escape(missed))
         )
@@ -173,3 +174,7 @@ ALERT_RENDERERS = {
     "deadline_changed": deadline_changed,
     "offline_summary": offline_summary,
 }
+
+
+def _offset(offset: Offset) -> str:
+    return offset_text(offset.days, offset.minutes)

@@ -1,0 +1,204 @@
+"""Translation: the German catalog is complete and sound, and a chat reads Herald in the
+language of the person writing (Telegram's `language_code`), English otherwise."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+
+import pytest
+from babel.messages.catalog import Message
+from sqlmodel import select
+
+from bot.interface.app import HeraldBot
+from bot.render import catalog
+from bot.render.chat import welcome
+from bot.render.i18n import _, available, language_for, ngettext, use_language
+from bot.services.outbox import NewAlert, enqueue
+from bot.store.db import session_scope
+from bot.store.models import Chat
+from tests.fakebot import ServedAPI
+from tests.helpers import eventually, say
+from tests.telegram_html import check_telegram_html
+
+# Telegram's HTML tags and entities (a plain-text message may show "<url>" literally).
+TAG = re.compile(r"</?(?:b|i|u|s|a|code|pre|blockquote|tg-spoiler)(?:\s[^>]*)?>|&[a-z]+;")
+SHIPPED = [language for language in available() if language != "en"]
+
+
+@pytest.fixture(scope="module")
+def template() -> object:
+    return catalog.extract()
+
+
+def _pairs(message: Message) -> list[tuple[str, str]]:
+    """(msgid, msgstr) for each form: singular with singular, plural with every plural."""
+    if isinstance(message.id, str):
+        return [(message.id, str(message.string))]
+    singular, plural = message.id
+    forms = list(message.string)
+    return [(singular, forms[0])] + [(plural, form) for form in forms[1:]]
+
+
+def _fields(text: str) -> Counter[str]:
+    return Counter(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def test_there_is_a_second_language() -> None:
+    assert SHIPPED == ["de"]
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_catalog_has_every_message_of_the_code_and_no_stale_one(
+    language: str, template: object
+) -> None:
+    """Fails on a marked string the catalog lacks or leaves empty or fuzzy, and on one it
+    keeps that the code dropped. Fix: `python -m bot.render.catalog`, then translate."""
+    standing = catalog.standing(language, template)  # type: ignore[arg-type]
+    assert standing.missing == []
+    assert standing.stale == []
+
+
+def test_the_code_marks_its_messages(template: object) -> None:
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}  # type: ignore[attr-defined]
+    assert "Herald commands" in ids and "{n} deadline" in ids
+    assert len(ids) > 250
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_translations_keep_the_placeholders_and_markup_of_their_msgid(language: str) -> None:
+    """A missing {title} would raise KeyError at send time; a lost <b> breaks the HTML."""
+    for message in catalog.read(language):
+        if not message.id:
+            continue
+        for msgid, msgstr in _pairs(message):
+            assert _fields(msgstr) == _fields(msgid), (msgid, msgstr)
+            assert Counter(TAG.findall(msgstr)) == Counter(TAG.findall(msgid)), (msgid, msgstr)
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_translation_is_telegram_html_once_filled_in(language: str) -> None:
+    for message in catalog.read(language):
+        if not message.id:
+            continue
+        for msgid, msgstr in _pairs(message):
+            if not TAG.search(msgid):
+                continue  # plain text: escaped where it is used (tests/test_render.py)
+            check_telegram_html(msgstr.format_map({k: "x" for k in _fields(msgstr)}))
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [
+        ("de", "de"),
+        ("de-AT", "de"),
+        ("DE_ch", "de"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("fr", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("xx-unknown", "en"),
+    ],
+)
+def test_language_follows_telegram_language_code(code: str | None, language: str) -> None:
+    assert language_for(code) == language
+
+
+def test_german_plurals_follow_the_count() -> None:
+    with use_language("de"):
+        assert ngettext("{n} deadline", "{n} deadlines", 1).format(n=1) == "1 Frist"
+        assert ngettext("{n} deadline", "{n} deadlines", 2).format(n=2) == "2 Fristen"
+        assert ngettext("{n} deadline", "{n} deadlines", 0).format(n=0) == "0 Fristen"
+        assert "1 Frist und 1 Thema" in welcome(None, True, 1, 1, "Europe/Berlin").text
+    assert "1 deadline and 2 topics" in welcome(None, True, 1, 2, "Europe/Berlin").text
+
+
+def test_a_language_is_used_only_inside_its_block() -> None:
+    with use_language("de"):
+        assert _("Settings") == "Einstellungen"
+    assert _("Settings") == "Settings"
+
+
+# --- end to end, through the fake Bot API -------------------------------------------------
+
+GERMAN, ENGLISH, UNKNOWN = 7101, 7102, 7103
+
+
+@pytest.fixture
+def herald_config() -> str:
+    return """
+timezone: Europe/Berlin
+deadlines:
+  - id: ecb-meeting
+    title: ECB meeting
+    due: 2099-06-04T13:45
+topics:
+  - id: rare-earths
+    title: Rare earths
+    query: '"rare earth"'
+  - id: chips
+    title: Chips
+    query: chips
+"""
+
+
+async def test_a_german_user_gets_german_replies(bot_api: ServedAPI, herald: HeraldBot) -> None:
+    started = await say(bot_api, GERMAN, "/start", language="de")
+    assert started.startswith("Willkommen!")
+    assert "Du folgst jetzt 1 Frist und 2 Themen" in started  # plurals by the German rule
+    [start_reply] = bot_api.api.sent(GERMAN)
+    labels = [
+        b["text"] for row in start_reply.params["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert labels == ["Fristen ansehen", "Themen wählen", "Einstellungen"]
+    assert (await say(bot_api, GERMAN, "/help", language="de")).startswith("<b>Herald-Befehle</b>")
+    unknown = await say(bot_api, GERMAN, "/frobnicate", language="de")
+    assert unknown == "Ich kenne /frobnicate nicht. Sende /help, um zu sehen, was ich verstehe."
+    no_such = await say(bot_api, GERMAN, "/follow ecb-meting", language="de-AT")
+    assert no_such.startswith("Keine Frist mit der ID <code>ecb-meting</code>.")
+    for call in bot_api.api.sent(GERMAN):
+        check_telegram_html(str(call.params["text"]))
+
+
+async def test_english_and_unknown_languages_get_english(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    assert (await say(bot_api, ENGLISH, "/start", language="en")).startswith("Welcome!")
+    assert (await say(bot_api, UNKNOWN, "/start", language="pt-br")).startswith("Welcome!")
+    assert (await say(bot_api, UNKNOWN, "/help")).startswith("<b>Herald commands</b>")
+    assert "I don't know /frobnicate" in await say(bot_api, UNKNOWN, "/frobnicate", language="fr")
+
+
+async def test_pushes_to_a_chat_use_the_language_last_seen_there(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    await say(bot_api, GERMAN, "/start", language="de")
+    await say(bot_api, ENGLISH, "/start", language="en")
+
+    def languages() -> dict[int, str | None]:
+        with session_scope(herald.runtime.engine) as session:
+            return dict(session.exec(select(Chat.id, Chat.language)).all())
+
+    # Stored after the reply (the chat exists only once /start has run).
+    await eventually(lambda: languages() == {GERMAN: "de", ENGLISH: "en"})
+    reached = {
+        "slug": "ecb-meeting",
+        "title": "ECB meeting",
+        "due_at": "2099-06-04T11:45:00+00:00",
+        "timezone": "Europe/Berlin",
+        "all_day": False,
+    }
+    with session_scope(herald.runtime.engine) as session:
+        enqueue(
+            session,
+            [NewAlert(chat, "reached", "deadline_reached", reached) for chat in (GERMAN, ENGLISH)],
+        )
+    herald.runtime.outbox.notify()
+    api = bot_api.api
+    await api.wait_for(lambda: len(api.sent(GERMAN)) == 2 and len(api.sent(ENGLISH)) == 2)
+    assert str(api.sent(GERMAN)[1].params["text"]).startswith("🚨 <b>Frist erreicht</b>")
+    assert str(api.sent(ENGLISH)[1].params["text"]).startswith("🚨 <b>Deadline reached</b>")
+    [[german_button]] = api.sent(GERMAN)[1].params["reply_markup"]["inline_keyboard"]
+    assert german_button["text"] == "Nicht mehr folgen"
