@@ -176,7 +176,9 @@ class HeraldBot:
         admins = self.runtime.config.admins
         for scoped in command_scopes(handlers.registered_help(), admins):
             try:
-                await self.application.bot.set_my_commands(scoped.commands, scope=scoped.scope)
+                await self.application.bot.set_my_commands(
+                    scoped.commands, scope=scoped.scope, language_code=scoped.language
+                )
             except Exception:
                 log.warning(
                     "could not register the %s command list with Telegram",

@@ -3,7 +3,8 @@ and Herald's own admins in their private chats.
 
 Telegram does not merge command scopes: a chat shows the list of the most specific scope that
 applies, so the group admins' list repeats the members' commands and a Herald admin's private
-list repeats the private one.
+list repeats the private one. Each list is set once per language Herald speaks: Telegram
+shows a user the one of their app's language, and the language-less (English) one otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from telegram import (
     BotCommandScopeDefault,
 )
 
+from bot.render.i18n import SOURCE_LANGUAGE, _, available, use_language
+
 HelpEntry = tuple[str, str, str]  # command name, example, what it does
 
 # Commands only Herald's admins (config `admins`) can use: offered in their private chats only.
@@ -36,14 +39,28 @@ DESCRIPTION_CHARS = 256  # Telegram's limit on a command's description
 class ScopedCommands:
     scope: BotCommandScope
     commands: tuple[BotCommand, ...]
+    language: str | None = None  # an ISO 639-1 code; None for the fallback list
 
 
 def command_scopes(entries: Sequence[HelpEntry], admin_ids: Iterable[int]) -> list[ScopedCommands]:
-    """The command list of every scope, most general first (the order they are set in).
+    """The command list of every scope and language, most general first (the order they are
+    set in); English without a language code is what any other language sees.
 
     A command not classified as a members' one is offered to group admins only: a new command
     that changes things must not show up for everyone by default.
     """
+    admin_ids = sorted(set(admin_ids))
+    scoped: list[ScopedCommands] = []
+    for language in available():
+        with use_language(language):
+            code = None if language == SOURCE_LANGUAGE else language
+            scoped += [
+                ScopedCommands(s.scope, s.commands, code) for s in _scopes(entries, admin_ids)
+            ]
+    return scoped
+
+
+def _scopes(entries: Sequence[HelpEntry], admin_ids: Iterable[int]) -> list[ScopedCommands]:
     everyone = [e for e in entries if e[0] not in BOT_ADMIN_COMMANDS]
     members = [e for e in everyone if e[0] in GROUP_MEMBER_COMMANDS]
     scopes = [
@@ -53,10 +70,10 @@ def command_scopes(entries: Sequence[HelpEntry], admin_ids: Iterable[int]) -> li
         ScopedCommands(BotCommandScopeAllGroupChats(), _commands(members)),
         ScopedCommands(BotCommandScopeAllChatAdministrators(), _commands(everyone)),
     ]
-    for admin_id in sorted(set(admin_ids)):
+    for admin_id in admin_ids:
         scopes.append(ScopedCommands(BotCommandScopeChat(admin_id), _commands(entries)))
     return scopes
 
 
 def _commands(entries: Iterable[HelpEntry]) -> tuple[BotCommand, ...]:
-    return tuple(BotCommand(name, what[:DESCRIPTION_CHARS]) for name, _, what in entries)
+    return tuple(BotCommand(name, _(what)[:DESCRIPTION_CHARS]) for name, _e, what in entries)
