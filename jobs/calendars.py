@@ -24,7 +24,7 @@ from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.services.proposals import unique_slug
 from bot.store.db import session_scope
-from bot.store.models import Chat, ChatCalendar, Deadline, DeadlineSubscription, utcnow
+from bot.store.models import Chat, ChatCalendar, Deadline, utcnow
 from jobs.deadlines.ics import CalendarError, CalendarEvent, parse_calendar
 from jobs.sources.fetch import Fetcher
 
@@ -97,7 +97,7 @@ def apply_events(
             if owner_chat_id is not None:
                 session.flush()
                 assert current.id is not None
-                session.add(DeadlineSubscription(chat_id=owner_chat_id, deadline_id=current.id))
+                session.add(chats.new_subscription(session, owner_chat_id, current.id))
             elif calendar.follow:
                 _follow_all(session, current)
         else:
@@ -130,7 +130,7 @@ def _follow_all(session: Session, deadline: Deadline) -> None:
     session.flush()
     assert deadline.id is not None
     for chat_id in chats.auto_follow_chat_ids(session):
-        session.add(DeadlineSubscription(chat_id=chat_id, deadline_id=deadline.id))
+        session.add(chats.new_subscription(session, chat_id, deadline.id))
 
 
 async def refresh_calendar(

@@ -157,10 +157,10 @@ def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
 
 def offsets_picker(followed: int, presets: tuple[tuple[str, ...] | None, ...]) -> Rendered:
     text = ngettext(
-        "⏰ When to be reminded of the {n} deadline this chat follows (ones followed later keep"
-        " their own defaults; one deadline: /remind &lt;id&gt; 7d 1d 2h).",
-        "⏰ When to be reminded of the {n} deadlines this chat follows (ones followed later keep"
-        " their own defaults; one deadline: /remind &lt;id&gt; 7d 1d 2h).",
+        "⏰ When to be reminded of the {n} deadline this chat follows, and of the ones it"
+        " follows later (one deadline only: /remind &lt;id&gt; 7d 1d 2h).",
+        "⏰ When to be reminded of the {n} deadlines this chat follows, and of the ones it"
+        " follows later (one deadline only: /remind &lt;id&gt; 7d 1d 2h).",
         followed,
     ).format(n=followed)
     rows = tuple(

@@ -118,6 +118,16 @@ def zone_of(chat: Chat | None, default_zone: str) -> str:
     return (chat.timezone if chat and chat.timezone else None) or default_zone
 
 
+def new_subscription(session: Session, chat_id: int, deadline_id: int) -> DeadlineSubscription:
+    """The chat following a deadline from now on, with the chat's default offsets (/settings)
+    if it chose some: however it comes to follow it (/follow, a link, a toggle, auto-follow)."""
+    chat = session.get(Chat, chat_id)
+    remind = chat.default_remind if chat is not None else None
+    return DeadlineSubscription(
+        chat_id=chat_id, deadline_id=deadline_id, remind=list(remind) if remind else None
+    )
+
+
 def remember_language(session: Session, chat_id: int, language: str) -> bool:
     """Store the language pushes to the chat (and its forum topics) are written in; False
     when the chat is not registered (nothing is stored about it then)."""

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, not_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.services import chats
 from bot.services.outbox import PRIORITY_URGENT, NewAlert, OutboxSignal, cancel_pending, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Chat, Deadline, DeadlineChange, DeadlineSubscription, utcnow
@@ -152,11 +153,10 @@ def follow(
             existing.remind = list(remind) if remind is not None else None
             session.add(existing)
         return False
-    session.add(
-        DeadlineSubscription(
-            chat_id=chat_id, deadline_id=deadline.id, remind=list(remind) if remind else None
-        )
-    )
+    subscription = chats.new_subscription(session, chat_id, deadline.id)
+    if remind:
+        subscription.remind = list(remind)
+    session.add(subscription)
     return True
 
 

@@ -146,7 +146,12 @@ def set_offsets_everywhere(
     session: Session, chat_id: int, remind: tuple[str, ...] | None
 ) -> list[int]:
     """Give every deadline the chat follows these offsets (None: the deadline's own);
-    return the deadlines changed, whose reminders must be planned again."""
+    return the deadlines changed, whose reminders must be planned again. Deadlines the chat
+    follows later get them too (`chats.new_subscription`)."""
+    chat = session.get(Chat, chat_id)
+    if chat is not None:
+        chat.default_remind = list(remind) if remind else None
+        session.add(chat)
     rows = session.exec(
         select(Deadline)
         .join(DeadlineSubscription, col(DeadlineSubscription.deadline_id) == Deadline.id)

@@ -64,6 +64,9 @@ class Chat(SQLModel, table=True):
     digest: str = Field(default="off", max_length=16)
     # The language pushes are written in: the last one seen from the chat (None: English).
     language: str | None = Field(default=None, max_length=8)
+    # Reminder offsets (/settings) for every deadline the chat follows, also ones it follows
+    # later; None: each deadline's own.
+    default_remind: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 def _slug_indexes(table: str) -> tuple[Index, Index]:

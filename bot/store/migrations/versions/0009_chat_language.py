@@ -1,4 +1,4 @@
-"""chat.language: the language pushes to a chat are written in
+"""chat.language (what pushes are written in), chat.default_remind (offsets /settings set)
 
 Revision ID: 0009
 Revises: 0007
@@ -20,8 +20,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('chat', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', AutoString(length=8), nullable=True))
+        batch_op.add_column(sa.Column('default_remind', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('chat', schema=None) as batch_op:
+        batch_op.drop_column('default_remind')
         batch_op.drop_column('language')
