@@ -16,8 +16,7 @@ from telegram.ext import ContextTypes
 from bot.interface.common import (
     Callback,
     allowed,
-    chat_zone,
-    here,
+    arrive,
     reply,
     runtime_of,
     thread_of,
@@ -39,15 +38,12 @@ from bot.store.models import utcnow
 
 
 async def timeline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    chat, place = update.effective_chat, await arrive(update, context)
+    if chat is None or place is None:
         return
-    dest = here(update, context)
-    runtime = runtime_of(context)
-    _, zone = chat_zone(runtime, dest)
-    now = utcnow()
+    runtime, zone, now = place.runtime, place.zone, utcnow()
     with session_scope(runtime.engine) as session:
-        items = timeline_items(session, dest, now)
+        items = timeline_items(session, place.dest, now)
     if not items:
         await reply(update, timeline_empty())
         return
@@ -60,12 +56,10 @@ async def timeline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    chat, place = update.effective_chat, await arrive(update, context)
+    if chat is None or place is None:
         return
-    dest = here(update, context)
-    runtime = runtime_of(context)
-    now = utcnow()
+    runtime, dest, now = place.runtime, place.dest, utcnow()
 
     def build() -> tuple[bytes, int]:
         with session_scope(runtime.engine) as session:
@@ -82,12 +76,11 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/calendar lists; /calendar add <url>; /calendar remove <number|url> (chat admins)."""
-    chat, args = update.effective_chat, list(context.args or [])
-    if chat is None:
+    args = list(context.args or [])
+    place = await arrive(update, context)
+    if place is None:
         return
-    dest = here(update, context)
-    runtime = runtime_of(context)
-    stored, zone = chat_zone(runtime, dest)
+    runtime, dest, stored, zone = place.runtime, place.dest, place.chat, place.zone
     if not args:
         with session_scope(runtime.engine) as session:
             lines = [

@@ -47,14 +47,19 @@ async def arrive(
     changing: bool = False,
     target: access.Target = access.CHAT_SETTINGS,
     unregistered: Callable[[], str] | None = None,
+    usage: render.Rendered | None = None,
 ) -> Place | None:
     """The preamble of every command and button, in one place: the chat the update came
-    from, the permission check when it changes something (`changing`), and, when
-    `unregistered` is given, the refusal (its text) for a chat that never sent /start.
+    from; `usage`, the answer when the command's arguments are missing (given only then);
+    the permission check when it changes something (`changing`); and, when `unregistered`
+    is given, the refusal (its text) for a chat that never sent /start.
 
     None means the handler stops: there is no chat, or the sender was already told why.
     """
     if update.effective_chat is None:
+        return None
+    if usage is not None:
+        await reply(update, usage)
         return None
     if changing and not await allowed(update, context, target):
         return None

@@ -14,6 +14,7 @@ from bot.interface.common import (
     Callback,
     allowed,
     answer,
+    arrive,
     chat_zone,
     edit,
     here,
@@ -48,12 +49,9 @@ def _actor(update: Update) -> str:
 
 async def deadline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = _args(context)
-    if update.effective_chat is None:
-        return
-    if not args:
-        await reply(update, replies.usage_of("deadline"))
-        return
-    await _show_deadline(update, context, here(update, context), args[0])
+    place = await arrive(update, context, usage=None if args else replies.usage_of("deadline"))
+    if place is not None:
+        await _show_deadline(update, context, place.dest, args[0])
 
 
 async def deadline_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,22 +96,18 @@ def _not_found(runtime: Runtime, chat_id: int, slug: str, action: str) -> Render
 
 
 async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
     message = update.effective_message
-    if chat is None or message is None or message.text is None:
+    if message is None or message.text is None:
         return
-    dest = here(update, context)
     text = message.text.split(maxsplit=1)[1] if len(message.text.split(maxsplit=1)) > 1 else ""
-    if not text.strip():
-        await reply(update, replies.unreadable_when("write when and what"))
+    missing = None if text.strip() else replies.unreadable_when(replies.write_when_and_what())
+    place = await arrive(update, context, changing=True, usage=missing)
+    if place is None:
         return
-    if not await allowed(update, context):
-        return
-    runtime = runtime_of(context)
+    runtime, dest, zone = place.runtime, place.dest, place.zone
     if _at_limit(runtime, dest):
         await reply(update, replies.too_many(runtime.config.limits.deadlines_per_chat))
         return
-    _, zone = chat_zone(runtime, dest)
     now = utcnow()
     try:
         reading = parse_when(text, zone=zone, now=now)
@@ -206,18 +200,15 @@ def _accepted(deadline: Deadline, zone: str, *, moved: bool) -> Rendered:
 
 
 async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, args = update.effective_chat, _args(context)
-    if chat is None:
+    args = _args(context)
+    wrong = len(args) < 3 or args[1].lower() not in ("when", "title", "remind")
+    place = await arrive(update, context, usage=replies.usage_of("edit") if wrong else None)
+    if place is None:
         return
-    dest = here(update, context)
-    if len(args) < 3 or args[1].lower() not in ("when", "title", "remind"):
-        await reply(update, replies.usage_of("edit"))
-        return
-    runtime = runtime_of(context)
+    runtime, dest, zone = place.runtime, place.dest, place.zone
     slug, field, value = args[0].lower(), args[1].lower(), " ".join(args[2:])
     if not await _may_change_deadline(update, context, slug):
         return
-    _, zone = chat_zone(runtime, dest)
     actor = _actor(update)
     try:
         with session_scope(runtime.engine) as session:
@@ -279,14 +270,11 @@ def _apply_edit(
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, args = update.effective_chat, _args(context)
-    if chat is None:
+    args = _args(context)
+    place = await arrive(update, context, usage=None if args else replies.usage_of("cancel"))
+    if place is None:
         return
-    dest = here(update, context)
-    if not args:
-        await reply(update, replies.usage_of("cancel"))
-        return
-    runtime = runtime_of(context)
+    runtime, dest = place.runtime, place.dest
     slug = args[0].lower()
     if not await _may_change_deadline(update, context, slug):
         return
@@ -320,16 +308,11 @@ async def follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def _follow(
     update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str | None, *, checked: bool = False
 ) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    usage = None if slug else replies.usage_of("follow")
+    place = await arrive(update, context, changing=not checked, usage=usage)
+    if place is None or not slug:
         return
-    dest = here(update, context)
-    if not slug:
-        await reply(update, replies.usage_of("follow"))
-        return
-    if not checked and not await allowed(update, context):
-        return
-    runtime = runtime_of(context)
+    runtime, dest = place.runtime, place.dest
     try:
         deadline, added = runtime.deadlines.follow(dest, slug.lower())
     except DeadlineNotFound:
@@ -339,17 +322,13 @@ async def _follow(
 
 
 async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, args = update.effective_chat, _args(context)
-    if chat is None:
-        return
-    dest = here(update, context)
-    if not args:
-        await reply(update, replies.usage_of("unfollow"))
-        return
-    if not await allowed(update, context):
+    args = _args(context)
+    usage = None if args else replies.usage_of("unfollow")
+    place = await arrive(update, context, changing=True, usage=usage)
+    if place is None:
         return
     try:
-        deadline, removed = runtime_of(context).deadlines.unfollow(dest, args[0].lower())
+        deadline, removed = place.runtime.deadlines.unfollow(place.dest, args[0].lower())
     except DeadlineNotFound:
         await reply(update, replies.not_found(args[0]))
         return
@@ -357,16 +336,12 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, args = update.effective_chat, _args(context)
-    if chat is None:
+    args = _args(context)
+    usage = replies.usage_of("remind") if len(args) < 2 else None
+    place = await arrive(update, context, changing=True, usage=usage)
+    if place is None:
         return
-    dest = here(update, context)
-    if len(args) < 2:
-        await reply(update, replies.usage_of("remind"))
-        return
-    if not await allowed(update, context):
-        return
-    runtime = runtime_of(context)
+    runtime, dest = place.runtime, place.dest
     slug = args[0].lower()
     own = args[1].lower() != "default"
     try:
@@ -383,17 +358,14 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def countdown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, args = update.effective_chat, _args(context)
-    if chat is None:
+    args = _args(context)
+    usage = None if args else replies.usage_of("countdown")
+    place = await arrive(update, context, changing=True, usage=usage)
+    if place is None:
         return
-    dest = here(update, context)
-    if not args:
-        await reply(update, replies.usage_of("countdown"))
-        return
-    if not await allowed(update, context):
-        return
-    runtime = runtime_of(context)
-    _, zone = chat_zone(runtime, dest)
+    runtime, dest, zone = place.runtime, place.dest, place.zone
+    chat = update.effective_chat
+    assert chat is not None  # arrive() stops without one
     now = utcnow()
     try:
         with session_scope(runtime.engine) as session:

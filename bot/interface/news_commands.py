@@ -12,8 +12,7 @@ from bot.interface.common import (
     Callback,
     allowed,
     answer,
-    chat_zone,
-    here,
+    arrive,
     reply,
     reply_text,
     runtime_of,
@@ -45,22 +44,21 @@ def _rest(update: Update) -> str:
 
 
 async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, query = update.effective_chat, _rest(update)
-    if chat is None:
-        return
-    dest = here(update, context)
-    if not query:
-        await reply(update, usage("watch", WATCH_EXAMPLE, news_text.watch_purpose()))
-        return
-    await _watch(update, context, dest, query)
+    query = _rest(update)
+    missing = None if query else usage("watch", WATCH_EXAMPLE, news_text.watch_purpose())
+    place = await arrive(update, context, usage=missing)
+    if place is not None:
+        await _watch(update, context, place.dest, query)
 
 
 async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A suggested topic id pressed under "did you mean": follow it."""
     query = update.callback_query
-    if query is None or query.data is None or update.effective_chat is None:
+    if query is None or query.data is None:
         return
-    await _watch(update, context, here(update, context), query.data.split(":", 1)[1])
+    place = await arrive(update, context)
+    if place is not None:
+        await _watch(update, context, place.dest, query.data.split(":", 1)[1])
 
 
 async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str) -> None:
@@ -101,20 +99,19 @@ def _is_visible(session: Session, chat_id: int, slug: str) -> bool:
 
 
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, slug = update.effective_chat, _rest(update).lower()
-    if chat is None:
+    slug = _rest(update).lower()
+    missing = (
+        None if slug else usage("unwatch", "/unwatch rare-earths", news_text.unwatch_purpose())
+    )
+    place = await arrive(update, context, changing=True, usage=missing)
+    if place is None:
         return
-    dest = here(update, context)
-    if not slug:
-        await reply(update, usage("unwatch", "/unwatch rare-earths", news_text.unwatch_purpose()))
-        return
-    if not await allowed(update, context):
-        return
+    dest = place.dest
     try:
-        with session_scope(runtime_of(context).engine) as session:
+        with session_scope(place.runtime.engine) as session:
             topic, was_followed = news.unwatch(session, dest, slug)
     except news.TopicNotFound:
-        with session_scope(runtime_of(context).engine) as session:
+        with session_scope(place.runtime.engine) as session:
             near = suggest.topic_ids_near(session, dest, slug)
         await reply(
             update,
@@ -129,14 +126,15 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A suggested topic id pressed under "did you mean": stop following it."""
     query = update.callback_query
-    if query is None or query.data is None or update.effective_chat is None:
+    if query is None or query.data is None:
         return
-    if not await allowed(update, context):
+    place = await arrive(update, context, changing=True)
+    if place is None:
         return
     await answer(update)
-    dest, slug = here(update, context), query.data.split(":", 1)[1]
+    dest, slug = place.dest, query.data.split(":", 1)[1]
     try:
-        with session_scope(runtime_of(context).engine) as session:
+        with session_scope(place.runtime.engine) as session:
             topic, was_followed = news.unwatch(session, dest, slug)
     except news.TopicNotFound:
         await reply(update, news_text.topic_not_found(slug))
@@ -145,22 +143,22 @@ async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    place = await arrive(update, context)
+    if place is None:
         return
-    dest = here(update, context)
-    with session_scope(runtime_of(context).engine) as session:
-        rows = news.topics(session, dest, utcnow())
+    with session_scope(place.runtime.engine) as session:
+        rows = news.topics(session, place.dest, utcnow())
     await reply(update, news_text.topic_list(rows))
 
 
 async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, slug = update.effective_chat, _rest(update).lower() or None
-    if chat is None:
+    slug = _rest(update).lower() or None
+    place = await arrive(update, context)
+    if place is None:
         return
-    dest = here(update, context)
+    dest = place.dest
     try:
-        with session_scope(runtime_of(context).engine) as session:
+        with session_scope(place.runtime.engine) as session:
             title = news.visible_topic(session, slug, dest).title if slug else None
             rows = news.latest_news(session, dest, slug)
     except news.TopicNotFound:
@@ -170,53 +168,48 @@ async def news_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    runtime = runtime_of(context)
-    if chat is None:
+    user = update.effective_user
+    place = await arrive(update, context)
+    if place is None:
         return
-    dest = here(update, context)
-    if not runtime.is_admin(user.id if user else None):
+    if not place.runtime.is_admin(user.id if user else None):
         await reply(update, news_text.admins_only())
         return
-    _, zone = chat_zone(runtime, dest)
-    with session_scope(runtime.engine) as session:
+    with session_scope(place.runtime.engine) as session:
         rows = all_sources(session)
-    await reply(update, news_text.sources_health(rows, zone, utcnow()))
+    await reply(update, news_text.sources_health(rows, place.zone, utcnow()))
 
 
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/import as a reply to an OPML file: add its feeds as untrusted (SSRF-checked) sources."""
-    chat, message = update.effective_chat, update.effective_message
-    runtime = runtime_of(context)
-    if chat is None or message is None:
+    message = update.effective_message
+    if message is None:
         return
-    dest = here(update, context)
-    if not await allowed(update, context, access.OPERATIONS):
+    place = await arrive(update, context, changing=True, target=access.OPERATIONS)
+    if place is None:
         return
     original = message.reply_to_message
     document = original.document if original else None
     if document is None:
-        await reply(update, news_text.opml_unreadable("no file: reply to the OPML file itself"))
+        await reply(update, news_text.opml_unreadable(news_text.opml_no_file()))
         return
-    await _import_opml(update, runtime, dest, document)
+    await _import_opml(update, place.runtime, place.dest, document)
 
 
 async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin sends an .opml file: import it at once (others are told it is for admins)."""
-    chat, message = update.effective_chat, update.effective_message
-    runtime = runtime_of(context)
-    if chat is None or message is None or message.document is None:
+    message = update.effective_message
+    if message is None or message.document is None:
         return
-    dest = here(update, context)
-    if not await allowed(update, context, access.OPERATIONS):
-        return
-    await _import_opml(update, runtime, dest, message.document)
+    place = await arrive(update, context, changing=True, target=access.OPERATIONS)
+    if place is not None:
+        await _import_opml(update, place.runtime, place.dest, message.document)
 
 
 async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document: Document) -> None:
     """Add an OPML file's feeds as untrusted (SSRF-checked) sources, and say what happened."""
     if (document.file_size or 0) > MAX_OPML_BYTES:
-        await reply(update, news_text.opml_unreadable(f"it is larger than {MAX_OPML_BYTES} bytes"))
+        await reply(update, news_text.opml_unreadable(news_text.opml_too_large(MAX_OPML_BYTES)))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
@@ -230,7 +223,7 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
         room = runtime.config.limits.sources_per_chat - owned_sources(session, chat_id)
     for source in read.sources:
         if len(accepted) >= room:
-            refused.append(f"{source.spec.url}: this chat has as many sources as it may")
+            refused.append(news_text.source_limit_reached(source.spec.url))
             continue
         try:
             await check_chat_source(source.spec.url)
@@ -247,16 +240,16 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
 
 async def mute_topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Mute topic] under a news alert: mute it here until /unmute topic."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or query.data is None:
+    query = update.callback_query
+    if query is None or query.data is None:
         return
-    dest = here(update, context)
-    if not await allowed(update, context):
+    place = await arrive(update, context, changing=True)
+    if place is None:
         return
     slug = query.data.split(":", 1)[1]
     try:
-        with session_scope(runtime_of(context).engine) as session:
-            topic = news.mute(session, dest, slug, utcnow())
+        with session_scope(place.runtime.engine) as session:
+            topic = news.mute(session, place.dest, slug, utcnow())
     except news.TopicNotFound:
         await answer(update, news_text.topic_gone())
         return

@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import to_markup
 from bot.delivery_policy.quiet import parse_digest, parse_quiet
-from bot.interface.common import Callback, allowed, here, reply, reply_text, runtime_of
+from bot.interface.common import Callback, allowed, arrive, reply
 from bot.render import Rendered, onboarding
 from bot.runtime import Runtime
 from bot.services import deadlines as deadline_ops
@@ -37,14 +37,12 @@ _CHOICES: dict[str, tuple[object, ...]] = {
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_chat is None:
+    place = await arrive(update, context, unregistered=onboarding.register_first)
+    if place is None:
         return
-    runtime = runtime_of(context)
-    rendered = main_menu(runtime, here(update, context))
-    if rendered is None:
-        await reply_text(update, onboarding.register_first())
-        return
-    await reply(update, rendered)
+    rendered = main_menu(place.runtime, place.dest)
+    if rendered is not None:
+        await reply(update, rendered)
 
 
 def main_menu(runtime: Runtime, chat_id: int) -> Rendered | None:
@@ -60,17 +58,15 @@ def main_menu(runtime: Runtime, chat_id: int) -> Rendered | None:
 
 async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    if query is None or query.data is None or update.effective_chat is None:
+    if query is None or query.data is None:
         return
-    runtime, data = runtime_of(context), query.data
-    chat_id = here(update, context)
-    with session_scope(runtime.engine) as session:
-        registered = session.get(Chat, chat_id) is not None
-    if not registered:
-        await query.answer(onboarding.register_first())
-        return
-    if data.startswith(CHANGES) and not await allowed(update, context):
+    data = query.data
+    place = await arrive(update, context, unregistered=onboarding.register_first)
+    if place is None:
         return  # the press was answered with the reason
+    runtime, chat_id = place.runtime, place.dest
+    if data.startswith(CHANGES) and not await allowed(update, context):
+        return
     answer, rendered = _act(runtime, chat_id, data.split(":"))
     await query.answer(answer)
     try:

@@ -365,3 +365,8 @@ def cancelled_note() -> str:
 
 def _offset(offset: Offset) -> str:
     return offset_text(offset.days, offset.minutes)
+
+
+def write_when_and_what() -> str:
+    """The hint for an /add without anything after it."""
+    return _("write when and what")

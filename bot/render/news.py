@@ -518,3 +518,15 @@ def topic_limit(limit: int) -> str:
 
 def topic_gone() -> str:
     return _("You no longer follow that topic.")
+
+
+def opml_no_file() -> str:
+    return _("no file: reply to the OPML file itself")
+
+
+def opml_too_large(max_bytes: int) -> str:
+    return _("it is larger than {bytes} bytes").format(bytes=number(max_bytes))
+
+
+def source_limit_reached(url: str) -> str:
+    return _("{url}: this chat has as many sources as it may").format(url=url)
