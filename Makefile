@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test coverage lint typecheck check bench lock mutate clean
+.PHONY: run test coverage lint typecheck check bench lock mutate messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ endif
 # timeout, which tracing every line of it makes too slow on a loaded machine.
 coverage:
 	$(MAKE) test COVERAGE=1
+
+# After changing a message in bot/render: merge the marked strings into every locale/*.po
+# (new ones empty, gone ones dropped) and say how many are left to translate.
+messages: $(STAMP)
+	$(BIN)/python -m bot.render.catalog
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot jobs tests bench
