@@ -156,6 +156,8 @@ async def test_a_german_user_gets_german_replies(bot_api: ServedAPI, herald: Her
     assert (await say(bot_api, GERMAN, "/help", language="de")).startswith("<b>Herald-Befehle</b>")
     unknown = await say(bot_api, GERMAN, "/frobnicate", language="de")
     assert unknown == "Ich kenne /frobnicate nicht. Sende /help, um zu sehen, was ich verstehe."
+    refused = await say(bot_api, GERMAN, "/quiet tonight", language="de")
+    assert refused.startswith("„tonight“ ist kein Zeitraum. Ruhezeiten sehen so aus: ")
     no_such = await say(bot_api, GERMAN, "/follow ecb-meting", language="de-AT")
     assert no_such.startswith("Keine Frist mit der ID <code>ecb-meting</code>.")
     for call in bot_api.api.sent(GERMAN):

@@ -21,6 +21,7 @@ from bot.delivery_policy.quiet import (
     parse_quiet,
     quiet_end,
 )
+from bot.render.policy import input_error
 from tests.helpers import utc
 
 LONDON = "Europe/London"
@@ -58,8 +59,8 @@ def test_parse_quiet(text: str, expected: QuietHours | None) -> None:
 def test_parse_quiet_errors_show_the_form(text: str, message: str) -> None:
     with pytest.raises(PolicyInputError) as caught:
         parse_quiet(text)
-    assert message in str(caught.value)
-    assert str(caught.value).endswith('10pm-7am (start-end, your time), or "off".')
+    assert message in input_error(caught.value)
+    assert input_error(caught.value).endswith('10pm-7am (start-end, your time), or "off".')
 
 
 def test_quiet_hours_render_back() -> None:
@@ -84,10 +85,9 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("text", ["", "3", "h", "0h", "3x", "1h30", "400d", "-3h", "3h!"])
 def test_parse_duration_errors(text: str) -> None:
-    with pytest.raises(
-        PolicyInputError, match="Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m"
-    ):
+    with pytest.raises(PolicyInputError) as caught:
         parse_duration(text)
+    assert "Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m" in input_error(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -110,8 +110,9 @@ def test_parse_digest(text: str, expected: Digest) -> None:
 
 @pytest.mark.parametrize("text", ["weekly", "daily 8xm", "daily 24:00", "hourly 5", "daily 8 x"])
 def test_parse_digest_errors(text: str) -> None:
-    with pytest.raises(PolicyInputError, match='Digest is "off", "hourly" or "daily" with a time'):
+    with pytest.raises(PolicyInputError) as caught:
         parse_digest(text)
+    assert 'Digest is "off", "hourly" or "daily" with a time' in input_error(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -289,8 +290,8 @@ def test_parse_quiet_accepts_the_last_hour_and_minute_of_the_day(
 def test_a_bad_start_or_end_names_itself_and_shows_the_form(text: str, message: str) -> None:
     with pytest.raises(PolicyInputError) as caught:
         parse_quiet(text)
-    assert str(caught.value).startswith(message)
-    assert str(caught.value).endswith('10pm-7am (start-end, your time), or "off".')
+    assert input_error(caught.value).startswith(message)
+    assert input_error(caught.value).endswith('10pm-7am (start-end, your time), or "off".')
 
 
 def test_a_mute_of_exactly_the_maximum_is_accepted() -> None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain.natural import WhenError, parse_clock
@@ -23,9 +24,17 @@ _QUARTER_HOUR = timedelta(minutes=15)
 _QUARTERS_SEARCHED = 12  # three hours: more than any daylight-saving jump
 _OFF_WORDS = frozenset({"off", "none", "no"})
 
-QUIET_FORM = 'Quiet hours look like 22:00-07:00 or 10pm-7am (start-end, your time), or "off".'
-DURATION_FORM = "Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m (at most 366 days)."
-DIGEST_FORM = 'Digest is "off", "hourly" or "daily" with a time, e.g. daily 08:00 or daily 8am.'
+InputProblem = Literal[
+    "not_a_time",
+    "unreadable_clock",
+    "not_a_range",
+    "same_times",
+    "not_a_duration",
+    "out_of_range",
+    "not_a_digest",
+    "mute_form",
+]
+InputForm = Literal["quiet", "duration", "digest", "mute"]
 
 _CLOCK = r"(\d{1,2})(?::(\d{2}))?"
 _QUIET_RE = re.compile(rf"{_CLOCK}\s*(?:-|–|—|to)\s*{_CLOCK}")
@@ -35,7 +44,15 @@ _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
 
 
 class PolicyInputError(ValueError):
-    """Bad user input; the message is written for the chat and shows the expected form."""
+    """Bad user input, as facts: what is wrong (`problem`) with which text (`value`), and the
+    form that was expected; `bot.render.policy.input_error` words it for the chat. `detail`
+    carries the clock reader's own explanation for "unreadable_clock"."""
+
+    def __init__(
+        self, problem: InputProblem, value: str, form: InputForm, detail: str = ""
+    ) -> None:
+        super().__init__(problem, value, form, detail)
+        self.problem, self.value, self.form, self.detail = problem, value, form, detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +83,21 @@ class Digest:
         return f"daily {self.at:%H:%M}" if self.kind is DigestKind.DAILY else self.kind.value
 
 
-def _clock_time(hour: str, minute: str | None, form: str) -> time:
+def _clock_time(hour: str, minute: str | None, form: InputForm) -> time:
     h, m = int(hour), int(minute or 0)
     if h > 23 or m > 59:
-        raise PolicyInputError(f"{hour}:{minute or '00'} is not a time of day. {form}")
+        raise PolicyInputError("not_a_time", f"{hour}:{minute or '00'}", form)
     return time(h, m)
 
 
-def _read_clock(text: str, form: str) -> time:
+def _read_clock(text: str, form: InputForm) -> time:
     bare = re.fullmatch(_CLOCK, text.strip())
     if bare:
         return _clock_time(bare.group(1), bare.group(2), form)
     try:
         return parse_clock(text)
     except WhenError as exc:
-        raise PolicyInputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}. {form}") from None
+        raise PolicyInputError("unreadable_clock", text, form, str(exc)) from None
 
 
 def parse_quiet(text: str) -> QuietHours | None:
@@ -90,15 +107,15 @@ def parse_quiet(text: str) -> QuietHours | None:
         return None
     match = _QUIET_RE.fullmatch(cleaned)
     if match is not None:
-        start = _clock_time(match.group(1), match.group(2), QUIET_FORM)
-        end = _clock_time(match.group(3), match.group(4), QUIET_FORM)
+        start = _clock_time(match.group(1), match.group(2), "quiet")
+        end = _clock_time(match.group(3), match.group(4), "quiet")
     else:  # the forms /add reads: 10pm-7am, 10:30 pm to 6 am, noon-2pm
         ends = _RANGE_RE.fullmatch(cleaned)
         if ends is None:
-            raise PolicyInputError(f'"{text.strip()}" is not a time range. {QUIET_FORM}')
-        start, end = _read_clock(ends.group(1), QUIET_FORM), _read_clock(ends.group(2), QUIET_FORM)
+            raise PolicyInputError("not_a_range", text.strip(), "quiet")
+        start, end = _read_clock(ends.group(1), "quiet"), _read_clock(ends.group(2), "quiet")
     if start == end:
-        raise PolicyInputError(f"Quiet hours must start and end at different times. {QUIET_FORM}")
+        raise PolicyInputError("same_times", text.strip(), "quiet")
     return QuietHours(start, end)
 
 
@@ -108,10 +125,10 @@ def parse_duration(text: str) -> timedelta:
     parts = list(_DURATION_PART_RE.finditer(cleaned))
     covered = "".join(match.group(0) for match in parts)
     if not parts or covered.replace(" ", "") != cleaned.replace(" ", ""):
-        raise PolicyInputError(f'"{text.strip()}" is not a duration. {DURATION_FORM}')
+        raise PolicyInputError("not_a_duration", text.strip(), "duration")
     seconds = sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2)[0]] for m in parts)
     if seconds == 0 or seconds > MAX_MUTE.total_seconds():
-        raise PolicyInputError(f'"{text.strip()}" is out of range. {DURATION_FORM}')
+        raise PolicyInputError("out_of_range", text.strip(), "duration")
     return timedelta(seconds=seconds)
 
 
@@ -125,8 +142,8 @@ def parse_digest(text: str) -> Digest:
     if words == ["daily"]:
         return Digest(DigestKind.DAILY, DEFAULT_DAILY_DIGEST_AT)
     if len(words) >= 2 and words[0] == "daily":
-        return Digest(DigestKind.DAILY, _read_clock(" ".join(words[1:]), DIGEST_FORM))
-    raise PolicyInputError(f'"{text.strip()}" is not a digest setting. {DIGEST_FORM}')
+        return Digest(DigestKind.DAILY, _read_clock(" ".join(words[1:]), "digest"))
+    raise PolicyInputError("not_a_digest", text.strip(), "digest")
 
 
 def _zone(zone: str | ZoneInfo) -> ZoneInfo:

@@ -75,7 +75,7 @@ async def _show_or_set(
     try:
         stored = store(place.runtime.engine, place.dest, " ".join(context.args))
     except PolicyInputError as exc:
-        await reply_text(update, str(exc))
+        await reply_text(update, render.policy.input_error(exc))
         return
     place.runtime.outbox.notify()  # held alerts may be free to go now
     await reply(update, state(stored, place.zone, True))
@@ -126,7 +126,7 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         if args[0].lower() == "topic":
             if len(args) < 2:
-                raise PolicyInputError(render.policy.mute_form())
+                raise PolicyInputError("mute_form", " ".join(args), "mute")
             chosen = len(args) > 2
             span = parse_duration(" ".join(args[2:])) if chosen else MAX_MUTE
             set_topic_mute(engine, chat_id, args[1].lower(), now + span)
@@ -139,7 +139,7 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         until = now + parse_duration(" ".join(args))
     except PolicyInputError as exc:
-        await reply_text(update, str(exc))
+        await reply_text(update, render.policy.input_error(exc))
         return
     except TopicNotFollowed:
         await reply(update, render.policy.unknown_topic(args[1].lower()))

@@ -7,6 +7,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from bot.delivery_policy.quiet import PolicyInputError
 from bot.render.common import Rendered, format_moment, span_text
 from bot.render.i18n import N_, _, number
 from bot.services.policy import StatusFacts
@@ -55,6 +56,36 @@ def snooze_label() -> str:
 
 def snooze_gone() -> str:
     return _("That reminder can no longer be snoozed.")
+
+
+def input_error(error: PolicyInputError) -> str:
+    """A /quiet, /mute or /digest input that was refused: what is wrong, then the form
+    expected (plain text)."""
+    if error.problem == "mute_form":
+        return mute_form()
+    value = error.value
+    problems = {
+        "not_a_time": _("{value} is not a time of day."),
+        "not_a_range": _('"{value}" is not a time range.'),
+        "same_times": _("Quiet hours must start and end at different times."),
+        "not_a_duration": _('"{value}" is not a duration.'),
+        "out_of_range": _('"{value}" is out of range.'),
+        "not_a_digest": _('"{value}" is not a digest setting.'),
+    }
+    if error.problem == "unreadable_clock":
+        # The clock reader's own words (English: it lives below the render layer).
+        what = f"{error.detail[:1].upper()}{error.detail[1:]}."
+    else:
+        what = problems[error.problem].format(value=value)
+    return f"{what} {_input_form(error.form)}"
+
+
+def _input_form(form: str) -> str:
+    if form == "duration":
+        return _("Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m (at most 366 days).")
+    if form == "digest":
+        return _('Digest is "off", "hourly" or "daily" with a time, e.g. daily 08:00 or daily 8am.')
+    return _('Quiet hours look like 22:00-07:00 or 10pm-7am (start-end, your time), or "off".')
 
 
 def plain(text: str) -> Rendered:
