@@ -22,6 +22,7 @@ from bot.interface.common import (
     thread_of,
 )
 from bot.render import calendars
+from bot.render.news import source_refused
 from bot.render.timeline import timeline_caption, timeline_empty, timeline_png
 from bot.services.calendar_export import chat_calendar, chat_deadlines
 from bot.services.chat_calendars import (
@@ -108,7 +109,8 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             row = add_calendar(session, dest, url, _actor(update))
             row_id = row.id
     except SourceRefused as exc:
-        await reply(update, calendars.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))
+        why = source_refused(exc.url, exc.reason)
+        await reply(update, calendars.calendar_refused(why, url, MAX_CALENDARS_PER_CHAT))
         return
     except CalendarRefused as exc:
         await reply(update, calendars.calendar_refused(str(exc), url, MAX_CALENDARS_PER_CHAT))

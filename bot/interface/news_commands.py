@@ -228,7 +228,7 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
         try:
             await check_chat_source(source.spec.url)
         except SourceRefused as exc:
-            refused.append(str(exc))
+            refused.append(news_text.source_refused(exc.url, exc.reason))
             continue
         accepted.append(NewSource(source.spec, source.title))
     with session_scope(runtime.engine) as session:

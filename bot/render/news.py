@@ -528,5 +528,10 @@ def opml_too_large(max_bytes: int) -> str:
     return _("it is larger than {bytes} bytes").format(bytes=number(max_bytes))
 
 
+def source_refused(url: str, reason: str) -> str:
+    """A URL a chat may not add (plain text; `reason` comes from the address check)."""
+    return _("{url} is refused: {reason}").format(url=url, reason=reason)
+
+
 def source_limit_reached(url: str) -> str:
     return _("{url}: this chat has as many sources as it may").format(url=url)

@@ -21,7 +21,12 @@ MAX_KEY_CHARS = 2000
 
 
 class SourceRefused(ValueError):
-    """A source a chat may not add; the message says why, for the chat."""
+    """A source a chat may not add: its `url` and why (`reason`, the address check's words);
+    bot.render.news words the refusal for the chat."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url} is refused: {reason}")
+        self.url, self.reason = url, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +187,7 @@ async def check_chat_source(url: str, resolver: Resolver = system_resolver) -> N
     try:
         await check_url(url, resolver)
     except UnsafeAddress as exc:
-        raise SourceRefused(f"{url[:200]} is refused: {exc}") from None
+        raise SourceRefused(url[:200], str(exc)) from None
 
 
 def all_sources(session: Session) -> list[Source]:
