@@ -52,13 +52,13 @@ def format_due(due_at: datetime, zone: str, all_day: bool, event_zone: str | Non
     wherever the reader is; timed deadlines are shown in the reader's zone.
     """
     local = due_at.astimezone(ZoneInfo(event_zone if all_day and event_zone else zone))
-    day = _date(local, with_year=True)
+    day = day_text(local, with_year=True)
     if all_day:
         return day
     return f"{day}, {local:%H:%M} {local.tzname()}"
 
 
-def _date(local: datetime, *, with_year: bool) -> str:
+def day_text(local: datetime, *, with_year: bool) -> str:
     """'Wed 9 Jul 2025' / 'Mi., 9. Juli 2025': day and month names of the current language
     (CLDR via Babel); the pattern itself is translated, since the order differs too."""
     # Translators: a CLDR date pattern (EEE weekday, d day, MMM month, y year).
@@ -73,7 +73,7 @@ def format_moment(moment: datetime, zone: str, now: datetime) -> str:
     clock = f"{local:%H:%M} {local.tzname()}"
     if local.date() == today.date():
         return _("{clock} today").format(clock=clock)
-    day = _date(local, with_year=local.year != today.year)
+    day = day_text(local, with_year=local.year != today.year)
     return f"{day}, {clock}"
 
 

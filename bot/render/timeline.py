@@ -21,8 +21,8 @@ from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.render.common import Rendered, count_of, countdown
-from bot.render.i18n import _, ngettext
+from bot.render.common import Rendered, countdown, day_text
+from bot.render.i18n import _, ngettext, number
 
 WIDTH_PX = 1200
 DPI = 100
@@ -80,8 +80,7 @@ def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> byt
         due = float(mdates.date2num(local))
         axes.hlines(row, start, due, color="#c8d6e8", linewidth=7, zorder=1)
         axes.plot([due], [row], "o", color=DOT_COLOUR, markersize=14, zorder=4)
-        when = f"{local:%a} {local.day} {local:%b}"
-        when += "" if local.year == today.year else f" {local.year}"
+        when = day_text(local, with_year=local.year != today.year)
         axes.text(
             start + span * 0.01,
             row - 0.2,
@@ -114,14 +113,11 @@ def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> byt
 
 def timeline_caption(count: int, zone: str) -> str:
     """The photo's caption (plain text)."""
-    return count_of(
+    return ngettext(
+        "{n} upcoming deadline, times in {zone}. /deadlines lists them.",
+        "{n} upcoming deadlines, times in {zone}. /deadlines lists them.",
         count,
-        ngettext(
-            "{n} upcoming deadline, times in {zone}. /deadlines lists them.",
-            "{n} upcoming deadlines, times in {zone}. /deadlines lists them.",
-            count,
-        ).replace("{zone}", zone),
-    )
+    ).format(n=number(count), zone=zone)
 
 
 def timeline_empty() -> Rendered:
