@@ -6,18 +6,21 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from datetime import datetime
 
 import pytest
+import time_machine
 from babel.messages.catalog import Message
 from sqlmodel import select
 
 from bot.interface.app import HeraldBot
+from bot.interface.countdowns import refresh_countdowns
 from bot.render import catalog
 from bot.render.chat import welcome
 from bot.render.i18n import _, available, language_for, ngettext, use_language
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import session_scope
-from bot.store.models import Chat
+from bot.store.models import Chat, Countdown
 from tests.fakebot import ServedAPI
 from tests.helpers import eventually, say
 from tests.telegram_html import check_telegram_html
@@ -204,3 +207,25 @@ async def test_pushes_to_a_chat_use_the_language_last_seen_there(
     assert str(api.sent(ENGLISH)[1].params["text"]).startswith("🚨 <b>Deadline reached</b>")
     [[german_button]] = api.sent(GERMAN)[1].params["reply_markup"]["inline_keyboard"]
     assert german_button["text"] == "Nicht mehr folgen"
+
+
+async def test_countdown_edits_keep_the_chats_language(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    """The /countdown message is edited by a job, with no sender: the chat's language."""
+    herald.runtime.scheduler.remove_job("countdowns")  # this test runs the job itself
+    await say(bot_api, GERMAN, "/start", language="de")
+    first = await say(bot_api, GERMAN, "/countdown ecb-meeting", language="de")
+    assert first.startswith("⏳ <b>ECB meeting</b>: noch ")
+    await eventually(lambda: countdown_due(herald) is not None)
+    with time_machine.travel(countdown_due(herald), tick=False):
+        assert await refresh_countdowns(herald.runtime, herald.application.bot) == 1
+    [edit] = [c for c in bot_api.api.calls if c.method == "editMessageText"]
+    assert "\nFällig " in str(edit.params["text"])
+    assert "<i>Aktualisiert " in str(edit.params["text"])
+
+
+def countdown_due(herald: HeraldBot) -> datetime | None:
+    with session_scope(herald.runtime.engine) as session:
+        row = session.exec(select(Countdown).where(Countdown.message_id.is_not(None))).first()  # type: ignore[union-attr]
+        return row.next_edit_at if row is not None else None

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.render import deadline_replies as replies
+from bot.render.i18n import use_language
 from bot.runtime import Runtime
 from bot.services import chats, destinations
 from bot.services.countdowns import after_edit, due_countdowns
@@ -36,12 +37,14 @@ async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
                 c.message_id,
                 d,
                 chats.zone_of(session.get(Chat, c.chat_id), runtime.config.timezone),
+                _language(session, c.chat_id),
             )
             for c, d in due
         ]
     edited = 0
-    for countdown_id, chat_id, message_id, deadline, zone in work:
-        rendered = replies.countdown_message(deadline, zone, now)
+    for countdown_id, chat_id, message_id, deadline, zone, language in work:
+        with use_language(language):  # like a push: the chat's language, not a sender's
+            rendered = replies.countdown_message(deadline, zone, now)
         alive = True
         try:
             await bot.edit_message_text(
@@ -64,6 +67,11 @@ async def refresh_countdowns(runtime: Runtime, bot: Any) -> int:
                 countdown.active = False
                 session.add(countdown)
     return edited
+
+
+def _language(session: Session, chat_id: int) -> str | None:
+    chat = session.get(Chat, chat_id)
+    return chat.language if chat is not None else None
 
 
 def _telegram_chat(session: Session, chat_id: int) -> int:
