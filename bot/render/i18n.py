@@ -23,11 +23,13 @@ from babel.numbers import format_decimal
 LOCALE_DIR = Path(__file__).with_name("locale")
 SOURCE_LANGUAGE = "en"
 
-# A context variable, not a global: each update is handled in its own asyncio context, so
-# two chats answered at once in two languages cannot see each other's choice.
+# A context variable, not a global: set as each update's handling starts, and copied into
+# every task (and to_thread call) started from there, so updates handled at once and the
+# delivery worker never see each other's language.
 _language: ContextVar[str] = ContextVar("herald_language", default=SOURCE_LANGUAGE)
 
 
+@functools.cache
 def available() -> tuple[str, ...]:
     """The languages Herald speaks: the source language and every shipped catalog."""
     return (SOURCE_LANGUAGE, *sorted(path.stem for path in LOCALE_DIR.glob("*.po")))
