@@ -241,13 +241,13 @@ async def test_per_chat_limits_on_deadlines_and_topics(
     await say(bot_api, ADA, "/start")
     await confirm_add(bot_api, ADA, "/add tomorrow noon First")
     refused = await say(bot_api, ADA, "/add tomorrow noon Second")
-    assert refused.startswith("This chat already has 1 deadlines of its own")
+    assert refused.startswith("This chat already has 1 deadline of its own")
     # Another chat has its own allowance.
     await say(bot_api, BEN, "/start")
     assert "id <code>first</code>" in await confirm_add(bot_api, BEN, "/add tomorrow noon First")
     assert "<code>bananas</code>" in await say(bot_api, ADA, "/watch bananas")
     refused = await say(bot_api, ADA, "/watch apples")
-    assert refused.startswith("This chat already has 1 topics of its own")
+    assert refused.startswith("This chat already has 1 topic of its own")
     with session_scope(herald.runtime.engine) as session:
         owned = session.exec(select(Deadline).where(Deadline.owner_chat_id == ADA)).all()
         assert [d.slug for d in owned] == ["first"]

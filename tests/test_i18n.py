@@ -3,10 +3,12 @@ language of the person writing (Telegram's `language_code`), English otherwise."
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -229,3 +231,65 @@ def countdown_due(herald: HeraldBot) -> datetime | None:
     with session_scope(herald.runtime.engine) as session:
         row = session.exec(select(Countdown).where(Countdown.message_id.is_not(None))).first()  # type: ignore[union-attr]
         return row.next_edit_at if row is not None else None
+
+
+# --- no sentence outside the catalog ------------------------------------------------------
+
+PROSE = re.compile(r"[A-Za-z]{2,} [a-z]{2,}")
+MARKS = {"_", "N_", "ngettext"}
+# Command lines are typed input, not prose (/help examples, /add hints): never translated.
+COMMAND_TABLES = {"HelpDetail", "_fixed"}
+SCANNED = sorted(
+    [*Path("bot/render").glob("*.py"), *Path("bot/interface").glob("*.py")],
+)
+NOT_SCANNED = {
+    "bot/render/i18n.py",
+    "bot/render/catalog.py",
+    "bot/interface/console.py",  # the operator's terminal: English, like the command line
+}
+
+
+def _unmarked_prose(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        if not PROSE.search(node.value) or isinstance(parents.get(node), ast.Expr):
+            continue  # not prose, or a docstring
+        if _exempt(node, parents):
+            continue
+        found.append(f"{path}:{node.lineno}: {node.value[:70]!r}")
+    return found
+
+
+def _exempt(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    parent = parents.get(node)
+    if isinstance(parent, ast.JoinedStr):
+        first = parent.values[0]
+        if isinstance(first, ast.Constant) and str(first.value).startswith("/"):
+            return True  # an f-string command line: f"/add {date} Tariff truce expires"
+    if isinstance(node, ast.Constant) and str(node.value).startswith("/"):
+        return True
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.Compare):
+            return True  # matching Telegram's own error text
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in MARKS | COMMAND_TABLES:
+                return True
+            logging = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            if logging and func.value.id == "log":  # type: ignore[union-attr]
+                return True  # log lines are for operators
+    return False
+
+
+def test_no_user_facing_sentence_escapes_the_catalog() -> None:
+    """Every sentence in the render layer and the Telegram edge is marked for translation
+    (handlers hold none of their own); log lines and typed command examples are exempt."""
+    found = [
+        line for path in SCANNED if str(path) not in NOT_SCANNED for line in _unmarked_prose(path)
+    ]
+    assert found == []

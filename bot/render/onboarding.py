@@ -79,6 +79,18 @@ def deep_link_followed(kind: str, title: str, slug: str, added: bool) -> str:
     return text.format(**names)
 
 
+def digest_label(setting: str, *, capital: bool = False) -> str:
+    """A digest setting ("off", "hourly", "daily 08:00") in words of the current language."""
+    kind, _space, at = setting.partition(" ")
+    if kind == "off":
+        return _("Off") if capital else _("off")
+    if kind == "hourly":
+        return _("Hourly") if capital else _("hourly")
+    if kind == "daily" and at:
+        return (_("Daily {time}") if capital else _("daily {time}")).format(time=at)
+    return setting
+
+
 def register_first() -> str:
     return _("Send /start first: then the settings are this chat's.")
 
@@ -108,7 +120,7 @@ def settings_main(
         "<b>" + _("Settings") + "</b>",
         _("🕰 Time zone: {zone}").format(zone=f"<b>{escape(zone)}</b>"),
         _("🌙 Quiet hours: {quiet}").format(quiet=f"<b>{escape(quiet or _('off'))}</b>"),
-        _("🗞 News digest: {digest}").format(digest=f"<b>{escape(digest)}</b>"),
+        _("🗞 News digest: {digest}").format(digest=f"<b>{escape(digest_label(digest))}</b>"),
         _("🔔 Following {deadlines} and {topics}.").format(
             deadlines=count_of(deadlines, ngettext("{n} deadline", "{n} deadlines", deadlines)),
             topics=count_of(topics, ngettext("{n} topic", "{n} topics", topics)),
@@ -147,9 +159,13 @@ def quiet_picker(quiet: str | None, presets: tuple[str | None, ...]) -> Rendered
 
 
 def digest_picker(digest: str, presets: tuple[str, ...]) -> Rendered:
-    text = f"🗞 News digest: <b>{escape(digest)}</b>. Pick one, or type your own: /digest daily 8am"
+    text = _("🗞 News digest: {digest}. Pick one, or type your own: /digest daily 8am").format(
+        digest=f"<b>{escape(digest_label(digest))}</b>"
+    )
     rows = tuple(
-        tuple(Button(p.capitalize(), data=f"st:dg:{i}") for i, p in enumerate(presets))[k : k + 2]
+        tuple(
+            Button(digest_label(p, capital=True), data=f"st:dg:{i}") for i, p in enumerate(presets)
+        )[k : k + 2]
         for k in range(0, len(presets), 2)
     )
     return Rendered(text, (*rows, _back()))
