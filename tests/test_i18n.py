@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from babel.messages.catalog import Message
+from babel.messages.pofile import write_po
 from sqlmodel import select
 
 from bot.interface.app import HeraldBot
@@ -293,3 +294,24 @@ def test_no_user_facing_sentence_escapes_the_catalog() -> None:
         line for path in SCANNED if str(path) not in NOT_SCANNED for line in _unmarked_prose(path)
     ]
     assert found == []
+
+
+def test_catalog_update_adds_new_messages_and_drops_stale_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make messages` on a catalog that lags the code: new msgids come in empty (and are
+    counted), dropped ones go, translations kept."""
+    po = catalog.read("de")
+    po.delete("Saved.")  # the code has it, the catalog lost it
+    po.add("A message the code no longer has", "Eine Nachricht, die es nicht mehr gibt")
+    with (tmp_path / "de.po").open("wb") as out:
+        write_po(out, po)
+    monkeypatch.setattr(catalog, "LOCALE_DIR", tmp_path)
+    before = catalog.standing("de")
+    assert (before.missing, before.stale) == (["Saved."], ["A message the code no longer has"])
+
+    assert catalog.main() == 0
+    assert capsys.readouterr().out == "de: 1 untranslated\n"
+    after = catalog.standing("de")
+    assert (after.missing, after.stale) == (["Saved."], [])
+    assert catalog.read("de").get("Settings").string == "Einstellungen"
