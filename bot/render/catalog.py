@@ -80,7 +80,9 @@ def standing(language: str, template: Catalog | None = None) -> Standing:
 def update(language: str, template: Catalog) -> None:
     """Merge the template into the language's catalog: new msgids empty, gone ones dropped."""
     catalog = read(language)
+    created = catalog.creation_date  # kept: a run that changes nothing leaves the file as it was
     catalog.update(template, no_fuzzy_matching=True)
+    catalog.creation_date = created
     with (LOCALE_DIR / f"{language}.po").open("wb") as po:
         # Line numbers left out: they would change the file at every edit of the code.
         write_po(po, catalog, width=100, ignore_obsolete=True, include_lineno=False)
