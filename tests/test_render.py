@@ -67,12 +67,6 @@ ODD_LINK = 'https://news.example/a?x=1&y="2"<b>'
 LONG = "Long title " * 455  # 5,005 characters: longer than one Telegram message
 
 
-def on_test_day(make: Callable[[], Rendered]) -> Rendered:
-    """Render as on NOW's day: examples computed from today (/add hints) stay the snapshot's."""
-    with time_machine.travel(NOW, tick=False):
-        return make()
-
-
 @dataclass(frozen=True)
 class Variant:
     title: str
@@ -345,7 +339,7 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         "timed": lambda v: deadline_replies.add_preview(7, v.title, DUE, ZONE, False, ZONE, NOW)
     },
     "deadline_replies.unreadable_when": {
-        "hint": lambda v: on_test_day(lambda: deadline_replies.unreadable_when(v.title))
+        "hint": lambda v: deadline_replies.unreadable_when(v.title)
     },
     "deadline_replies.added": {
         "timed": lambda v: deadline_replies.added(
