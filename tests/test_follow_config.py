@@ -99,6 +99,23 @@ def test_what_a_chat_set_on_an_item_it_follows_is_kept(store: Engine) -> None:
     assert sorted(muted, key=repr) == [None, LATE]
 
 
+def test_config_deadlines_followed_in_bulk_take_the_chats_default_offsets(store: Engine) -> None:
+    with session_scope(store) as session:
+        chat = session.get(Chat, 2)
+        assert chat is not None
+        chat.default_remind = ["2d", "1h"]
+        session.add(chat)
+    with session_scope(store) as session:
+        chats.follow_config_items(session, [2, 3])
+    with session_scope(store) as session:
+        rows = session.exec(
+            select(DeadlineSubscription.chat_id, DeadlineSubscription.remind).where(
+                col(DeadlineSubscription.chat_id).in_([2, 3])
+            )
+        ).all()
+    assert sorted(rows, key=repr) == [(2, ["2d", "1h"]), (2, ["2d", "1h"]), (3, None), (3, None)]
+
+
 def test_following_again_adds_nothing(store: Engine) -> None:
     with session_scope(store) as session:
         chats.follow_config_items(session, list(FOLLOWING))

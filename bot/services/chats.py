@@ -70,7 +70,9 @@ def follow_config_items(session: Session, chat_ids: Sequence[int]) -> tuple[int,
     added_d = added_t = 0
     for start in range(0, len(chat_ids), KEYS_PER_IN):
         chunk = list(chat_ids[start : start + KEYS_PER_IN])
-        added_d += _follow_all(session, DeadlineSubscription, "deadline_id", deadlines, chunk, now)
+        added_d += _follow_all(
+            session, DeadlineSubscription, "deadline_id", deadlines, chunk, now, with_offsets=True
+        )
         added_t += _follow_all(session, TopicSubscription, "topic_id", topics, chunk, now)
     return added_d, added_t
 
@@ -82,19 +84,30 @@ def _follow_all(
     items: SelectOfScalar[Any],
     chat_ids: list[int],
     now: datetime,
+    *,
+    with_offsets: bool = False,
 ) -> int:
-    """Subscribe each chat to each item of `items` it does not follow; how many were added."""
+    """Subscribe each chat to each item of `items` it does not follow; how many were added.
+
+    `with_offsets`: the new subscriptions take the chat's default reminder offsets (/settings),
+    as a deadline followed any other way does (`new_subscription`).
+    """
     table = subscription.__table__  # type: ignore[attr-defined]
     wanted = items.subquery()
+    columns: list[Any] = [col(Chat.id), wanted.c.id, literal(now, type_=table.c.created_at.type)]
+    names = ["chat_id", item_column, "created_at"]
+    if with_offsets:
+        columns.append(col(Chat.default_remind))
+        names.append("remind")
     pairs = (
-        select(col(Chat.id), wanted.c.id, literal(now, type_=table.c.created_at.type))
+        select(*columns)
         .join(wanted, true())  # every chat with every item
         .where(col(Chat.id).in_(chat_ids))  # a WHERE keeps SQLite's parser off `ON CONFLICT`
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(table)
-        .from_select(["chat_id", item_column, "created_at"], pairs)
+        .from_select(names, pairs)
         .on_conflict_do_nothing(index_elements=["chat_id", item_column])
     )
     # SQLAlchemy keeps an INSERT's row count only when asked to.
