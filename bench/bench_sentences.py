@@ -116,7 +116,7 @@ def main(argv: Sequence[str]) -> None:
         f"{sum(len(g) for g in groups)} sentences in {len(groups)} paragraphs: the labelled "
         f"sentences of `tests/data/signals/deadline_sentences.jsonl` joined {PER_PARAGRAPH} at "
         f"a time, and {len(HARD)} written pairs with abbreviations before a capital "
-        "(\"5 p.m. ET\", \"U.S. and\", \"Sept. 3\", \"U.K.\").",
+        '("5 p.m. ET", "U.S. and", "Sept. 3", "U.K.").',
         "",
         "| splitter | boundaries found | wrong splits | missed | precision | recall "
         "| sentences/s |",

@@ -92,8 +92,11 @@ def score_things(rows: Iterable[dict[str, object]]) -> tuple[int, int, list[str]
             continue
         want = expected[0]  # type: ignore[index]
         published = date.fromisoformat(str(row["published"]))
-        same = [f for f in find_deadlines(str(row["text"]), published=published)
-                if f.date.isoformat() == want["date"]]
+        same = [
+            f
+            for f in find_deadlines(str(row["text"]), published=published)
+            if f.date.isoformat() == want["date"]
+        ]
         if not same:
             continue
         total += 1
@@ -154,7 +157,11 @@ def misses_by_story(rows: Sequence[dict[str, object]]) -> list[str]:
     for a, b in itertools.combinations(sorted(gold), 2):
         same_gold, same_pred = gold[a] == gold[b], predicted[a] == predicted[b]
         if same_gold != same_pred:
-            key = ("split", gold[a], gold[b]) if same_gold else ("joined", *sorted((gold[a], gold[b])))
+            key = (
+                ("split", gold[a], gold[b])
+                if same_gold
+                else ("joined", *sorted((gold[a], gold[b])))
+            )
             counts[key] = counts.get(key, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     return [
@@ -301,10 +308,10 @@ def quality_markdown() -> str:
         "",
         "Each sentence with a deadline is labelled with the thing due on its first date (labels",
         "written after a first subject-only reading, before the rules that read an object",
-        "(\"will face a 50% tariff\") were then built on this same set, so this is a development",
+        '("will face a 50% tariff") were then built on this same set, so this is a development',
         "figure). Twenty more sentences (the last rows) were written after those rules: the",
-        "finder named 11 of their 20 things; phrases attached by on/to/for (\"tariffs on Chinese",
-        "cars\"), \"gave X until … to\" and a preposition after the verb were then added, after",
+        'finder named 11 of their 20 things; phrases attached by on/to/for ("tariffs on Chinese',
+        'cars"), "gave X until … to" and a preposition after the verb were then added, after',
         "which it named 18 of 20, so no figure here is held out. Counted right when the finder's",
         "`what` is the label or holds it.",
         "",

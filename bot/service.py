@@ -133,9 +133,7 @@ def readiness(
 class HttpService:
     """The Starlette app and its uvicorn server, started and stopped with the bot."""
 
-    def __init__(
-        self, herald: HeraldBot, listen: Listen, webhook: Webhook | None = None
-    ) -> None:
+    def __init__(self, herald: HeraldBot, listen: Listen, webhook: Webhook | None = None) -> None:
         self.herald = herald
         self.listen = listen
         self.webhook = webhook
@@ -248,4 +246,3 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-

@@ -63,9 +63,7 @@ def apply_events(
     )
     existing = {
         d.calendar_key: d
-        for d in session.exec(
-            select(Deadline).where(Deadline.calendar_url == calendar.url, owner)
-        )
+        for d in session.exec(select(Deadline).where(Deadline.calendar_url == calendar.url, owner))
         if d.calendar_key
     }
     created = moved = alerts = 0
@@ -76,9 +74,7 @@ def apply_events(
         title = title[:MAX_TITLE_CHARS]
         if current is None:
             spec = DeadlineSpec(
-                slug=unique_slug(
-                    session, f"{event.title} {event.due_utc:%Y-%m-%d}", owner_chat_id
-                ),
+                slug=unique_slug(session, f"{event.title} {event.due_utc:%Y-%m-%d}", owner_chat_id),
                 title=title,
                 due_at=event.due_utc,
                 timezone=event.zone,

@@ -43,6 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i.path.name in STORE_FREE])
         items[:] = kept
+
+
 TEST_DATABASE_PREFIX = "herald_test_"
 TEST_DATABASE_MARK = "created by the Herald test suite; safe to drop"
 

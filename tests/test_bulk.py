@@ -19,8 +19,17 @@ WHEN = [
     datetime(2026, 3, 29, 1, 30, 0, 250, tzinfo=timezone(timedelta(hours=5, minutes=30))),
     datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
 ]
-COLUMNS = ("chat_id", "dedup_key", "kind", "priority", "payload", "status", "not_before",
-           "created_at", "attempts")
+COLUMNS = (
+    "chat_id",
+    "dedup_key",
+    "kind",
+    "priority",
+    "payload",
+    "status",
+    "not_before",
+    "created_at",
+    "attempts",
+)
 
 
 @pytest.fixture
@@ -51,12 +60,24 @@ def test_rows_read_back_through_the_orm_and_conflicts_are_skipped(
     monkeypatch.setattr(bulk, "MAX_ROWS_PER_STATEMENT", 2)  # several statements
     table = Alert.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
-        first = bulk.insert_new(session, table, COLUMNS, [alert_row("a", WHEN[0])],
-                                unique=("chat_id", "dedup_key"), returning=("dedup_key",))
+        first = bulk.insert_new(
+            session,
+            table,
+            COLUMNS,
+            [alert_row("a", WHEN[0])],
+            unique=("chat_id", "dedup_key"),
+            returning=("dedup_key",),
+        )
     rows = [alert_row(key, when) for key, when in zip("abcde", [*WHEN, *WHEN], strict=False)]
     with session_scope(engine) as session:
-        again = bulk.insert_new(session, table, COLUMNS, rows, unique=("chat_id", "dedup_key"),
-                                returning=("chat_id", "dedup_key"))
+        again = bulk.insert_new(
+            session,
+            table,
+            COLUMNS,
+            rows,
+            unique=("chat_id", "dedup_key"),
+            returning=("chat_id", "dedup_key"),
+        )
         none = bulk.insert_new(session, table, COLUMNS, [], unique=("chat_id", "dedup_key"))
     with session_scope(engine) as session:
         stored = session.exec(select(Alert).order_by(col(Alert.dedup_key))).all()

@@ -236,16 +236,22 @@ async def test_countdown_message_is_recorded_and_edited_daily_hourly_then_once_r
 
         clock.move_to(datetime(2098, 12, 31, 10, 30, tzinfo=UTC))  # the last day: hourly
         assert await refresh_countdowns(herald.runtime, bot) == 1
-        assert edits(bot_api)[-1].params["text"].startswith(
-            "⏳ <b>Shipped deadline</b>: in 22 h 30 min\nDue Thu 1 Jan 2099, 09:00 GMT\n"
-            "<i>Updated Wed 31 Dec 2098, 10:30 GMT</i>"
+        assert (
+            edits(bot_api)[-1]
+            .params["text"]
+            .startswith(
+                "⏳ <b>Shipped deadline</b>: in 22 h 30 min\nDue Thu 1 Jan 2099, 09:00 GMT\n"
+                "<i>Updated Wed 31 Dec 2098, 10:30 GMT</i>"
+            )
         )
         assert countdown_row(herald).next_edit_at == datetime(2098, 12, 31, 11, 0, tzinfo=UTC)
 
         clock.move_to(due + timedelta(minutes=1))
         assert await refresh_countdowns(herald.runtime, bot) == 1
-        assert edits(bot_api)[-1].params["text"].startswith(
-            "🚨 <b>Shipped deadline</b> has been reached."
+        assert (
+            edits(bot_api)[-1]
+            .params["text"]
+            .startswith("🚨 <b>Shipped deadline</b> has been reached.")
         )
         assert not countdown_row(herald).active
         clock.move_to(due + timedelta(days=3))

@@ -28,7 +28,9 @@ def engine(engine: Engine) -> Engine:
         for chat_id in (ADA, BEN):
             chats.register(session, chat_id, kind="private", title=None, auto_follow=False)
         for name in ("Reuters", "BBC", "AP"):
-            session.add(Source(key=f"feed:{name}", kind="feed", url=f"https://{name}.test/", name=name))
+            session.add(
+                Source(key=f"feed:{name}", kind="feed", url=f"https://{name}.test/", name=name)
+            )
         for slug in ("trade", "chips"):
             topic = Topic(slug=slug, title=slug.title(), query=slug)
             session.add(topic)
@@ -50,31 +52,62 @@ def source_id(session: Session, name: str) -> int:
     return found
 
 
-def entry(key: str, title: str, *slugs: str, minutes: int = 0) -> tuple[str, ParsedItem, tuple[str, ...]]:
-    item = ParsedItem(guid=key, link=f"https://news.test/{key}", title=title, summary="",
-                      published=NOW + timedelta(minutes=minutes))
+def entry(
+    key: str, title: str, *slugs: str, minutes: int = 0
+) -> tuple[str, ParsedItem, tuple[str, ...]]:
+    item = ParsedItem(
+        guid=key,
+        link=f"https://news.test/{key}",
+        title=title,
+        summary="",
+        published=NOW + timedelta(minutes=minutes),
+    )
     return key, item, slugs
 
 
-def parsed(session: Session, name: str, *items: tuple[str, ParsedItem, tuple[str, ...]],
-           baseline: bool = False) -> Parsed:
-    return Parsed(source_id(session, name), name, ParsedFeed(name, len(items), items), NOW, baseline)
+def parsed(
+    session: Session,
+    name: str,
+    *items: tuple[str, ParsedItem, tuple[str, ...]],
+    baseline: bool = False,
+) -> Parsed:
+    return Parsed(
+        source_id(session, name), name, ParsedFeed(name, len(items), items), NOW, baseline
+    )
 
 
 def news(session: Session) -> list[tuple[int, str, str, list[str]]]:
     rows = session.exec(select(Alert).where(Alert.kind == "news").order_by(col(Alert.id))).all()
-    return [(a.chat_id, a.payload["title"], a.payload["source"],
-             [m["name"] for m in a.payload["more_sources"]]) for a in rows]
+    return [
+        (
+            a.chat_id,
+            a.payload["title"],
+            a.payload["source"],
+            [m["name"] for m in a.payload["more_sources"]],
+        )
+        for a in rows
+    ]
 
 
 def test_a_batch_stores_each_key_once_and_alerts_each_follower_once(engine: Engine) -> None:
     with session_scope(engine) as session:
         batch = [
-            parsed(session, "Reuters", entry("a", "Chip export curbs widen", "chips", "trade"),
-                   entry("b", "Steel quota talks", "trade")),
+            parsed(
+                session,
+                "Reuters",
+                entry("a", "Chip export curbs widen", "chips", "trade"),
+                entry("b", "Steel quota talks", "trade"),
+            ),
             # "a" again (another feed carries the same story link): it belongs to Reuters.
-            parsed(session, "BBC", entry("a", "Chip export curbs widen", "chips"),
-                   entry("c", "Weather", )),
+            parsed(
+                session,
+                "BBC",
+                entry("a", "Chip export curbs widen", "chips"),
+                entry(
+                    "c",
+                    "Weather",
+                ),
+            ),
         ]
         taken = take_batch(session, batch, topics(session), followers(session, NOW))
         stored = session.exec(select(Item.key, Item.source_id).order_by(col(Item.key))).all()
@@ -116,23 +149,46 @@ def test_a_story_copy_in_the_same_batch_joins_the_first_alert(engine: Engine) ->
     with session_scope(engine) as session:
         background = [
             entry(f"bg{i}", title, minutes=-600 + i)
-            for i, title in enumerate(["EU fishing quotas agreed", "Oil prices fall on demand fears",
-                                       "Japan exports rise in May", "Mexico steel output slips"])
+            for i, title in enumerate(
+                [
+                    "EU fishing quotas agreed",
+                    "Oil prices fall on demand fears",
+                    "Japan exports rise in May",
+                    "Mexico steel output slips",
+                ]
+            )
         ]
-        take_batch(session, [parsed(session, "AP", *background)], topics(session),
-                   followers(session, NOW), [signals])
+        take_batch(
+            session,
+            [parsed(session, "AP", *background)],
+            topics(session),
+            followers(session, NOW),
+            [signals],
+        )
     with session_scope(engine) as session:
         batch = [
-            parsed(session, "Reuters",
-                   entry("r1", "US, China officials meet in London to defuse trade war", "trade")),
-            parsed(session, "BBC",
-                   entry("b1", "Trade talks between Washington and Beijing get under way in London",
-                         "trade", minutes=30)),
+            parsed(
+                session,
+                "Reuters",
+                entry("r1", "US, China officials meet in London to defuse trade war", "trade"),
+            ),
+            parsed(
+                session,
+                "BBC",
+                entry(
+                    "b1",
+                    "Trade talks between Washington and Beijing get under way in London",
+                    "trade",
+                    minutes=30,
+                ),
+            ),
         ]
         taken = take_batch(session, batch, topics(session), followers(session, NOW), [signals])
         sent = news(session)
     assert [(t.new, t.alerts) for t in taken] == [(1, 1), (1, 0)]
-    assert sent == [(ADA, "US, China officials meet in London to defuse trade war", "Reuters", ["BBC"])]
+    assert sent == [
+        (ADA, "US, China officials meet in London to defuse trade war", "Reuters", ["BBC"])
+    ]
 
 
 def test_a_failing_hook_keeps_items_and_alerts(engine: Engine) -> None:
@@ -156,10 +212,30 @@ def test_a_digest_crosses_processes_unchanged() -> None:
     import pickle
 
     dated = entry("a", "Chip curbs", "chips", "trade")
-    undated = ("b", ParsedItem(guid=None, link=None, title="No date", summary="s", published=None,
-                               source_name="AP", author="Ada"), ())
-    odd = ("c", ParsedItem(guid="g", link="l", title="t", summary="",
-                           published=datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)), ("x",))
+    undated = (
+        "b",
+        ParsedItem(
+            guid=None,
+            link=None,
+            title="No date",
+            summary="s",
+            published=None,
+            source_name="AP",
+            author="Ada",
+        ),
+        (),
+    )
+    odd = (
+        "c",
+        ParsedItem(
+            guid="g",
+            link="l",
+            title="t",
+            summary="",
+            published=datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+        ("x",),
+    )
     digest = ParsedFeed("Feed", 3, (dated, undated, odd))
     back = pickle.loads(pickle.dumps(digest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 our own bytes, round-tripped
     assert back == digest
@@ -174,15 +250,24 @@ def test_followers_are_read_only_for_the_topics_a_batch_alerts_on(engine: Engine
         baseline = [parsed(session, "AP", entry("z", "Chip fab opens", "chips"), baseline=True)]
         take_batch(session, baseline, topics(session), quiet)
         loud = FollowersOnDemand(session, NOW)
-        batch = [parsed(session, "Reuters", entry("a", "Chip curbs", "chips"),
-                        entry("b", "More chip curbs", "chips"))]
+        batch = [
+            parsed(
+                session,
+                "Reuters",
+                entry("a", "Chip curbs", "chips"),
+                entry("b", "More chip curbs", "chips"),
+            )
+        ]
         take_batch(session, batch, topics(session), loud)
         chips = topics(session)["chips"].id
         sent = news(session)
     assert len(quiet) == 0
     assert dict(loud) == {chips: [ADA, BEN]}
     assert sorted((chat, title) for chat, title, _, _ in sent) == [
-        (ADA, "Chip curbs"), (ADA, "More chip curbs"), (BEN, "Chip curbs"), (BEN, "More chip curbs")
+        (ADA, "Chip curbs"),
+        (ADA, "More chip curbs"),
+        (BEN, "Chip curbs"),
+        (BEN, "More chip curbs"),
     ]
 
 
@@ -195,7 +280,10 @@ def test_followers_on_demand_leave_out_muted_and_unknown_topics(engine: Engine) 
         muted.muted_until = NOW + timedelta(hours=1)
         session.add(muted)
         session.flush()
-        during, after = FollowersOnDemand(session, NOW), FollowersOnDemand(session, NOW + timedelta(hours=2))
+        during, after = (
+            FollowersOnDemand(session, NOW),
+            FollowersOnDemand(session, NOW + timedelta(hours=2)),
+        )
         assert during[chips] == [ADA]
         assert after[chips] == [ADA, BEN]
         assert during.get(99_999) == []

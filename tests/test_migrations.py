@@ -79,4 +79,3 @@ def test_a_current_schema_is_not_migrated_again_and_alembic_stays_unloaded(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "False"
-

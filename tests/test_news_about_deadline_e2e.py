@@ -123,7 +123,9 @@ async def test_alert_names_its_deadline_with_countdown_and_a_button(
     assert "No deadline with id" in str(api.sent(ADA)[before].params["text"])
 
     with session_scope(herald.runtime.engine) as session:
-        stored = {a.chat_id: a.payload for a in session.exec(select(Alert).where(Alert.kind == "news"))}
+        stored = {
+            a.chat_id: a.payload for a in session.exec(select(Alert).where(Alert.kind == "news"))
+        }
     assert stored[ADA]["deadline"]["slug"] == "uk-us-deal"
     assert stored[BEN]["deadline"]["slug"] == "ben-private-deal"
     assert stored[ADA]["why"]["terms"] == ["trade", "tariffs"]

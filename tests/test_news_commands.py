@@ -69,13 +69,18 @@ class FilesBotAPI(FakeBotAPI):
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 
-
     async def push_document(self, chat_id: int, file_id: str) -> None:
         """A person sends a file (no command)."""
         chat = {"id": chat_id, "type": "private", "first_name": "Ada"}
         user = {"id": chat_id, "is_bot": False, "first_name": "Ada"}
         document = {"file_id": file_id, "file_unique_id": file_id, "file_name": "feeds.opml"}
-        message = {"message_id": 502, "date": int(time.time()), "chat": chat, "from": user, "document": document}
+        message = {
+            "message_id": 502,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "document": document,
+        }
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 

@@ -63,17 +63,27 @@ async def poller(server: FeedServer, database_url: str) -> AsyncIterator[tuple[E
 
 def news_alerts(engine: Engine) -> list[Alert]:
     with session_scope(engine) as session:
-        return list(session.exec(select(Alert).where(Alert.kind == "news").order_by(col(Alert.id))).all())
+        return list(
+            session.exec(select(Alert).where(Alert.kind == "news").order_by(col(Alert.id))).all()
+        )
 
 
 async def test_one_alert_per_story_with_later_copies_named(
     poller: tuple[Engine, Poller], server: FeedServer
 ) -> None:
     engine, running = poller
-    first = ("r9", "US, China officials meet in London to defuse trade war", T0 + timedelta(minutes=5))
+    first = (
+        "r9",
+        "US, China officials meet in London to defuse trade war",
+        T0 + timedelta(minutes=5),
+    )
     server.set("/reuters.xml", Route(body=rss([first, *BACKGROUND])))
     await running.run_due(T0 + timedelta(minutes=20))  # both sources are due again (every 15 min)
-    copy = ("b1", "Trade talks between Washington and Beijing get under way in London", T0 + timedelta(minutes=30))
+    copy = (
+        "b1",
+        "Trade talks between Washington and Beijing get under way in London",
+        T0 + timedelta(minutes=30),
+    )
     server.set("/bbc.xml", Route(body=rss([copy])))
     await running.run_due(T0 + timedelta(minutes=40))
 
@@ -91,14 +101,36 @@ async def test_found_deadline_is_proposed_once_across_stories(
     poller: tuple[Engine, Poller], server: FeedServer
 ) -> None:
     engine, running = poller
-    server.set("/reuters.xml", Route(body=rss([
-        ("r10", "EU tariffs on US goods take effect from 1 August", T0 + timedelta(minutes=5)),
-        *BACKGROUND,
-    ])))
+    server.set(
+        "/reuters.xml",
+        Route(
+            body=rss(
+                [
+                    (
+                        "r10",
+                        "EU tariffs on US goods take effect from 1 August",
+                        T0 + timedelta(minutes=5),
+                    ),
+                    *BACKGROUND,
+                ]
+            )
+        ),
+    )
     await running.run_due(T0 + timedelta(minutes=20))
-    server.set("/bbc.xml", Route(body=rss([
-        ("b2", "Japan says its trade envoy will return; tariffs take effect from August 1", T0 + timedelta(hours=3)),
-    ])))
+    server.set(
+        "/bbc.xml",
+        Route(
+            body=rss(
+                [
+                    (
+                        "b2",
+                        "Japan says its trade envoy will return; tariffs take effect from August 1",
+                        T0 + timedelta(hours=3),
+                    ),
+                ]
+            )
+        ),
+    )
     await running.run_due(T0 + timedelta(hours=4))
     with session_scope(engine) as session:
         offered = session.exec(select(Proposal)).all()

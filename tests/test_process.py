@@ -83,9 +83,7 @@ async def test_debug_logs_never_show_the_token_or_the_webhook_secret(
     tmp_path: Path, bot_api: ServedAPI, database_url: str
 ) -> None:
     api = bot_api.api
-    env = environment(
-        tmp_path, bot_api, HERALD_LOG_LEVEL="DEBUG", HERALD_WEBHOOK_SECRET=SECRET
-    )
+    env = environment(tmp_path, bot_api, HERALD_LOG_LEVEL="DEBUG", HERALD_WEBHOOK_SECRET=SECRET)
     process = await start(env, "--webhook-url", "http://127.0.0.1:9/telegram")
     await api.wait_for(lambda: api.webhook is not None, 60)
     await api.wait_for(lambda: any(c.method == "setMyCommands" for c in api.calls), 60)
@@ -201,4 +199,3 @@ async def test_json_logs_are_one_object_per_line(
     events = [line["event"] for line in lines]
     assert any(e.startswith("Herald is running as @herald_test_bot") for e in events)
     assert_no_secret(output, TOKEN)
-

@@ -45,13 +45,21 @@ async def test_one_leader_and_a_takeover(database_url: str) -> None:
         await second.close()
 
 
-async def test_reminder_written_once_by_two_replicas_and_changes_reach_the_leader(database_url: str) -> None:
+async def test_reminder_written_once_by_two_replicas_and_changes_reach_the_leader(
+    database_url: str,
+) -> None:
     leader, other = Runtime.create(CONFIG, database_url), Runtime.create(CONFIG, database_url)
     leader.prepare_store()
     now = datetime.now(UTC)
     with session_scope(leader.engine) as session:
         chats.register(session, 1, kind="private", title=None, auto_follow=False)
-        spec = DeadlineSpec(slug="vote", title="Vote", due_at=now + timedelta(days=3), timezone="UTC", remind=("1d",))
+        spec = DeadlineSpec(
+            slug="vote",
+            title="Vote",
+            due_at=now + timedelta(days=3),
+            timezone="UTC",
+            remind=("1d",),
+        )
         deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
     assert deadline.id is not None
     leader.start_jobs()

@@ -204,7 +204,10 @@ def test_huge_attempt_numbers_do_not_overflow() -> None:
             Fail("gave up after 5 attempts: Flood control exceeded"),
         ),
         (SendOutcome(None, 502, "", attempt=5), Fail("gave up after 5 attempts: error")),
-        (SendOutcome("ReadError", None, "", attempt=5), Fail("gave up after 5 attempts: ReadError")),
+        (
+            SendOutcome("ReadError", None, "", attempt=5),
+            Fail("gave up after 5 attempts: ReadError"),
+        ),
     ],
 )
 def test_each_rule_at_its_edge(outcome: SendOutcome, expected: Decision) -> None:

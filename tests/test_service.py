@@ -110,9 +110,16 @@ async def test_sent_alerts_and_queue_depth_show_in_metrics(
     await bot_api.api.wait_for(lambda: bool(bot_api.api.sent(ADA)))
     from bot.services.outbox import NewAlert, enqueue
 
-    payload = {"deadline_id": 1, "slug": "far-deadline", "title": "Far deadline",
-               "due_at": "2099-01-01T09:00:00+00:00", "timezone": "Europe/London",
-               "all_day": False, "offset": "1d", "late": False}
+    payload = {
+        "deadline_id": 1,
+        "slug": "far-deadline",
+        "title": "Far deadline",
+        "due_at": "2099-01-01T09:00:00+00:00",
+        "timezone": "Europe/London",
+        "all_day": False,
+        "offset": "1d",
+        "late": False,
+    }
     with session_scope(herald.runtime.engine) as session:
         enqueue(session, [NewAlert(ADA, "metric-test", "reminder", payload)])
     herald.runtime.outbox.notify()
@@ -218,13 +225,9 @@ async def test_webhook_without_the_secret_is_refused_and_changes_nothing(
     assert chats(hooked) == [ADA + 1]
 
 
-async def test_webhook_rejects_what_is_not_an_update(
-    hooked: HeraldBot, bot_api: ServedAPI
-) -> None:
+async def test_webhook_rejects_what_is_not_an_update(hooked: HeraldBot, bot_api: ServedAPI) -> None:
     async with httpx.AsyncClient(base_url=base(hooked)) as client:
-        answer = await client.post(
-            HOOK.path, content=b"not json", headers={SECRET_HEADER: SECRET}
-        )
+        answer = await client.post(HOOK.path, content=b"not json", headers={SECRET_HEADER: SECRET})
     assert answer.status_code == 400
 
 

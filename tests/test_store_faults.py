@@ -30,9 +30,7 @@ PAYLOAD = {"text": "committed before the fault"}
 
 
 @pytest.fixture
-async def herald(
-    bot_api: ServedAPI, database_url: str
-) -> AsyncIterator[HeraldBot]:
+async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
     if not database_url.startswith("sqlite"):
         pytest.skip("a file store only")
     runtime = Runtime.create(parse_config(CONFIG), database_url)
@@ -64,6 +62,7 @@ async def until(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
 
 async def until_ready(herald: HeraldBot, ready: bool) -> dict[str, str]:
     """Wait until /readyz answers 200 (ready) or 503; return its problems."""
+
     async def wait() -> dict[str, str]:
         while True:
             answer = await readyz(herald)

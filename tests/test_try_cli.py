@@ -9,13 +9,19 @@ import sys
 
 def herald(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 def test_try_query_exit_codes() -> None:
-    hit = herald("try", "query", '"rare earth" -stocks', "China curbs rare earths exports", "--json")
+    hit = herald(
+        "try", "query", '"rare earth" -stocks', "China curbs rare earths exports", "--json"
+    )
     assert hit.returncode == 0, hit.stderr
     assert json.loads(hit.stdout)["match"] is True
     miss = herald("try", "query", '"rare earth" -stocks', "rare earth stocks rally")
@@ -36,10 +42,18 @@ def test_try_deadlines_resolves_against_the_publication_date() -> None:
 
 def test_try_stories_groups_items_of_one_story() -> None:
     lines = [
-        {"id": "a", "title": "US, China officials meet in London to defuse trade war", "source": "Reuters",
-         "published": "2025-06-09T09:00:00+00:00"},
-        {"id": "b", "title": "Trade talks between Washington and Beijing get under way in London",
-         "source": "BBC", "published": "2025-06-09T10:00:00+00:00"},
+        {
+            "id": "a",
+            "title": "US, China officials meet in London to defuse trade war",
+            "source": "Reuters",
+            "published": "2025-06-09T09:00:00+00:00",
+        },
+        {
+            "id": "b",
+            "title": "Trade talks between Washington and Beijing get under way in London",
+            "source": "BBC",
+            "published": "2025-06-09T10:00:00+00:00",
+        },
     ]
     result = herald("try", "stories", stdin="\n".join(json.dumps(x) for x in lines) + "\n")
     assert result.returncode == 0, result.stderr

@@ -123,9 +123,7 @@ async def test_reminder_pushed_on_time_exactly_once_across_restarts(
     engine = Runtime.create(config, database_url).engine
     with session_scope(engine) as session:
         alerts = session.exec(select(Alert)).all()
-        assert [(a.kind, a.status, a.attempts) for a in alerts] == [
-            ("deadline_reached", "sent", 1)
-        ]
+        assert [(a.kind, a.status, a.attempts) for a in alerts] == [("deadline_reached", "sent", 1)]
     engine.dispose()
 
 

@@ -21,7 +21,15 @@ from tests.sources_server import SourcesServer
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 QUERIES = {"first": "first", "stories": "story"}
-PATHS = ["/feed.xml", "/feed.gz", "/status/500", "/status/429", "/malformed", "/loop", "/charset-wrong"]
+PATHS = [
+    "/feed.xml",
+    "/feed.gz",
+    "/status/500",
+    "/status/429",
+    "/malformed",
+    "/loop",
+    "/charset-wrong",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,9 @@ def summary(outcome: tuple[object, object]) -> tuple[object, ...]:
     return (*facts, digest)
 
 
-async def test_workers_answer_as_the_poller_would(server: SourcesServer, workers: CheckWorkers) -> None:
+async def test_workers_answer_as_the_poller_would(
+    server: SourcesServer, workers: CheckWorkers
+) -> None:
     matcher = Matcher(QUERIES)
     async with Fetcher() as fetcher:
         for path in PATHS:
@@ -63,7 +73,8 @@ async def test_workers_answer_as_the_poller_would(server: SourcesServer, workers
             assert summary(there) == summary(here), path
     first = await workers.check(request(server, "/feed.xml"), 1, QUERIES)
     assert [(key, slugs) for key, _, slugs in first[1].items] == [  # type: ignore[union-attr]
-        ("guid:local-1", ("first", "stories")), ("guid:local-2", ("stories",)),
+        ("guid:local-1", ("first", "stories")),
+        ("guid:local-2", ("stories",)),
     ]
     failed = await workers.check(request(server, "/status/500"), 1, QUERIES)
     assert isinstance(failed[0].error, HTTPStatusError) and failed[0].error.status == 500
@@ -74,7 +85,9 @@ async def test_new_topics_reach_the_workers(server: SourcesServer, workers: Chec
     assert [slugs for _, _, slugs in digest.items] == [(), ("second",)]  # type: ignore[union-attr]
 
 
-async def test_a_dead_worker_fails_its_checks_over(server: SourcesServer, workers: CheckWorkers) -> None:
+async def test_a_dead_worker_fails_its_checks_over(
+    server: SourcesServer, workers: CheckWorkers
+) -> None:
     for handle in workers._workers:
         os.kill(handle.process.pid, signal.SIGKILL)
         handle.process.join(5)

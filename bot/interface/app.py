@@ -130,9 +130,7 @@ class HeraldBot:
         if updater is None or not self.application.running:
             return
         if leading and not updater.running:
-            await updater.start_polling(
-                timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES
-            )
+            await updater.start_polling(timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES)
             log.info("polling Telegram for updates (this replica leads)")
         elif not leading and updater.running:
             await updater.stop()

@@ -266,9 +266,7 @@ class CheckWorkers:
             checks = Connection(checks_out, readable=False)
             answers = Connection(answers_in, writable=False)
             checks.send(self._settings)
-            handle = _Handle(
-                process, checks, answers, asyncio.Semaphore(MAX_QUEUED_PER_WORKER), {}
-            )
+            handle = _Handle(process, checks, answers, asyncio.Semaphore(MAX_QUEUED_PER_WORKER), {})
             loop.add_reader(answers.fileno(), self._read, handle)
             self._workers.append(handle)
 
