@@ -25,6 +25,7 @@ from syrupy.assertion import SnapshotAssertion
 import bot.render
 from bot import render
 from bot.delivery_policy.split import split_message
+from bot.domain.query import QuerySyntaxError
 from bot.render import (
     calendars,
     chat,
@@ -408,7 +409,9 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
     },
     "deadline_replies.timezone_shown": {"zone": lambda v: deadline_replies.timezone_shown(ZONE)},
     "news.invalid_query": {
-        "caret": lambda v: news.invalid_query(f"{v.title}\t-", "unexpected end", 5)
+        "caret": lambda v: news.invalid_query(
+            f"{v.title}\t-", QuerySyntaxError("unexpected end", 5)
+        )
     },
     "news.watched": {
         "new": lambda v: news.watched("rare-earths", v.title, v.source, True),

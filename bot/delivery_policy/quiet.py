@@ -17,6 +17,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain.natural import WhenError, parse_clock
+from bot.domain.text import ReaderError
 
 MAX_MUTE = timedelta(days=366)
 DEFAULT_DAILY_DIGEST_AT = time(8, 0)
@@ -49,7 +50,11 @@ class PolicyInputError(ValueError):
     carries the clock reader's own explanation for "unreadable_clock"."""
 
     def __init__(
-        self, problem: InputProblem, value: str, form: InputForm, detail: str = ""
+        self,
+        problem: InputProblem,
+        value: str,
+        form: InputForm,
+        detail: str | ReaderError = "",
     ) -> None:
         super().__init__(problem, value, form, detail)
         self.problem, self.value, self.form, self.detail = problem, value, form, detail
@@ -97,7 +102,7 @@ def _read_clock(text: str, form: InputForm) -> time:
     try:
         return parse_clock(text)
     except WhenError as exc:
-        raise PolicyInputError("unreadable_clock", text, form, str(exc)) from None
+        raise PolicyInputError("unreadable_clock", text, form, exc) from None
 
 
 def parse_quiet(text: str) -> QuietHours | None:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 
 from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
+from bot.domain.text import N_, ReaderError
 
 MAX_INPUT_CHARS = 500
 MAX_TITLE_CHARS = 200
@@ -24,13 +25,15 @@ def example_date(days_ahead: int = 30) -> str:
     return f"{datetime.now(UTC).date() + timedelta(days=days_ahead):%Y-%m-%d}"
 
 
-def forms_hint() -> str:
-    return (
-        f"write e.g. {example_date()}, 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days"
-    )
-
-
 TITLE_EXAMPLE = "9 Jul 17:00 Trade deal deadline"
+
+# Refusals raised from more than one place.
+_NOT_A_DATE = N_(
+    "'{text}' is not a date; write e.g. {example}, 9 Jul 17:00, tomorrow noon,"
+    " next Friday 09:00 or in 3 days"
+)
+_NOT_A_CLOCK = N_("'{text}' is not a time of day; write e.g. 17:00 or 5pm")
+_TOO_FAR = N_("that is more than {years} years ahead")
 
 CITY_ZONES = {
     "london": "Europe/London", "new york": "America/New_York", "nyc": "America/New_York",
@@ -84,7 +87,7 @@ _COMPACT_RE = re.compile(r"(\d{1,5})([a-z]+)")
 _MONTH_DATE_SHAPES = ("DOMY", "DMY", "MDY", "DOM", "DM", "MD")
 
 
-class WhenError(ValueError):
+class WhenError(ReaderError):
     """Input that cannot be read as "<when> <title>"; the message is fit to show to a user."""
 
 
@@ -128,7 +131,7 @@ def _date_from(year: int, month: int, day: int, text: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise WhenError(f"'{text}' is not a date; {forms_hint()}") from None
+        raise WhenError(_NOT_A_DATE, text=text, example=example_date()) from None
 
 
 def _yearless(month: int, day: int, text: str) -> Candidates:
@@ -178,7 +181,7 @@ def _month_date(tokens: list[str], start: int, zone: str, now: datetime) -> _Dat
 
     parsed = dateparser.parse(text, languages=["en"], settings=settings)
     if parsed is None:
-        raise WhenError(f"'{text}' is not a date; {forms_hint()}")
+        raise WhenError(_NOT_A_DATE, text=text, example=example_date())
     end = start + len(found)
     if "Y" in found:
         return _DatePart(end, _fixed(parsed.date()), strict=True)
@@ -194,7 +197,9 @@ def _numeric_date(token: str, today: date) -> _DatePart | None:
         if iso[4] is not None:
             if int(iso[4]) > 23 or int(iso[5]) > 59:
                 raise WhenError(
-                    f"'{token}' has no valid time of day; write e.g. {example_date()} 17:00"
+                    N_("'{token}' has no valid time of day; write e.g. {example} 17:00"),
+                    token=token,
+                    example=example_date(),
                 )
             at = time(int(iso[4]), int(iso[5]))
         return _DatePart(1, _fixed(written), strict=True, at=at)
@@ -203,21 +208,25 @@ def _numeric_date(token: str, today: date) -> _DatePart | None:
         return None
     first, second = int(numeric[1]), int(numeric[2])
     if first <= 12 and second <= 12 and first != second:
-        raise WhenError(_ambiguous_hint(token, first, second, today))
+        raise _ambiguous(token, first, second, today)
     day, month = (second, first) if second > 12 else (first, second)
     if numeric[3]:
         return _DatePart(1, _fixed(_date_from(int(numeric[3]), month, day, token)), strict=True)
     return _DatePart(1, _yearless(month, day, token), strict=False)
 
 
-def _ambiguous_hint(token: str, first: int, second: int, today: date) -> str:
+def _ambiguous(token: str, first: int, second: int, today: date) -> WhenError:
     as_dm = _yearless(second, first, token)(today)
     year = next((d.year for d in as_dm if d >= today), today.year)
     day_month = f"{first} {calendar.month_name[second]}"
     month_day = f"{second} {calendar.month_name[first]}"
-    return (
-        f"'{token}' could be {day_month} or {month_day}; "
-        f"write {year}-{second:02d}-{first:02d} or {first} {calendar.month_abbr[second]}"
+    return WhenError(
+        N_("'{token}' could be {day_month} or {month_day}; write {iso} or {short}"),
+        token=token,
+        day_month=day_month,
+        month_day=month_day,
+        iso=f"{year}-{second:02d}-{first:02d}",
+        short=f"{first} {calendar.month_abbr[second]}",
     )
 
 
@@ -306,7 +315,7 @@ def _time_part(tokens: list[str], start: int) -> tuple[time, int] | None:
         return time(12, 0), start + 1
     if word == "midnight":
         raise WhenError(
-            "'midnight' could mean the start or the end of the day; write 00:00 or 23:59"
+            N_("'midnight' could mean the start or the end of the day; write 00:00 or 23:59")
         )
     pair = f"{word} {_clean(tokens[start + 1])}" if start + 1 < len(tokens) else ""
     for text, end in ((word, start + 1), (pair, start + 2)):
@@ -314,13 +323,15 @@ def _time_part(tokens: list[str], start: int) -> tuple[time, int] | None:
         if twelve:
             hour, minute = int(twelve[1]), int(twelve[2] or 0)
             if not 1 <= hour <= 12 or minute > 59:
-                raise WhenError(f"'{text}' is not a time of day; write e.g. 5pm or 17:00")
+                raise WhenError(
+                    N_("'{text}' is not a time of day; write e.g. 5pm or 17:00"), text=text
+                )
             return time(hour % 12 + (12 if twelve[3] == "p" else 0), minute), end
     clock = _TIME24_RE.fullmatch(word)
     if clock:
         hour, minute = int(clock[1]), int(clock[2])
         if hour > 23 or minute > 59:
-            raise WhenError(f"'{word}' is not a time of day; write e.g. 17:00 or 5pm")
+            raise WhenError(_NOT_A_CLOCK, text=word)
         return time(hour, minute), start + 1
     return None
 
@@ -330,7 +341,7 @@ def parse_clock(text: str) -> time:
     tokens = [token for token in text.split() if token]
     found = _time_part(tokens, 0) if tokens else None
     if found is None or found[1] != len(tokens):
-        raise WhenError(f"'{text.strip()}' is not a time of day; write e.g. 17:00 or 5pm")
+        raise WhenError(_NOT_A_CLOCK, text=text.strip())
     return found[0]
 
 
@@ -386,7 +397,14 @@ def _expression(tokens: list[str], zone: str, now: datetime) -> _Expression:
         found = _date_part(tokens, 0, zone, now)
         if found is None:
             shown = " ".join(tokens[:3])
-            raise WhenError(f"I can't read a date at the start of '{shown}'; {forms_hint()}")
+            raise WhenError(
+                N_(
+                    "I can't read a date at the start of '{shown}'; write e.g. {example},"
+                    " 9 Jul 17:00, tomorrow noon, next Friday 09:00 or in 3 days"
+                ),
+                shown=shown,
+                example=example_date(),
+            )
         if isinstance(found, _Instant):
             return _Expression(found.end, None, found.delta, None, zone, zone)
         part, end, at = found, found.end, found.at
@@ -410,7 +428,7 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
     if expression.instant is not None:
         due = now.astimezone(UTC) + expression.instant
         if due > now.astimezone(UTC) + relativedelta(years=MAX_YEARS_AHEAD):
-            raise WhenError(f"that is more than {MAX_YEARS_AHEAD} years ahead")
+            raise WhenError(_TOO_FAR, years=MAX_YEARS_AHEAD)
         return due, False
     part, at, zone = expression.part, expression.at, expression.zone
     assert part is not None  # an expression without an instant always has a date part
@@ -418,7 +436,7 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
     try:
         candidates = part.candidates(today)
     except (OverflowError, ValueError):
-        raise WhenError(f"that is more than {MAX_YEARS_AHEAD} years ahead") from None
+        raise WhenError(_TOO_FAR, years=MAX_YEARS_AHEAD) from None
     chosen: tuple[date, datetime] | None = None
     for day in candidates:
         due = (
@@ -430,15 +448,28 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
             chosen = (day, due)
             break
         if part.strict:
-            raise WhenError(f"that is in the past: {_describe(due, zone, at is None)}")
+            raise WhenError(
+                N_("that is in the past: {moment}"), moment=_describe(due, zone, at is None)
+            )
     if chosen is None:
-        raise WhenError(f"that is in the past; {forms_hint()}")
+        raise WhenError(
+            N_(
+                "that is in the past; write e.g. {example}, 9 Jul 17:00, tomorrow noon,"
+                " next Friday 09:00 or in 3 days"
+            ),
+            example=example_date(),
+        )
     day, due = chosen
     if part.weekday is not None and day.weekday() != part.weekday:
         named = calendar.day_name[part.weekday]
-        raise WhenError(f"{day.day} {day:%B %Y} is a {day:%A}, not a {named}")
+        raise WhenError(
+            N_("{day} is a {weekday}, not a {named}"),
+            day=f"{day.day} {day:%B %Y}",
+            weekday=f"{day:%A}",
+            named=named,
+        )
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
-        raise WhenError(f"that is more than {MAX_YEARS_AHEAD} years ahead")
+        raise WhenError(_TOO_FAR, years=MAX_YEARS_AHEAD)
     return due, at is None
 
 
@@ -454,12 +485,12 @@ def parse_when(text: str, *, zone: str, now: datetime, titled: bool = True) -> W
     try:
         zone_info(zone)
     except ZoneError as exc:
-        raise WhenError(str(exc)) from exc
+        raise WhenError.quoting(exc) from exc
     if len(text) > MAX_INPUT_CHARS:
-        raise WhenError(f"that is longer than {MAX_INPUT_CHARS} characters")
+        raise WhenError(N_("that is longer than {n} characters"), n=MAX_INPUT_CHARS)
     spans = list(re.finditer(r"\S+", text))
     if not spans:
-        raise WhenError(f"write when and what, e.g. '{TITLE_EXAMPLE}'")
+        raise WhenError(N_("write when and what, e.g. '{example}'"), example=TITLE_EXAMPLE)
     tokens = [span.group() for span in spans]
     expression = _expression(tokens, zone, now)
     matched = text[spans[0].start() : spans[expression.end - 1].end()].rstrip(",.:;")
@@ -467,12 +498,16 @@ def parse_when(text: str, *, zone: str, now: datetime, titled: bool = True) -> W
     title = " ".join(rest.lstrip("-–—:, ").split())
     if not titled:
         if title:
-            raise WhenError(f"'{title}' is not part of a date or time")
+            raise WhenError(N_("'{title}' is not part of a date or time"), title=title)
         due, all_day = _resolve(expression, now)
         return WhenReading(due, expression.zone, all_day, "", matched)
     if not title:
-        raise WhenError(f"what is due {matched}? Add a title after it, e.g. '{TITLE_EXAMPLE}'")
+        raise WhenError(
+            N_("what is due {matched}? Add a title after it, e.g. '{example}'"),
+            matched=matched,
+            example=TITLE_EXAMPLE,
+        )
     if len(title) > MAX_TITLE_CHARS:
-        raise WhenError(f"a title can be at most {MAX_TITLE_CHARS} characters")
+        raise WhenError(N_("a title can be at most {n} characters"), n=MAX_TITLE_CHARS)
     due, all_day = _resolve(expression, now)
     return WhenReading(due, expression.zone, all_day, title, matched)

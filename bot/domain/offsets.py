@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.text import N_, ReaderError
+
 MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 24 * MINUTES_PER_HOUR
 DAYS_PER_WEEK = 7
@@ -17,16 +19,15 @@ DAYS_PER_WEEK = 7
 MAX_OFFSET_DAYS = 366
 MAX_OFFSET_TEXT_CHARS = 32
 
-OFFSET_HINT = "write e.g. 7d, 1d, 2h, 30m or 0"
 _PART_RE = re.compile(r"(\d{1,6})([wdhm])")
 _UNIT_ORDER = "wdhm"
 
 
-class OffsetError(ValueError):
+class OffsetError(ReaderError):
     """An offset that cannot be read; the message is fit to show to a user."""
 
 
-class ZoneError(ValueError):
+class ZoneError(ReaderError):
     """A time zone name that is not a known IANA zone."""
 
 
@@ -38,7 +39,9 @@ def zone_info(zone: str) -> ZoneInfo:
         # unreadable as a path is no zone either.
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
-        raise ZoneError(f"'{shown}' is not a time zone; write e.g. Europe/London") from exc
+        raise ZoneError(
+            N_("'{shown}' is not a time zone; write e.g. Europe/London"), shown=shown
+        ) from exc
 
 
 def local_to_utc(local: datetime, zone: str) -> datetime:
@@ -77,9 +80,9 @@ class Offset:
 
     def __post_init__(self) -> None:
         if self.days < 0 or self.minutes < 0:
-            raise OffsetError("an offset cannot be negative; " + OFFSET_HINT)
+            raise OffsetError(N_("an offset cannot be negative; write e.g. 7d, 1d, 2h, 30m or 0"))
         if self.days * MINUTES_PER_DAY + self.minutes > MAX_OFFSET_DAYS * MINUTES_PER_DAY:
-            raise OffsetError(f"an offset can be at most {MAX_OFFSET_DAYS} days")
+            raise OffsetError(N_("an offset can be at most {days} days"), days=MAX_OFFSET_DAYS)
 
     @property
     def nominal_minutes(self) -> int:
@@ -115,12 +118,18 @@ def parse_offset(text: str | int) -> Offset:
     if compact == "0":
         return Offset()
     if not compact or len(raw) > MAX_OFFSET_TEXT_CHARS or _PART_RE.sub("", compact):
-        raise OffsetError(f"'{shown}' is not an offset; {OFFSET_HINT}")
+        raise OffsetError(
+            N_("'{shown}' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0"), shown=shown
+        )
     found = _PART_RE.findall(compact)
     units = [unit for _, unit in found]
     if units != sorted(units, key=_UNIT_ORDER.index) or len(set(units)) != len(units):
         raise OffsetError(
-            f"'{shown}' is not an offset; {OFFSET_HINT} (each unit once, largest first)"
+            N_(
+                "'{shown}' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0"
+                " (each unit once, largest first)"
+            ),
+            shown=shown,
         )
     values = {unit: int(number) for number, unit in found}
     days = values.get("w", 0) * DAYS_PER_WEEK + values.get("d", 0)

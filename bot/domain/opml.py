@@ -25,13 +25,14 @@ from bot.domain.source_kinds import (
     SourceSpecError,
     source_spec,
 )
+from bot.domain.text import N_, ReaderError
 
 MAX_OPML_BYTES = 2_000_000
 MAX_OUTLINES = 5_000
 MAX_TITLE_CHARS = 300
 
 
-class OpmlError(ValueError):
+class OpmlError(ReaderError):
     """An OPML document that cannot be read; the message says why."""
 
 
@@ -53,22 +54,22 @@ class OpmlRead:
 
 def _root(data: bytes) -> ET.Element:
     if len(data) > MAX_OPML_BYTES:
-        raise OpmlError(f"the file is larger than {MAX_OPML_BYTES} bytes")
+        raise OpmlError(N_("the file is larger than {n} bytes"), n=MAX_OPML_BYTES)
     try:
         root = safe_fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
-        raise OpmlError("documents with a DTD or entities are not accepted") from None
+        raise OpmlError(N_("documents with a DTD or entities are not accepted")) from None
     except ET.ParseError as exc:
-        raise OpmlError(f"not well-formed XML ({exc})") from None
+        raise OpmlError(N_("not well-formed XML ({detail})"), detail=str(exc)) from None
     if root.tag.lower() != "opml" or root.find("body") is None:
-        raise OpmlError("not an OPML document (no <opml><body>)")
+        raise OpmlError(N_("not an OPML document (no <opml><body>)"))
     return root
 
 
 def _spec(outline: ET.Element) -> SourceSpec:
     kind = outline.get("heraldKind") or "feed"
     if kind not in SOURCE_KINDS:
-        raise SourceSpecError(f"unknown heraldKind {kind!r}")
+        raise SourceSpecError(N_("unknown heraldKind {kind}"), kind=repr(kind))
     url = (outline.get("xmlUrl") or "").strip()
     if kind == "page":
         page = url or (outline.get("htmlUrl") or "").strip()

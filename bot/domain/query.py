@@ -12,6 +12,8 @@ import string
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.domain.text import N_, ReaderError
+
 MAX_QUERY_CHARS = 500
 MAX_NESTING_DEPTH = 8
 MAX_TEXT_CHARS = 100_000  # item fields are cut here: feeds are untrusted and may be huge
@@ -19,6 +21,7 @@ _FOLD_CACHE_MAX_ENTRIES = 200_000
 
 QUOTES = '"“”„'
 _WORD_END = frozenset(QUOTES + "()|") | frozenset(" \t\r\n\f\v")
+_BARE_MINUS = N_("'-' at position {position} must be followed by a word, phrase or group")
 # Google operators users may try; naming them beats silently searching for "inurl".
 _UNSUPPORTED_OPERATORS = frozenset(
     {"inurl", "intext", "allintitle", "allinurl", "allintext", "filetype", "related", "source"}
@@ -49,13 +52,18 @@ _DOMAIN_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9
 _fold_cache: dict[str, str] = {}
 
 
-class QuerySyntaxError(ValueError):
-    """A query that cannot be parsed; `position` is the 0-based character index of the problem."""
+class QuerySyntaxError(ReaderError):
+    """A query that cannot be parsed; `position` is the 0-based character index of the problem
+    (and the template's `{position}`)."""
 
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, position: int, /, **params: object) -> None:
+        super().__init__(template, position=position, **params)
         self.position = position
+
+    @property
+    def message(self) -> str:
+        """The English sentence (logs, command line, config checks)."""
+        return str(self)
 
 
 # --- AST ---------------------------------------------------------------------------------------
@@ -267,15 +275,22 @@ def _read_phrase(query: str, start: int) -> tuple[str, int]:
     while end < len(query) and query[end] not in QUOTES:
         end += 1
     if end >= len(query):
-        raise QuerySyntaxError(f'unclosed quote at position {start}: add a closing "', start)
+        raise QuerySyntaxError(N_('unclosed quote at position {position}: add a closing "'), start)
     return query[start + 1 : end], end + 1
 
 
 def _words_node(text: str, pos: int, label: str, in_title: bool = False) -> Term | Phrase:
     tokens = tokenize(text)
     if not tokens:
-        what = "phrase" if label.endswith(tuple(QUOTES)) else repr(label)
-        raise QuerySyntaxError(f"{what} at position {pos} has no letters or digits; remove it", pos)
+        if label.endswith(tuple(QUOTES)):
+            raise QuerySyntaxError(
+                N_("phrase at position {position} has no letters or digits; remove it"), pos
+            )
+        raise QuerySyntaxError(
+            N_("{label} at position {position} has no letters or digits; remove it"),
+            pos,
+            label=repr(label),
+        )
     if len(tokens) == 1:
         return Term(tokens[0], in_title, label)
     return Phrase(tuple(tokens), in_title, label)
@@ -289,13 +304,15 @@ def _operator(query: str, word: str, pos: int, end: int) -> tuple[Node, int] | N
         return None
     if name in _UNSUPPORTED_OPERATORS:
         raise QuerySyntaxError(
-            f"{name}: at position {pos} is not supported; use site: or intitle:", pos
+            N_("{name}: at position {position} is not supported; use site: or intitle:"),
+            pos,
+            name=name,
         )
     if name == "site":
         domain = normalize_domain(value)
         if not domain:
             raise QuerySyntaxError(
-                f"site: at position {pos} needs a domain, e.g. site:reuters.com", pos
+                N_("site: at position {position} needs a domain, e.g. site:reuters.com"), pos
             )
         return Site(domain, word), end
     if name != "intitle":
@@ -304,7 +321,9 @@ def _operator(query: str, word: str, pos: int, end: int) -> tuple[Node, int] | N
         inner, after = _read_phrase(query, end)
         return _words_node(inner, pos, query[pos:after], in_title=True), after
     if not value:
-        raise QuerySyntaxError(f'intitle: at position {pos} needs a word or a "phrase"', pos)
+        raise QuerySyntaxError(
+            N_('intitle: at position {position} needs a word or a "phrase"'), pos
+        )
     return _words_node(value, pos, word, in_title=True), end
 
 
@@ -324,14 +343,14 @@ def _lex(query: str) -> list[_Lexeme]:
         elif ch in QUOTES:
             inner, after = _read_phrase(query, i)
             if not inner.strip():
-                raise QuerySyntaxError(f"empty phrase at position {i}: put words inside", i)
+                raise QuerySyntaxError(
+                    N_("empty phrase at position {position}: put words inside"), i
+                )
             out.append(_Lexeme("atom", i, query[i:after], _words_node(inner, i, query[i:after])))
             i = after
         elif ch == "-" and (i == 0 or query[i - 1].isspace() or query[i - 1] in "(|"):
             if i + 1 >= n or query[i + 1].isspace() or query[i + 1] in ")|-":
-                raise QuerySyntaxError(
-                    f"'-' at position {i} must be followed by a word, phrase or group", i
-                )
+                raise QuerySyntaxError(_BARE_MINUS, i)
             out.append(_Lexeme("not", i, "-"))
             i += 1
         else:
@@ -377,20 +396,23 @@ class _Parser:
             items.append(self.or_expr(depth))
         if tok is None and opened_at is not None:
             raise QuerySyntaxError(
-                f"unclosed '(' at position {opened_at}: add a closing ')'", opened_at
+                N_("unclosed '(' at position {position}: add a closing ')'"), opened_at
             )
         if tok is not None and opened_at is None:
             raise QuerySyntaxError(
-                f"unbalanced ')' at position {tok.pos}: remove it or add a '(' before it", tok.pos
+                N_("unbalanced ')' at position {position}: remove it or add a '(' before it"),
+                tok.pos,
             )
         if items and all(isinstance(item, Not) for item in items):
             if opened_at is None:
                 raise QuerySyntaxError(
-                    "query has only exclusions; add at least one word to look for", 0
+                    N_("query has only exclusions; add at least one word to look for"), 0
                 )
             raise QuerySyntaxError(
-                f"group at position {opened_at} has only exclusions; "
-                "add at least one word to look for",
+                N_(
+                    "group at position {position} has only exclusions;"
+                    " add at least one word to look for"
+                ),
                 opened_at,
             )
         return _flatten(And, items)
@@ -408,9 +430,12 @@ class _Parser:
             alternatives.append(self.unary(depth))
             if isinstance(alternatives[-1], Not) or isinstance(alternatives[0], Not):
                 raise QuerySyntaxError(
-                    f"exclusion next to {_or_name(tok)} at position {tok.pos} "
-                    "cannot be an alternative; move it out of the OR",
+                    N_(
+                        "exclusion next to {operator} at position {position}"
+                        " cannot be an alternative; move it out of the OR"
+                    ),
                     tok.pos,
+                    operator=_or_name(tok),
                 )
         return _flatten(Or, alternatives)
 
@@ -425,18 +450,18 @@ class _Parser:
         tok = self.peek()
         if tok is None or tok.kind not in ("atom", "("):
             pos = self.lex[self.i - 1].pos
-            raise QuerySyntaxError(
-                f"'-' at position {pos} must be followed by a word, phrase or group", pos
-            )
+            raise QuerySyntaxError(_BARE_MINUS, pos)
         self.i += 1
         if tok.node is not None:
             return tok.node
         if depth >= MAX_NESTING_DEPTH:
-            raise QuerySyntaxError(f"too many nested parentheses at position {tok.pos}", tok.pos)
+            raise QuerySyntaxError(
+                N_("too many nested parentheses at position {position}"), tok.pos
+            )
         closing = self.peek()
         if closing is not None and closing.kind == ")":
             raise QuerySyntaxError(
-                f"empty parentheses at position {tok.pos}: put a term inside or remove them",
+                N_("empty parentheses at position {position}: put a term inside or remove them"),
                 tok.pos,
             )
         inner = self.and_list(depth + 1, tok.pos)
@@ -450,7 +475,9 @@ def _or_name(tok: _Lexeme) -> str:
 
 def _or_error(tok: _Lexeme) -> QuerySyntaxError:
     return QuerySyntaxError(
-        f"{_or_name(tok)} at position {tok.pos} needs a term on each side", tok.pos
+        N_("{operator} at position {position} needs a term on each side"),
+        tok.pos,
+        operator=_or_name(tok),
     )
 
 
@@ -468,14 +495,16 @@ def parse_query(text: str) -> Query:
     """Parse a topic query; raise QuerySyntaxError with the position of the first problem."""
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(
-            f"query is {len(text)} characters long; shorten it to {MAX_QUERY_CHARS}",
+            N_("query is {length} characters long; shorten it to {limit}"),
             MAX_QUERY_CHARS,
+            length=len(text),
+            limit=MAX_QUERY_CHARS,
         )
     if not text.strip():
-        raise QuerySyntaxError("empty query", 0)
+        raise QuerySyntaxError(N_("empty query"), 0)
     lexemes = _lex(text)
     if not lexemes:
-        raise QuerySyntaxError("empty query", 0)
+        raise QuerySyntaxError(N_("empty query"), 0)
     parser = _Parser(lexemes)
     root = parser.and_list(0, None)
     return Query(text, root)

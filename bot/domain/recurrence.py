@@ -23,6 +23,7 @@ from dateutil.rrule import (
 )
 
 from bot.domain.offsets import ZoneError, local_to_utc, zone_info
+from bot.domain.text import N_, ReaderError
 
 MAX_RULE_CHARS = 300
 MAX_OCCURRENCES = 1000
@@ -35,7 +36,6 @@ _VALIDATION_SAMPLE = 50
 _LOCAL_MARGIN = timedelta(days=2)
 _REFERENCE_START = datetime(2000, 1, 1)
 
-RULE_HINT = "write e.g. FREQ=MONTHLY;BYDAY=1FR or a cron rule such as 30 8 * * 5#1"
 _WEEKDAYS = (MO, TU, WE, TH, FR, SA, SU)
 _DOW_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 _MONTH_NAMES = {
@@ -48,7 +48,7 @@ _FREQ_RE = re.compile(r"(?:^|;)FREQ=([A-Z]+)")
 _UNTIL_UTC_RE = re.compile(r"UNTIL=(\d{8}T\d{6})Z")
 
 
-class RecurrenceError(ValueError):
+class RecurrenceError(ReaderError):
     """A rule that cannot be used; the message is fit to show to a user."""
 
 
@@ -65,7 +65,7 @@ def _cron_values(field: str, low: int, high: int, names: dict[str, int]) -> set[
         base, _, step_text = item.partition("/")
         step = int(step_text) if step_text.isdigit() else 0 if step_text else 1
         if step < 1:
-            raise RecurrenceError(f"'{item}' has no valid step")
+            raise RecurrenceError(N_("'{item}' has no valid step"), item=item)
         if base == "*":
             first, last = low, high
         else:
@@ -75,7 +75,7 @@ def _cron_values(field: str, low: int, high: int, names: dict[str, int]) -> set[
             if step_text and not end_text:
                 last = high
         if first > last:
-            raise RecurrenceError(f"'{item}' is an empty range")
+            raise RecurrenceError(N_("'{item}' is an empty range"), item=item)
         values.update(range(first, last + 1, step))
     return values
 
@@ -83,7 +83,9 @@ def _cron_values(field: str, low: int, high: int, names: dict[str, int]) -> set[
 def _cron_number(text: str, low: int, high: int, names: dict[str, int]) -> int:
     value = names.get(text.lower()) if not text.isdigit() else int(text)
     if value is None or not low <= value <= high:
-        raise RecurrenceError(f"'{text}' is not between {low} and {high}")
+        raise RecurrenceError(
+            N_("'{text}' is not between {low} and {high}"), text=text, low=low, high=high
+        )
     return value
 
 
@@ -99,7 +101,9 @@ def _cron_weekdays(field: str) -> list[weekday] | None:
             cron_day = _cron_number(match[1], 0, 7, _DOW_NAMES)
             nth = -1 if match[3] else int(match[2])
             if not 1 <= nth <= 5 and nth != -1:
-                raise RecurrenceError(f"'{item}' asks for week {nth}; a month has weeks 1 to 5")
+                raise RecurrenceError(
+                    N_("'{item}' asks for week {nth}; a month has weeks 1 to 5"), item=item, nth=nth
+                )
             days.append(_WEEKDAYS[(cron_day - 1) % 7](nth))
         else:
             plain.append(item)
@@ -155,7 +159,13 @@ def _build(rule: str, dtstart_local: datetime, zone: str, until_local: datetime)
     """
     text = rule.strip()
     if not text or len(text) > MAX_RULE_CHARS:
-        raise RecurrenceError(f"a rule must be 1 to {MAX_RULE_CHARS} characters; {RULE_HINT}")
+        raise RecurrenceError(
+            N_(
+                "a rule must be 1 to {n} characters; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                " or a cron rule such as 30 8 * * 5#1"
+            ),
+            n=MAX_RULE_CHARS,
+        )
     if dtstart_local.tzinfo is not None:
         raise ValueError("dtstart_local must be a naive wall-clock datetime")
     try:
@@ -163,26 +173,49 @@ def _build(rule: str, dtstart_local: datetime, zone: str, until_local: datetime)
             try:
                 return _cron_rule(text, dtstart_local, until_local)
             except RecurrenceError as exc:
-                raise RecurrenceError(f"in cron rule '{text}': {exc}") from exc
+                raise RecurrenceError(
+                    N_("in cron rule '{text}': {problem}"), text=text, problem=exc
+                ) from exc
         body = _rrule_text(text.upper(), zone)
         if any(part in body for part in ("DTSTART", "\n", "EXDATE", "RDATE")):
-            raise RecurrenceError("give only the RRULE part; the start comes from the deadline")
+            raise RecurrenceError(N_("give only the RRULE part; the start comes from the deadline"))
         freq = _FREQ_RE.search(body)
         if freq is None:
-            raise RecurrenceError(f"'{text}' has no FREQ; {RULE_HINT}")
+            raise RecurrenceError(
+                N_(
+                    "'{text}' has no FREQ; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                    " or a cron rule such as 30 8 * * 5#1"
+                ),
+                text=text,
+            )
         if freq[1] not in ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"):
-            raise RecurrenceError(f"FREQ={freq[1]} is too frequent or unknown for a deadline")
+            raise RecurrenceError(
+                N_("FREQ={freq} is too frequent or unknown for a deadline"), freq=freq[1]
+            )
         built = rrulestr(body, dtstart=dtstart_local, cache=False)
         if isinstance(built, rrule) and "COUNT=" not in body and "UNTIL=" not in body:
             built = built.replace(until=until_local)
     except RecurrenceError:
         raise
     except ZoneError as exc:
-        raise RecurrenceError(str(exc)) from exc
+        raise RecurrenceError.quoting(exc) from exc
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise RecurrenceError(f"'{text}' is not a rule I can read ({exc}); {RULE_HINT}") from exc
+        raise RecurrenceError(
+            N_(
+                "'{text}' is not a rule I can read ({detail}); write e.g."
+                " FREQ=MONTHLY;BYDAY=1FR or a cron rule such as 30 8 * * 5#1"
+            ),
+            text=text,
+            detail=str(exc),
+        ) from exc
     if not isinstance(built, rrulebase):
-        raise RecurrenceError(f"'{text}' is not a single rule; {RULE_HINT}")
+        raise RecurrenceError(
+            N_(
+                "'{text}' is not a single rule; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                " or a cron rule such as 30 8 * * 5#1"
+            ),
+            text=text,
+        )
     return built
 
 
@@ -199,10 +232,22 @@ def validate_rule(text: str, *, zone: str = "UTC") -> None:
     rule = _build(text, _REFERENCE_START, zone, _REFERENCE_START + timedelta(days=HORIZON_DAYS))
     sample = list(itertools.islice(rule, _VALIDATION_SAMPLE))
     if not sample:
-        raise RecurrenceError(f"'{text.strip()}' never occurs; {RULE_HINT}")
+        raise RecurrenceError(
+            N_(
+                "'{text}' never occurs; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                " or a cron rule such as 30 8 * * 5#1"
+            ),
+            text=text.strip(),
+        )
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sample)]
     if gaps and min(gaps) < MIN_OCCURRENCE_GAP_S:
-        raise RecurrenceError(f"'{text.strip()}' occurs more than once an hour; {RULE_HINT}")
+        raise RecurrenceError(
+            N_(
+                "'{text}' occurs more than once an hour; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                " or a cron rule such as 30 8 * * 5#1"
+            ),
+            text=text.strip(),
+        )
 
 
 def occurrences(

@@ -8,6 +8,8 @@ from urllib.parse import urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from bot.domain.text import N_, ReaderError
+
 SourceKind = Literal["feed", "google_news", "gdelt", "page"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("feed", "google_news", "gdelt", "page")
 
@@ -19,7 +21,7 @@ GDELT_DEFAULT_RECORDS = 75
 GDELT_DEFAULT_TIMESPAN = "1d"
 
 
-class SourceSpecError(ValueError):
+class SourceSpecError(ReaderError):
     """A source definition that cannot be used; the message names the problem."""
 
 
@@ -36,9 +38,9 @@ class SourceSpec:
 def _check_query(query: str) -> str:
     cleaned = " ".join(query.split())
     if not cleaned:
-        raise SourceSpecError("the query is empty")
+        raise SourceSpecError(N_("the query is empty"))
     if len(cleaned) > MAX_QUERY_CHARS:
-        raise SourceSpecError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        raise SourceSpecError(N_("the query is longer than {n} characters"), n=MAX_QUERY_CHARS)
     return cleaned
 
 
@@ -46,7 +48,7 @@ def _check_http_url(url: str) -> str:
     cleaned = url.strip()
     parts = urlsplit(cleaned)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise SourceSpecError(f"not an http(s) URL: {url!r}")
+        raise SourceSpecError(N_("not an http(s) URL: {url}"), url=repr(url))
     return cleaned
 
 
@@ -58,9 +60,13 @@ def google_news_url(query: str, *, language: str = "en-GB", region: str = "GB") 
     region = region.strip().upper()
     language = language.strip()
     if not region.isalpha() or len(region) != 2:
-        raise SourceSpecError(f"region must be a two-letter country code, not {region!r}")
+        raise SourceSpecError(
+            N_("region must be a two-letter country code, not {region}"), region=repr(region)
+        )
     if not language or not all(part.isalnum() for part in language.split("-")):
-        raise SourceSpecError(f"language must look like en-GB, not {language!r}")
+        raise SourceSpecError(
+            N_("language must look like en-GB, not {language}"), language=repr(language)
+        )
     base_language = language
     if base_language.upper().endswith("-" + region):
         base_language = base_language[: -len(region) - 1]
@@ -76,7 +82,7 @@ def gdelt_url(
 ) -> str:
     """The GDELT DOC 2.0 API URL listing articles (ArtList, JSON, newest first) for `query`."""
     if not 1 <= max_records <= GDELT_MAX_RECORDS:
-        raise SourceSpecError(f"max_records must be between 1 and {GDELT_MAX_RECORDS}")
+        raise SourceSpecError(N_("max_records must be between 1 and {n}"), n=GDELT_MAX_RECORDS)
     params = {
         "query": _check_query(query),
         "mode": "ArtList",
@@ -102,9 +108,9 @@ def source_spec(
     choices = (("url", url), ("google_news", google_news), ("gdelt", gdelt), ("page", page))
     given = [name for name, value in choices if value]
     if len(given) != 1:
-        raise SourceSpecError("give exactly one of url, google_news, gdelt or page")
+        raise SourceSpecError(N_("give exactly one of url, google_news, gdelt or page"))
     if select is not None and page is None:
-        raise SourceSpecError("select is only for page sources")
+        raise SourceSpecError(N_("select is only for page sources"))
     if url:
         return SourceSpec("feed", _check_http_url(url))
     if google_news:
@@ -116,7 +122,7 @@ def source_spec(
         query = _check_query(gdelt)
         return SourceSpec("gdelt", gdelt_url(query), query=query)
     if not select or not select.strip():
-        raise SourceSpecError("a page source needs a CSS selector in select")
+        raise SourceSpecError(N_("a page source needs a CSS selector in select"))
     _check_selector(select.strip())
     return SourceSpec("page", _check_http_url(page or ""), select=select.strip())
 
@@ -125,4 +131,6 @@ def _check_selector(select: str) -> None:
     try:
         LexborHTMLParser("<p></p>").css(select)
     except SelectolaxError as exc:
-        raise SourceSpecError(f"not a valid CSS selector: {select!r}") from exc
+        raise SourceSpecError(
+            N_("not a valid CSS selector: {select}"), select=repr(select)
+        ) from exc

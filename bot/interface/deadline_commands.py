@@ -112,7 +112,7 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         reading = parse_when(text, zone=zone, now=now)
     except WhenError as exc:
-        await reply(update, replies.unreadable_when(str(exc)))
+        await reply(update, replies.unreadable_when(exc))
         return
     spec = DeadlineSpec(
         slug="",
@@ -222,7 +222,7 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         example = (
             f"/edit {slug} when 12 Aug 09:00" if field == "when" else f"/edit {slug} remind 7d 1d"
         )
-        await reply(update, replies.bad_input(str(exc), example))
+        await reply(update, replies.bad_input(exc, example))
         return
     assert deadline_id is not None
     runtime.deadlines.changed(deadline_id, written)
@@ -347,7 +347,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         offsets = [o.text for o in parse_offsets(args[1:])] if own else None
     except OffsetError as exc:
-        await reply(update, replies.bad_input(str(exc), f"/remind {slug} 7d 1d 2h"))
+        await reply(update, replies.bad_input(exc, f"/remind {slug} 7d 1d 2h"))
         return
     try:
         deadline, _ = runtime.deadlines.follow(dest, slug, offsets, reset=not own)

@@ -211,7 +211,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     try:
         name = places.zone_for(" ".join(context.args))
     except ZoneError as exc:
-        await reply_text(update, render.chat.zone_error(str(exc)))
+        await reply_text(update, render.chat.zone_error(exc))
         return
     place = await arrive(
         update, context, changing=True, unregistered=render.chat.zone_register_first

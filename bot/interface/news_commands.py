@@ -85,7 +85,7 @@ async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, 
         return
     except QuerySyntaxError as exc:
         shown = " ".join(query.split())
-        await reply(update, news_text.invalid_query(shown, exc.message, exc.position))
+        await reply(update, news_text.invalid_query(shown, exc))
         return
     await reply(update, rendered)
 
@@ -215,7 +215,7 @@ async def _import_opml(update: Update, runtime: Runtime, chat_id: int, document:
     try:
         read = parse_opml(data)
     except OpmlError as exc:
-        await reply(update, news_text.opml_unreadable(str(exc)))
+        await reply(update, news_text.opml_unreadable(exc))
         return
     accepted: list[NewSource] = []
     refused = list(read.skipped)

@@ -1,8 +1,9 @@
 """The message catalog: every string marked for translation in `bot/`, and how each shipped
 language's `.po` file stands against it (`python -m bot.render.catalog` brings them up to date).
 
-Marks: `_("…")` where a message is shown, `N_("…")` where a table is defined,
-`ngettext("…", "…", n)` for counts. The test suite fails on a msgid a catalog lacks or
+Marks: `_("…")` where a message is shown, `N_("…")` where a table is defined (and, from
+`bot.domain.text`, where a reader error's template is raised), `ngettext("…", "…", n)` for
+counts. The test suite fails on a msgid a catalog lacks or
 leaves untranslated, and on one it keeps that the code no longer has.
 """
 

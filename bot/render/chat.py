@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.render.common import Rendered, count_of, escape
+from bot.domain.text import ReaderError
+from bot.render.common import Rendered, count_of, escape, reader_error
 from bot.render.i18n import N_, _, ngettext
 
 
@@ -99,8 +100,8 @@ def zone_shown(zone: str) -> str:
     )
 
 
-def zone_error(error: str) -> str:
-    return _("{error}. Example: /timezone New York").format(error=error)
+def zone_error(error: str | ReaderError) -> str:
+    return _("{error}. Example: /timezone New York").format(error=reader_error(error))
 
 
 def zone_register_first() -> str:

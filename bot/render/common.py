@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.domain.text import ReaderError
 from bot.render.i18n import _, current, ngettext, number
 
 
@@ -156,3 +157,15 @@ def title_link(title: str, url: str | None) -> str:
 
 def error_reply() -> Rendered:
     return Rendered(_("Sorry, something went wrong on our side. Please try again in a moment."))
+
+
+def reader_error(error: str | ReaderError) -> str:
+    """A reader's refusal (a date, offset, rule, query, source or file it could not read) in the
+    current language, as plain text to escape. A refusal quoted inside another is worded too."""
+    if isinstance(error, str):
+        return error
+    params = {
+        name: reader_error(value) if isinstance(value, ReaderError) else value
+        for name, value in error.params.items()
+    }
+    return _(error.template).format(**params)

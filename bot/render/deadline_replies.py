@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.domain.natural import example_date
 from bot.domain.offsets import Offset, parse_offset
+from bot.domain.text import ReaderError
 from bot.render.chat import CORE_HELP, DEADLINE_HELP
 from bot.render.common import (
     Button,
@@ -18,6 +19,7 @@ from bot.render.common import (
     escape,
     format_due,
     offset_text,
+    reader_error,
     title_link,
 )
 from bot.render.i18n import _, ngettext
@@ -193,11 +195,11 @@ def add_preview(
     return Rendered(text, (buttons,))
 
 
-def unreadable_when(hint: str) -> Rendered:
+def unreadable_when(hint: str | ReaderError) -> Rendered:
     examples = "\n".join(f"<code>{escape(e)}</code>" for e in add_examples())
     return Rendered(
         _("I couldn't read that: {hint}.\nNothing was added. Examples:\n{examples}").format(
-            hint=escape(hint), examples=examples
+            hint=escape(reader_error(hint)), examples=examples
         )
     )
 
@@ -292,10 +294,10 @@ def remind_set(title: str, offsets: Sequence[str], own: bool) -> Rendered:
     return Rendered(text.format(title=escape(title), offsets=escape(_offsets_text(offsets))))
 
 
-def bad_input(message: str, example: str) -> Rendered:
+def bad_input(message: str | ReaderError, example: str) -> Rendered:
     return Rendered(
         _("{message}.\nNothing was changed. Example: {example}").format(
-            message=escape(message), example=f"<code>{escape(example)}</code>"
+            message=escape(reader_error(message)), example=f"<code>{escape(example)}</code>"
         )
     )
 

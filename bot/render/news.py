@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from bot.domain.query import QuerySyntaxError
+from bot.domain.text import ReaderError
 from bot.render.common import (
     Button,
     Rendered,
@@ -23,6 +25,7 @@ from bot.render.common import (
     countdown,
     escape,
     format_due,
+    reader_error,
     title_link,
 )
 from bot.render.i18n import N_, _, ngettext, number
@@ -345,8 +348,9 @@ class SourceRow(Protocol):
     def items_seen(self) -> int: ...
 
 
-def invalid_query(query: str, message: str, position: int) -> Rendered:
+def invalid_query(query: str, error: QuerySyntaxError) -> Rendered:
     """The parser's message, and a caret under the place it points at."""
+    message, position = reader_error(error), error.position
     shown = "".join(" " if ch.isspace() else ch for ch in query)
     return Rendered(
         _("I couldn't read that query: {message}").format(message=escape(message))
@@ -480,12 +484,12 @@ def opml_imported(added: int, present: int, refused: Sequence[str]) -> Rendered:
     return Rendered("\n".join(lines))
 
 
-def opml_unreadable(message: str) -> Rendered:
+def opml_unreadable(message: str | ReaderError) -> Rendered:
     return Rendered(
         _(
             "I couldn't read that OPML file: {message}. "
             "Send the file, then reply to it with /import."
-        ).format(message=escape(message))
+        ).format(message=escape(reader_error(message)))
     )
 
 

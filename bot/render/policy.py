@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from bot.delivery_policy.quiet import PolicyInputError
-from bot.render.common import Rendered, format_moment, span_text
+from bot.render.common import Rendered, format_moment, reader_error, span_text
 from bot.render.i18n import N_, _, number
 from bot.services.policy import StatusFacts
 
@@ -73,8 +73,8 @@ def input_error(error: PolicyInputError) -> str:
         "not_a_digest": _('"{value}" is not a digest setting.'),
     }
     if error.problem == "unreadable_clock":
-        # The clock reader's own words (English: it lives below the render layer).
-        what = f"{error.detail[:1].upper()}{error.detail[1:]}."
+        detail = reader_error(error.detail)
+        what = f"{detail[:1].upper()}{detail[1:]}."
     else:
         what = problems[error.problem].format(value=value)
     return f"{what} {_input_form(error.form)}"

@@ -8,6 +8,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from bot.domain.offsets import ZoneError, zone_info
+from bot.domain.text import N_
 
 SHOWN_CHARS = 60  # of a name that matched nothing, echoed back
 # Cities people type that the zone database does not use as a zone name.
@@ -84,7 +85,10 @@ def zone_for(name: str) -> str:
     if found is None:
         shown = cleaned if len(cleaned) <= SHOWN_CHARS else cleaned[:SHOWN_CHARS] + "…"
         raise ZoneError(
-            f"'{shown}' is not a time zone or a city I know; write e.g. London,"
-            " New York or Europe/Paris"
+            N_(
+                "'{shown}' is not a time zone or a city I know; write e.g. London,"
+                " New York or Europe/Paris"
+            ),
+            shown=shown,
         )
     return found

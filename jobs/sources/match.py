@@ -294,7 +294,12 @@ class Matcher:
             try:
                 self._queries[query_id] = parse_query(text)
             except QuerySyntaxError as exc:
-                raise QuerySyntaxError(f"query {query_id!r}: {exc.message}", exc.position) from exc
+                raise QuerySyntaxError(
+                    "query {query_id}: {problem}",
+                    exc.position,
+                    query_id=repr(query_id),
+                    problem=exc,
+                ) from exc
         self._ids = sorted(self._queries)
         self._roots = [self._queries[qid].root for qid in self._ids]
         self._checks = [compile_query(root) for root in self._roots]

@@ -1,0 +1,32 @@
+"""Reader errors as data: an English message template with named placeholders, and its values.
+
+The domain speaks no language but English; `str(error)` is the English sentence (command line,
+logs, check-config). The render layer looks the template up in the reader's language
+(`bot.render.common.reader_error`). `N_` marks a template for the catalog
+(`python -m bot.render.catalog` extracts it from here as from `bot/render`).
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark a message template for the catalog; it is translated where it is shown."""
+    return message
+
+
+class ReaderError(ValueError):
+    """Input a reader refused; `template` (marked with `N_`) and `params` say why.
+
+    A parameter may itself be a ReaderError (a refusal quoted inside another): it is worded
+    in the same language as the message around it.
+    """
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template = template
+        self.params = params
+
+    @classmethod
+    def quoting(cls, error: ReaderError) -> ReaderError:
+        """The same refusal, raised as this class (a reader passing on another's)."""
+        return cls(error.template, **error.params)
