@@ -4,7 +4,7 @@ follows and to every one it follows later, by /follow, a deep link or a /setting
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.interface.app import HeraldBot
 from bot.services.settings import OFFSET_PRESETS
@@ -32,10 +32,10 @@ def offsets(herald: HeraldBot) -> dict[str, list[str] | None]:
     with session_scope(herald.runtime.engine) as session:
         rows = session.exec(
             select(Deadline.slug, DeadlineSubscription.remind)
-            .join(DeadlineSubscription, DeadlineSubscription.deadline_id == Deadline.id)
+            .join(DeadlineSubscription, col(DeadlineSubscription.deadline_id) == Deadline.id)
             .where(DeadlineSubscription.chat_id == CHAT)
         ).all()
-    return dict(rows)
+    return {slug: list(remind) if remind is not None else None for slug, remind in rows}
 
 
 def deadline_id(herald: HeraldBot, slug: str) -> int:

@@ -43,6 +43,7 @@ def _pairs(message: Message) -> list[tuple[str, str]]:
     if isinstance(message.id, str):
         return [(message.id, str(message.string))]
     singular, plural = message.id
+    assert isinstance(message.string, tuple | list), message.id
     forms = list(message.string)
     return [(singular, forms[0])] + [(plural, form) for form in forms[1:]]
 
@@ -281,8 +282,11 @@ def _exempt(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
             func = node.func
             if isinstance(func, ast.Name) and func.id in MARKS | COMMAND_TABLES:
                 return True
-            logging = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-            if logging and func.value.id == "log":  # type: ignore[union-attr]
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "log"
+            ):
                 return True  # log lines are for operators
     return False
 
@@ -314,4 +318,5 @@ def test_catalog_update_adds_new_messages_and_drops_stale_ones(
     assert capsys.readouterr().out == "de: 1 untranslated\n"
     after = catalog.standing("de")
     assert (after.missing, after.stale) == (["Saved."], [])
-    assert catalog.read("de").get("Settings").string == "Einstellungen"
+    settings = catalog.read("de").get("Settings")
+    assert settings is not None and settings.string == "Einstellungen"
