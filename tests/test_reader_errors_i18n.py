@@ -4,11 +4,12 @@ while `str(error)` stays the English sentence for the command line, logs and che
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.domain.natural import WhenError
+from bot.domain.natural import WhenError, parse_when
 from bot.domain.query import QuerySyntaxError, parse_query
 from bot.domain.recurrence import RecurrenceError, validate_rule
 from bot.domain.text import ReaderError
@@ -104,3 +105,24 @@ def test_every_reader_error_class_carries_a_template() -> None:
     for kind in (WhenError, OffsetError, ZoneError, RecurrenceError, QuerySyntaxError):
         assert issubclass(kind, ReaderError)
     assert issubclass(OpmlError, ReaderError) and issubclass(SourceSpecError, ReaderError)
+
+
+def test_dates_in_a_reader_error_are_worded_in_the_readers_language() -> None:
+    now = datetime(2025, 7, 1, 12, tzinfo=UTC)
+    with pytest.raises(WhenError) as caught:
+        parse_when("Friday 9 July Deal", zone="UTC", now=now)
+    english = "9 July 2025 is a Wednesday, not a Friday"
+    assert str(caught.value) == english
+    with use_language("de"):
+        assert reader_error(caught.value) == "der 9 Juli 2025 ist ein Mittwoch, kein Freitag"
+    with use_language("en"):
+        assert reader_error(caught.value) == english
+
+
+async def test_a_german_user_reads_a_wrong_weekday_in_german(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    await say(bot_api, GERMAN, "/start", language="de")
+    reply = await say(bot_api, GERMAN, "/add Friday 9 July 2099 Deal", language="de")
+    assert "der 9 Juli 2099 ist ein Donnerstag, kein Freitag" in reply, reply
+    assert "Thursday" not in reply and "July 2099" not in reply

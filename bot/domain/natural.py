@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 
 from bot.domain.offsets import ZoneError, due_from_date, local_to_utc, zone_info
-from bot.domain.text import N_, ReaderError
+from bot.domain.text import N_, DateText, ReaderError
 
 MAX_INPUT_CHARS = 500
 MAX_TITLE_CHARS = 200
@@ -461,12 +461,12 @@ def _resolve(expression: _Expression, now: datetime) -> tuple[datetime, bool]:
         )
     day, due = chosen
     if part.weekday is not None and day.weekday() != part.weekday:
-        named = calendar.day_name[part.weekday]
+        named = day + timedelta(days=part.weekday - day.weekday())
         raise WhenError(
             N_("{day} is a {weekday}, not a {named}"),
-            day=f"{day.day} {day:%B %Y}",
-            weekday=f"{day:%A}",
-            named=named,
+            day=DateText(day, "d MMMM y"),
+            weekday=DateText(day, "EEEE"),
+            named=DateText(named, "EEEE"),
         )
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
         raise WhenError(_TOO_FAR, years=MAX_YEARS_AHEAD)

@@ -8,6 +8,11 @@ logs, check-config). The render layer looks the template up in the reader's lang
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
+from babel.dates import format_date
+
 
 def N_(message: str) -> str:
     """Mark a message template for the catalog; it is translated where it is shown."""
@@ -30,3 +35,19 @@ class ReaderError(ValueError):
     def quoting(cls, error: ReaderError) -> ReaderError:
         """The same refusal, raised as this class (a reader passing on another's)."""
         return cls(error.template, **error.params)
+
+
+@dataclass(frozen=True)
+class DateText:
+    """A date quoted in a reader error: `pattern` (CLDR, e.g. "d MMMM y" or "EEEE" for the
+    weekday) words it; `str()` is the English wording, the render layer the reader's."""
+
+    day: date
+    pattern: str
+
+    def __str__(self) -> str:
+        return self.worded("en")
+
+    def worded(self, locale: str) -> str:
+        """The date in `locale` ("en", "de"), laid out by `pattern`."""
+        return format_date(self.day, self.pattern, locale=locale)

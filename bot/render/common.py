@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot.domain.text import ReaderError
+from bot.domain.text import DateText, ReaderError
 from bot.render.i18n import _, current, ngettext, number
 
 
@@ -159,13 +159,18 @@ def error_reply() -> Rendered:
     return Rendered(_("Sorry, something went wrong on our side. Please try again in a moment."))
 
 
+def _worded(value: object) -> object:
+    if isinstance(value, ReaderError):
+        return reader_error(value)
+    if isinstance(value, DateText):
+        return value.worded(current())
+    return value
+
+
 def reader_error(error: str | ReaderError) -> str:
     """A reader's refusal (a date, offset, rule, query, source or file it could not read) in the
     current language, as plain text to escape. A refusal quoted inside another is worded too."""
     if isinstance(error, str):
         return error
-    params = {
-        name: reader_error(value) if isinstance(value, ReaderError) else value
-        for name, value in error.params.items()
-    }
+    params = {name: _worded(value) for name, value in error.params.items()}
     return _(error.template).format(**params)
