@@ -12,6 +12,7 @@ import pytest
 from bot.domain.natural import WhenError, parse_when
 from bot.domain.query import QuerySyntaxError, parse_query
 from bot.domain.recurrence import RecurrenceError, validate_rule
+from bot.domain.ssrf import UnsafeAddress, check_url
 from bot.domain.text import ReaderError
 from bot.interface.app import HeraldBot
 from bot.render.common import reader_error
@@ -126,3 +127,31 @@ async def test_a_german_user_reads_a_wrong_weekday_in_german(
     reply = await say(bot_api, GERMAN, "/add Friday 9 July 2099 Deal", language="de")
     assert "der 9 Juli 2099 ist ein Donnerstag, kein Freitag" in reply, reply
     assert "Thursday" not in reply and "July 2099" not in reply
+
+
+async def test_an_address_refusal_is_worded_in_the_readers_language() -> None:
+    async def to_metadata(host: str, port: int) -> list[str]:
+        return ["::ffff:169.254.169.254"]
+
+    with pytest.raises(UnsafeAddress) as caught:
+        await check_url("http://meta.test/latest", to_metadata)
+    english = "meta.test resolves to a IPv6 wrapping a cloud metadata address ::ffff:a9fe:a9fe"
+    assert str(caught.value) == english
+    with use_language("de"):
+        assert reader_error(caught.value) == (
+            "meta.test verweist auf eine IPv6-Adresse, die eine Cloud-Metadaten-Adresse"
+            " einbettet ::ffff:a9fe:a9fe"
+        )
+
+
+async def test_a_german_user_adding_a_local_address_reads_why_in_german(
+    bot_api: ServedAPI, herald: HeraldBot
+) -> None:
+    await say(bot_api, GERMAN, "/start", language="de")
+    loopback = await say(bot_api, GERMAN, "/calendar add http://127.0.0.1/x.ics", language="de")
+    assert "Loopback-Adresse 127.0.0.1" in loopback, loopback
+    metadata = await say(bot_api, GERMAN, "/calendar add http://169.254.169.254/x", language="de")
+    assert "Cloud-Metadaten-Adresse 169.254.169.254" in metadata, metadata
+    assert "address" not in loopback + metadata
+    for call in bot_api.api.sent(GERMAN):
+        check_telegram_html(str(call.params["text"]))

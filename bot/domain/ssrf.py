@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from bot.domain.text import N_, ReaderError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # A resolver maps (host, port) to the IP address strings it resolves to.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -27,31 +29,44 @@ NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")
 SIX_TO_FOUR_NETWORK = ipaddress.ip_network("2002::/16")
 
 
-class UnsafeAddress(Exception):
-    """A URL or address an untrusted source may not reach; the message says why."""
+class UnsafeAddress(ReaderError):
+    """A URL or address an untrusted source may not reach; the template and params say why.
+
+    Not to be caught as a plain ValueError where a literal address is parsed: parse with
+    `literal_address` first, then check with `check_ip`.
+    """
 
 
-def block_reason(address: IPAddress) -> str | None:
-    """Why `address` is not a public unicast address, or None when it is."""
+def address_refusal(address: IPAddress) -> ReaderError | None:
+    """Why `address` is not a public unicast address (a reader error), or None when it is."""
     if address in METADATA_ADDRESSES:
-        return "cloud metadata address"
+        return ReaderError(N_("cloud metadata address"))
     if isinstance(address, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(address)
         if embedded is not None:
-            reason = block_reason(embedded)
-            return f"IPv6 wrapping a {reason}" if reason else None
+            reason = address_refusal(embedded)
+            return ReaderError(N_("IPv6 wrapping a {reason}"), reason=reason) if reason else None
     checks = (
-        (address.is_unspecified, "unspecified address"),
-        (address.is_loopback, "loopback address"),
-        (address.is_link_local, "link-local address"),
-        (address.is_multicast, "multicast address"),
-        (isinstance(address, ipaddress.IPv4Address) and address in CGNAT_NETWORK, "CGNAT address"),
-        (address.is_reserved, "reserved address"),
-        (address.is_private, "private address"),
-        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "site-local"),
-        (not address.is_global, "non-global address"),
+        (address.is_unspecified, N_("unspecified address")),
+        (address.is_loopback, N_("loopback address")),
+        (address.is_link_local, N_("link-local address")),
+        (address.is_multicast, N_("multicast address")),
+        (
+            isinstance(address, ipaddress.IPv4Address) and address in CGNAT_NETWORK,
+            N_("CGNAT address"),
+        ),
+        (address.is_reserved, N_("reserved address")),
+        (address.is_private, N_("private address")),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, N_("site-local")),
+        (not address.is_global, N_("non-global address")),
     )
-    return next((reason for failed, reason in checks if failed), None)
+    return next((ReaderError(reason) for failed, reason in checks if failed), None)
+
+
+def block_reason(address: IPAddress) -> str | None:
+    """Why `address` is not a public unicast address, in English, or None when it is."""
+    refusal = address_refusal(address)
+    return None if refusal is None else str(refusal)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -64,13 +79,26 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def check_address(address: str) -> IPAddress:
-    """Parse an IP literal and raise UnsafeAddress unless it is public."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    reason = block_reason(ip)
-    if reason:
-        raise UnsafeAddress(f"{reason} {ip}")
+def literal_address(text: str) -> IPAddress | None:
+    """The IP address `text` spells (a zone suffix such as %eth0 dropped), or None for a name."""
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def check_ip(ip: IPAddress) -> IPAddress:
+    """`ip` if it is public; else raise UnsafeAddress."""
+    refusal = address_refusal(ip)
+    if refusal is not None:
+        raise UnsafeAddress(N_("{reason} {ip}"), reason=refusal, ip=str(ip))
     return ip
+
+
+def check_address(address: str) -> IPAddress:
+    """Parse an IP literal (ValueError if it is not one) and raise UnsafeAddress unless it is
+    public."""
+    return check_ip(ipaddress.ip_address(address.split("%", 1)[0]))
 
 
 def check_url_syntax(url: str) -> tuple[str, int]:
@@ -78,16 +106,16 @@ def check_url_syntax(url: str) -> tuple[str, int]:
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise UnsafeAddress(f"malformed URL: {exc}") from exc
+        raise UnsafeAddress(N_("malformed URL: {error}"), error=str(exc)) from exc
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise UnsafeAddress(f"scheme {scheme or '(none)'!r} is not allowed")
+        raise UnsafeAddress(N_("scheme {scheme} is not allowed"), scheme=repr(scheme or "(none)"))
     try:
         host, port = parts.hostname, parts.port
     except ValueError as exc:
-        raise UnsafeAddress(f"bad port in {url!r}") from exc
+        raise UnsafeAddress(N_("bad port in {url}"), url=repr(url)) from exc
     if not host:
-        raise UnsafeAddress("URL has no host")
+        raise UnsafeAddress(N_("URL has no host"))
     return host, port or (443 if scheme == "https" else 80)
 
 
@@ -103,20 +131,21 @@ async def resolve_public(host: str, port: int, resolver: Resolver) -> list[IPAdd
 
     All must pass, not just one: the connection may pick any of them.
     """
-    try:
-        return [check_address(host.strip("[]"))]
-    except ValueError:
-        pass  # not a literal address: resolve it
+    literal = literal_address(host.strip("[]"))
+    if literal is not None:
+        return [check_ip(literal)]
     try:
         resolved = await resolver(host, port)
     except OSError as exc:
-        raise UnsafeAddress(f"cannot resolve {host}: {exc}") from exc
+        raise UnsafeAddress(
+            N_("cannot resolve {host}: {error}"), host=host, error=str(exc)
+        ) from exc
     if not resolved:
-        raise UnsafeAddress(f"{host} resolves to no address")
+        raise UnsafeAddress(N_("{host} resolves to no address"), host=host)
     try:
         return [check_address(address) for address in resolved]
     except UnsafeAddress as exc:
-        raise UnsafeAddress(f"{host} resolves to a {exc}") from exc
+        raise UnsafeAddress(N_("{host} resolves to a {reason}"), host=host, reason=exc) from exc
 
 
 async def check_url(url: str, resolver: Resolver = system_resolver) -> None:
@@ -155,7 +184,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeAddress("unix sockets are not allowed")
+        raise UnsafeAddress(N_("unix sockets are not allowed"))
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

@@ -532,9 +532,9 @@ def opml_too_large(max_bytes: int) -> str:
     return _("it is larger than {bytes} bytes").format(bytes=number(max_bytes))
 
 
-def source_refused(url: str, reason: str) -> str:
+def source_refused(url: str, reason: str | ReaderError) -> str:
     """A URL a chat may not add (plain text; `reason` comes from the address check)."""
-    return _("{url} is refused: {reason}").format(url=url, reason=reason)
+    return _("{url} is refused: {reason}").format(url=url, reason=reader_error(reason))
 
 
 def source_limit_reached(url: str) -> str:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, func, select
 from bot.config import SourceConfig
 from bot.domain.source_kinds import SourceSpec, SourceSpecError, source_spec
 from bot.domain.ssrf import Resolver, UnsafeAddress, check_url, system_resolver
+from bot.domain.text import ReaderError
 from bot.store.models import Source, utcnow
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,10 @@ MAX_KEY_CHARS = 2000
 
 
 class SourceRefused(ValueError):
-    """A source a chat may not add: its `url` and why (`reason`, the address check's words);
+    """A source a chat may not add: its `url` and why (`reason`, the address check's refusal);
     bot.render.news words the refusal for the chat."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str | ReaderError) -> None:
         super().__init__(f"{url} is refused: {reason}")
         self.url, self.reason = url, reason
 
@@ -187,7 +188,7 @@ async def check_chat_source(url: str, resolver: Resolver = system_resolver) -> N
     try:
         await check_url(url, resolver)
     except UnsafeAddress as exc:
-        raise SourceRefused(url[:200], str(exc)) from None
+        raise SourceRefused(url[:200], exc) from None
 
 
 def all_sources(session: Session) -> list[Source]:

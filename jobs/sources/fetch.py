@@ -10,7 +10,7 @@ import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,8 +24,9 @@ from bot.domain.ssrf import (
     GuardedTransport,
     Resolver,
     UnsafeAddress,
-    check_address,
+    check_ip,
     check_url_syntax,
+    literal_address,
     system_resolver,
 )
 
@@ -525,9 +526,9 @@ def _check_hop(url: str, trusted: bool) -> None:
         host, _port = check_url_syntax(url)
     except UnsafeAddress as exc:
         raise InvalidURL(f"cannot fetch {url[:100]!r}: {exc}") from exc
-    if not trusted:
-        with suppress(ValueError):  # a host name, not a literal address
-            check_address(host.strip("[]"))
+    literal = literal_address(host.strip("[]"))  # None for a host name
+    if not trusted and literal is not None:
+        check_ip(literal)
 
 
 def _follow(chain: _Chain, status: int, location: str) -> None:
