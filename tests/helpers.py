@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -10,9 +11,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypedDict
 
+from sqlmodel import select
+
 from bot.config import Config, parse_config
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
+from bot.services.outbox import NewAlert, enqueue
+from bot.store.db import make_engine, session_scope
+from bot.store.models import Alert
 from tests.fakebot import Call, ServedAPI
 
 ANSWER_TIMEOUT_S = 10.0
@@ -127,3 +133,24 @@ async def press(
     await api.api.press(chat_id, data, message_id=message_id, user_id=user_id, chat_type=chat_type)
     await api.api.wait_for(lambda: len(edits(api)) > before, timeout_s)
     return str(edits(api)[before].params["text"])
+
+
+def enqueue_fan_out(database_url: str, chat_ids: range) -> None:
+    """One plain "fan-out" alert to each chat, committed, as a push to many followers is."""
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        alerts = [
+            NewAlert(chat_id, "fan-out", "plain", {"text": f"alert {chat_id}"})
+            for chat_id in chat_ids
+        ]
+        assert enqueue(session, alerts) == len(chat_ids)
+    engine.dispose()
+
+
+def alert_statuses(database_url: str) -> collections.Counter[str]:
+    """How many alerts of the outbox are in each status."""
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        statuses = collections.Counter(session.exec(select(Alert.status)).all())
+    engine.dispose()
+    return statuses

@@ -19,13 +19,11 @@ import signal
 import sys
 from pathlib import Path
 
-from sqlmodel import select
-
-from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import make_engine, migrate, session_scope
-from bot.store.models import Alert, Chat
+from bot.store.models import Chat
 from tests.fake_limited_api import LimitedBotAPI
 from tests.fakebot import serve
+from tests.helpers import alert_statuses, enqueue_fan_out
 
 ALERTS = 1000
 CRASHES = 20
@@ -81,21 +79,8 @@ def _fan_out(database_url: str) -> None:
     migrate(engine)
     with session_scope(engine) as session:
         session.add_all([Chat(id=chat_id) for chat_id in range(1, ALERTS + 1)])
-        session.flush()
-        alerts = [
-            NewAlert(chat_id, "fan-out", "plain", {"text": f"alert {chat_id}"})
-            for chat_id in range(1, ALERTS + 1)
-        ]
-        assert enqueue(session, alerts) == ALERTS
     engine.dispose()
-
-
-def _statuses(database_url: str) -> collections.Counter[str]:
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        statuses = collections.Counter(session.exec(select(Alert.status)).all())
-    engine.dispose()
-    return statuses
+    enqueue_fan_out(database_url, range(1, ALERTS + 1))
 
 
 def _received_at_least(api: LimitedBotAPI, count: int) -> bool:
@@ -153,7 +138,7 @@ async def test_sigkill_20_times_during_a_fan_out_loses_nothing_and_repeats_only_
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FINAL_TIMEOUT_S
         # Read in a thread: the fake Bot API the worker talks to is served on this loop.
-        while (await asyncio.to_thread(_statuses, database_url))["sent"] < ALERTS:
+        while (await asyncio.to_thread(alert_statuses, database_url))["sent"] < ALERTS:
             if loop.time() > deadline:
                 break
             await asyncio.sleep(0.1)
@@ -167,7 +152,7 @@ async def test_sigkill_20_times_during_a_fan_out_loses_nothing_and_repeats_only_
         await process.wait()
         served.server.stop()
 
-    assert _statuses(database_url) == {"sent": ALERTS}
+    assert alert_statuses(database_url) == {"sent": ALERTS}
     received = collections.Counter(str(call.params["text"]) for call in api.sent())
     assert set(received) == {f"alert {n}" for n in range(1, ALERTS + 1)}
     # Each extra copy is the message in flight at one kill (a resent message can be in flight

@@ -21,15 +21,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
 
 from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
-from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import make_engine, migrate, session_scope
 from bot.store.leader import APPLICATION_NAME
-from bot.store.models import Alert, Chat
+from bot.store.models import Chat
 from tests.fakebot import FakeBotAPI, ServedAPI
+from tests.helpers import alert_statuses, enqueue_fan_out
 from tests.replica_harness import (
     Replica,
     calls_by,
@@ -98,25 +97,6 @@ def _prepare(database_url: str, start: datetime) -> None:
     engine.dispose()
 
 
-def _fan_out(database_url: str) -> None:
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        alerts = [
-            NewAlert(chat_id, "fan-out", "plain", {"text": f"alert {chat_id}"})
-            for chat_id in range(1, FAN_OUT + 1)
-        ]
-        assert enqueue(session, alerts) == FAN_OUT
-    engine.dispose()
-
-
-def _statuses(database_url: str) -> collections.Counter[str]:
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        statuses = collections.Counter(session.exec(select(Alert.status)).all())
-    engine.dispose()
-    return statuses
-
-
 def _terminate_lock_connection(database_url: str, pid: int) -> int:
     engine = make_engine(database_url)
     with engine.begin() as connection:
@@ -146,7 +126,7 @@ async def _all_sent(database_url: str, timeout_s: float) -> None:
     (on this event loop) keeps answering meanwhile."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    while (statuses := await asyncio.to_thread(_statuses, database_url)) != {
+    while (statuses := await asyncio.to_thread(alert_statuses, database_url)) != {
         "sent": FAN_OUT + REMINDERS
     }:
         if loop.time() > deadline:
@@ -179,7 +159,7 @@ async def _strike_the_leader(
         first = leaders[0]
         second = next(replica for replica in replicas if replica is not first)
         await _until(api.api, lambda: _reminders_received(api.api) > 0, 90, "the first reminder")
-        await asyncio.to_thread(_fan_out, database_url)
+        await asyncio.to_thread(enqueue_fan_out, database_url, range(1, FAN_OUT + 1))
         await _until(api.api, lambda: _fan_out_received(api.api) >= KILL_AFTER, 90, "the fan-out")
         struck_at = time.time()
         strike(first)
