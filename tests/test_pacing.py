@@ -212,3 +212,53 @@ def test_idle_chats_are_swept_every_64_sends_not_sooner() -> None:
     clock.now += 2.0
     pacer.record_send(128, clock.now)
     assert pacer.tracked_chats == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"global_rate_per_s": 0}, "must be positive"),
+        ({"private_interval_s": -0.5}, "must be positive"),
+        ({"group_window_s": 0}, "must be positive"),
+        ({"group_per_minute": 0}, "must be at least 1"),
+        ({"global_burst": 0}, "must be at least 1"),
+    ],
+)
+def test_each_setting_out_of_range_is_rejected_on_its_own(
+    settings: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Pacer(**settings)  # type: ignore[arg-type]
+
+
+def test_a_slow_rate_and_a_short_window_are_kept_as_given() -> None:
+    clock = FakeClock()
+    pacer = Pacer(
+        global_rate_per_s=0.5,
+        private_interval_s=0.5,
+        group_per_minute=1,
+        group_window_s=0.5,
+        clock=clock,
+    )
+    pacer.record_send(-5, clock.now)
+    assert pacer.next_allowed(-5) == clock.now + 2.0  # one send every two seconds overall
+    clock.now += 2.0
+    assert pacer.ready(-5)
+
+
+def test_without_a_chat_interval_one_chat_may_take_every_global_slot() -> None:
+    clock = FakeClock()
+    pacer = Pacer(private_interval_s=0, clock=clock)
+    pacer.record_send(7, clock.now)
+    assert pacer.next_allowed(7) == pytest.approx(clock.now + 1 / 30, abs=1e-9)
+
+
+def test_a_chat_idle_exactly_at_the_sweep_is_forgotten() -> None:
+    clock = FakeClock(1000.0)
+    pacer = Pacer(clock=clock)
+    pacer.record_send(-5, 1000.0)  # its group window ends at 1060.0
+    pacer.record_send(7, 1059.0)  # its chat interval ends at 1060.0
+    clock.now = 1060.0
+    for _ in range(62):  # the 64th send sweeps, at 1060.0
+        pacer.record_send(1, clock.now)
+    assert pacer.tracked_chats == 1

@@ -291,3 +291,32 @@ def test_a_stray_closing_tag_before_a_cut_closes_nothing() -> None:
 )
 def test_a_link_without_visible_text_becomes_its_address(html_text: str, plain: str) -> None:
     assert html_to_plain(html_text) == plain
+
+
+def test_a_length_is_a_whole_number_of_utf16_units() -> None:
+    assert type(telegram_length("a😀&amp;")) is int
+
+
+def test_a_tab_is_a_break_like_a_space() -> None:
+    assert split_message("aaa\tbbb", 4) == ["aaa", "bbb"]
+
+
+def test_a_part_with_only_invisible_text_is_left_out() -> None:
+    assert split_message("aaaa\n&#160;\nbbbb", 4) == ["aaaa", "bbbb"]
+
+
+def test_the_smallest_limit_holds_one_astral_character_per_part() -> None:
+    assert split_message("😀😀", 2) == ["😀", "😀"]
+
+
+def test_a_message_exactly_at_the_limit_is_returned_unchanged() -> None:
+    assert split_message("\nabc", 4) == ["\nabc"]
+
+
+def test_a_part_that_must_take_something_still_keeps_an_accent_with_its_letter() -> None:
+    assert _fit("ae\u0301x", 2, must_take=True) == 1
+
+
+@pytest.mark.parametrize("html_text", ["<a>text</a>", '<a href="">text</a>'])
+def test_a_link_without_an_address_keeps_only_its_text(html_text: str) -> None:
+    assert html_to_plain(html_text) == "text"
