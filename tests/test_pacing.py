@@ -214,14 +214,18 @@ def test_idle_chats_are_swept_every_64_sends_not_sooner() -> None:
     assert pacer.tracked_chats == 1
 
 
+_NOT_POSITIVE = r"^rates and intervals must be positive$"
+_BELOW_ONE = r"^group_per_minute and global_burst must be at least 1$"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"global_rate_per_s": 0}, "must be positive"),
-        ({"private_interval_s": -0.5}, "must be positive"),
-        ({"group_window_s": 0}, "must be positive"),
-        ({"group_per_minute": 0}, "must be at least 1"),
-        ({"global_burst": 0}, "must be at least 1"),
+        ({"global_rate_per_s": 0}, _NOT_POSITIVE),
+        ({"private_interval_s": -0.5}, _NOT_POSITIVE),
+        ({"group_window_s": 0}, _NOT_POSITIVE),
+        ({"group_per_minute": 0}, _BELOW_ONE),
+        ({"global_burst": 0}, _BELOW_ONE),
     ],
 )
 def test_each_setting_out_of_range_is_rejected_on_its_own(
@@ -262,3 +266,9 @@ def test_a_chat_idle_exactly_at_the_sweep_is_forgotten() -> None:
     for _ in range(62):  # the 64th send sweeps, at 1060.0
         pacer.record_send(1, clock.now)
     assert pacer.tracked_chats == 1
+
+
+def test_a_fresh_pacer_holds_nothing_back_even_at_clock_zero() -> None:
+    pacer = Pacer(clock=FakeClock(0.0))
+    assert pacer.next_allowed(5) == 0.0
+    assert pacer.ready(5)

@@ -320,3 +320,7 @@ def test_a_part_that_must_take_something_still_keeps_an_accent_with_its_letter()
 @pytest.mark.parametrize("html_text", ["<a>text</a>", '<a href="">text</a>'])
 def test_a_link_without_an_address_keeps_only_its_text(html_text: str) -> None:
     assert html_to_plain(html_text) == "text"
+
+
+def test_a_space_that_starts_a_part_is_kept_as_text_not_taken_as_a_break() -> None:
+    assert split_message("aaaa bbbbbbbb", 4) == ["aaaa", " bbb", "bbbb", "b"]
