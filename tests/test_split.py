@@ -324,3 +324,7 @@ def test_a_link_without_an_address_keeps_only_its_text(html_text: str) -> None:
 
 def test_a_space_that_starts_a_part_is_kept_as_text_not_taken_as_a_break() -> None:
     assert split_message("aaaa bbbbbbbb", 4) == ["aaaa", " bbb", "bbbb", "b"]
+
+
+def test_line_breaks_past_the_limit_at_the_end_make_no_part() -> None:
+    assert split_message("aaaa\n\n", 4) == ["aaaa"]
