@@ -219,24 +219,32 @@ def test_a_reminder_within_the_last_hour_is_urgent_and_one_before_is_not() -> No
     assert late.alerts and {a.priority for a in late.alerts} == {PRIORITY_URGENT}
 
 
-async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_refresh_keeps_a_job_whose_time_passed_before_it_ran(engine: Engine) -> None:
     """A change handled just after a reminder time, before its job ran, must not drop it."""
-    now = datetime.now(UTC)
+    due = datetime(2026, 3, 2, 12, 0, 1, tzinfo=UTC)
     with session_scope(engine) as session:
         chats.register(session, 1, kind="private", title=None, auto_follow=False)
-        spec = DeadlineSpec(
-            slug="soon", title="Soon", due_at=now + timedelta(seconds=1), timezone="UTC", remind=()
-        )
+        spec = DeadlineSpec(slug="soon", title="Soon", due_at=due, timezone="UTC", remind=())
         deadline = deadline_ops.create(session, spec, origin="chat", owner_chat_id=1, actor="t")
-        deadline.reminded_until = now - timedelta(seconds=1)
+        deadline.reminded_until = due - timedelta(seconds=2)
         deadline_ops.follow(session, 1, deadline)
-    assert deadline.id is not None
-    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal())
-    jobs.clock = lambda: now + timedelta(seconds=2)  # the due time has passed; the job has not run
-    jobs.refresh(deadline.id)
-    job = jobs.scheduler.get_job(f"deadline:{deadline.id}")
-    assert job is not None and job.trigger.run_date == spec.due_at
-    await jobs.run(deadline.id)
+        deadline_id = deadline.id
+    with session_scope(engine) as session:  # followed before the due time
+        for sub in session.exec(select(DeadlineSubscription)):
+            sub.created_at = due - timedelta(seconds=2)
+            session.add(sub)
+    assert deadline_id is not None
+    # The due time has passed; the job has not run.
+    jobs = ReminderJobs(
+        engine,
+        AsyncIOScheduler(timezone=UTC),
+        OutboxSignal(),
+        clock=lambda: due + timedelta(seconds=1),
+    )
+    jobs.refresh(deadline_id)
+    job = jobs.scheduler.get_job(f"deadline:{deadline_id}")
+    assert job is not None and job.trigger.run_date == due
+    await jobs.run(deadline_id)
     with session_scope(engine) as session:
         assert [a.kind for a in session.exec(select(Alert))] == ["deadline_reached"]
 
@@ -457,3 +465,137 @@ def test_followers_are_loaded_with_their_own_offsets_or_the_deadlines(engine: En
         2: effective_offsets(["1d", "0"], ["3h"]),
     }
     assert offsets[1] != offsets[2]
+
+
+def _stamp_updated(engine: Engine, stamps: dict[int, datetime]) -> None:
+    with session_scope(engine) as session:
+        for deadline_id, updated in stamps.items():
+            deadline = session.get(Deadline, deadline_id)
+            assert deadline is not None
+            deadline.updated_at = updated
+            session.add(deadline)
+
+
+def test_a_sync_before_any_rebuild_looks_from_when_the_jobs_were_made(engine: Engine) -> None:
+    old = stored_deadline(engine, "old", T0 + timedelta(days=3))
+    new = stored_deadline(engine, "new", T0 + timedelta(days=3))
+    _stamp_updated(engine, {old: T0 - timedelta(hours=1), new: T0 + timedelta(seconds=30)})
+    now = [T0]
+    jobs = ReminderJobs(
+        engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: now[0]
+    )
+    now[0] = T0 + timedelta(minutes=1)
+    assert jobs.sync_changed() == 1
+    assert job_ids(jobs) == [f"deadline:{new}"]
+
+
+def test_each_sync_looks_back_five_seconds_before_the_last_one_and_no_further(
+    engine: Engine,
+) -> None:
+    """A change stamped just before a sync but committed after it is seen by the next sync;
+    one the previous sync already saw, longer before, is not refreshed again."""
+    seen = stored_deadline(engine, "seen", T0 + timedelta(days=3))
+    slow = stored_deadline(engine, "slow", T0 + timedelta(days=3))
+    _stamp_updated(engine, {seen: T0 + timedelta(seconds=50), slow: T0 - timedelta(days=1)})
+    now = [T0]
+    jobs = ReminderJobs(
+        engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: now[0]
+    )
+    jobs.rebuild()
+    now[0] = T0 + timedelta(seconds=60)
+    assert jobs.sync_changed() == 1  # "seen"
+    _stamp_updated(engine, {slow: T0 + timedelta(seconds=58)})  # committed after that sync
+    now[0] = T0 + timedelta(seconds=120)
+    assert jobs.sync_changed() == 1  # "slow" only
+
+
+async def test_a_failed_sync_is_logged_and_left_to_the_next_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+
+    def locked() -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(jobs, "sync_changed", locked)
+    with caplog.at_level(logging.ERROR, logger="jobs.reminders"):
+        await jobs.sync_changed_job()
+    [record] = caplog.records
+    assert record.getMessage() == "reminder sync failed; the next one retries"
+    assert record.exc_info is not None
+
+
+class CountingSignal(OutboxSignal):
+    """An outbox signal that counts how often the delivery worker was woken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notified = 0
+
+    def notify(self) -> None:
+        self.notified += 1
+        super().notify()
+
+
+async def test_the_job_writes_its_reminder_wakes_the_outbox_and_schedules_the_next_one(
+    engine: Engine,
+) -> None:
+    due = T0 + timedelta(days=3)
+    deadline_id = stored_deadline(engine, "next", due)
+    signal = CountingSignal()
+    at_1d = due - timedelta(days=1)
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), signal, clock=lambda: at_1d)
+    await jobs.run(deadline_id)
+    with session_scope(engine) as session:
+        assert [(a.kind, a.payload["offset"]) for a in session.exec(select(Alert))] == [
+            ("reminder", "1d")
+        ]
+    assert signal.notified == 1
+    job = jobs.scheduler.get_job(f"deadline:{deadline_id}")
+    assert job is not None
+    assert job.trigger.run_date == due
+    assert (job.func, job.args, job.name) == (jobs.run, (deadline_id,), f"deadline:{deadline_id}")
+    assert job.misfire_grace_time is None  # a job that runs late still writes its reminder
+
+
+async def test_the_job_of_a_cancelled_deadline_does_not_wake_the_outbox(engine: Engine) -> None:
+    deadline_id = stored_deadline(engine, "called-off", T0 + timedelta(days=1))
+    with session_scope(engine) as session:
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        deadline_ops.cancel(session, deadline, actor="t")
+    signal = CountingSignal()
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), signal, clock=lambda: T0)
+    await jobs.run(deadline_id)
+    assert signal.notified == 0
+
+
+def test_refreshing_twice_before_start_up_leaves_one_job(engine: Engine) -> None:
+    deadline_id = stored_deadline(engine, "twice", T0 + timedelta(days=3))
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    jobs.refresh(deadline_id)
+    jobs.refresh(deadline_id)
+    assert job_ids(jobs) == [f"deadline:{deadline_id}"]
+
+
+async def test_a_running_scheduler_replaces_a_deadlines_job_and_drops_it_when_cancelled(
+    engine: Engine,
+) -> None:
+    due = T0 + timedelta(days=3)
+    deadline_id = stored_deadline(engine, "live", due)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    try:
+        jobs = ReminderJobs(engine, scheduler, OutboxSignal(), clock=lambda: T0)
+        jobs.refresh(deadline_id)
+        jobs.refresh(deadline_id)  # a second change: the job is replaced, not added twice
+        [job] = scheduler.get_jobs()
+        assert job.trigger.run_date == due - timedelta(days=1)
+        with session_scope(engine) as session:
+            deadline = session.get(Deadline, deadline_id)
+            assert deadline is not None
+            deadline_ops.cancel(session, deadline, actor="t")
+        jobs.refresh(deadline_id)
+        assert scheduler.get_jobs() == []
+    finally:
+        scheduler.shutdown(wait=False)
