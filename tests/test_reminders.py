@@ -15,7 +15,7 @@ from bot.services import deadlines as deadline_ops
 from bot.services.deadlines import DeadlineSpec
 from bot.services.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, OutboxSignal
 from bot.store.db import session_scope
-from bot.store.models import Alert, Deadline, DeadlineSubscription
+from bot.store.models import Alert, Chat, Deadline, DeadlineSubscription
 from jobs.reminders import (
     Follower,
     ReminderJobs,
@@ -23,6 +23,7 @@ from jobs.reminders import (
     effective_offsets,
     load_followers,
     next_fire_at,
+    offline_summary_alerts,
     process,
     reminder_times,
 )
@@ -599,3 +600,108 @@ async def test_a_running_scheduler_replaces_a_deadlines_job_and_drops_it_when_ca
         assert scheduler.get_jobs() == []
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_chat_that_followed_at_the_very_reminder_time_does_not_get_it() -> None:
+    at_1d = DUE - timedelta(days=1)
+    deadline = make_deadline(reminded_until=at_1d - timedelta(seconds=5))
+    result = due_reminders(deadline, [follower(1, since=at_1d)], at_1d + timedelta(seconds=1))
+    assert result.alerts == []
+
+
+def test_a_reminder_exactly_a_minute_old_is_sent_once_on_time() -> None:
+    at_1d = DUE - timedelta(days=1)
+    deadline = make_deadline(reminded_until=at_1d - timedelta(seconds=5))
+    result = due_reminders(deadline, [follower(1)], at_1d + timedelta(seconds=60))
+    assert [(a.payload["offset"], a.payload["late"]) for a in result.alerts] == [("1d", False)]
+
+
+def test_a_deadline_due_exactly_a_minute_ago_is_sent_late_not_summed_up() -> None:
+    now = DUE + timedelta(seconds=60)
+    deadline = make_deadline(reminded_until=DUE - timedelta(hours=2))
+    result = due_reminders(deadline, [follower(1)], now)
+    assert result.missed == {}
+    assert [(a.payload["offset"], a.payload["late"]) for a in result.alerts] == [
+        ("0", False),
+        ("1h", True),
+    ]
+
+
+def test_a_single_late_reminder_names_no_other_missed_ones() -> None:
+    now = DUE - timedelta(hours=3)  # down from 2 days before: only the 1d reminder was missed
+    result = due_reminders(
+        make_deadline(reminded_until=DUE - timedelta(days=2)), [follower(1)], now
+    )
+    [alert] = result.alerts
+    assert alert.payload["late"] is True
+    assert "missed_offsets" not in alert.payload
+
+
+def test_an_on_time_reminder_after_downtime_does_not_carry_the_missed_ones() -> None:
+    now = DUE - timedelta(hours=1) + timedelta(seconds=1)  # back just after the 1h reminder time
+    result = due_reminders(
+        make_deadline(reminded_until=DUE - timedelta(days=10)), [follower(1)], now
+    )
+    payloads = {a.payload["offset"]: a.payload for a in result.alerts}
+    assert sorted(payloads) == ["1d", "1h"]
+    assert payloads["1h"]["late"] is False and "missed_offsets" not in payloads["1h"]
+    assert payloads["1d"]["late"] is True and payloads["1d"]["missed_offsets"] == ["7d"]
+
+
+def test_a_reminder_exactly_an_hour_before_the_deadline_is_urgent() -> None:
+    at_1h = DUE - timedelta(hours=1)
+    deadline = make_deadline(remind=["1h"], reminded_until=at_1h - timedelta(seconds=5))
+    result = due_reminders(deadline, [follower(1, ["1h"])], at_1h)
+    assert [(a.payload["offset"], a.priority) for a in result.alerts] == [("1h", PRIORITY_URGENT)]
+
+
+def test_the_offline_summary_lists_each_chats_missed_reminders_in_time_order() -> None:
+    """Followers with different offsets: each chat's list is still earliest first."""
+    now = DUE + timedelta(days=2)
+    deadline = make_deadline(reminded_until=DUE - timedelta(days=3))
+    result = process(deadline, [follower(1, ["1h"]), follower(2, ["1d"])], now)
+    assert {chat: [i["offset"] for i in items] for chat, items in result.missed.items()} == {
+        1: ["1h", "0"],
+        2: ["1d", "0"],
+    }
+    summaries = offline_summary_alerts(result.missed, now)
+    assert sorted((a.chat_id, a.dedup_key, a.kind, a.priority) for a in summaries) == [
+        (chat, f"offline:{int(now.timestamp())}", "offline_summary", PRIORITY_NORMAL)
+        for chat in (1, 2)
+    ]
+
+
+def test_a_repeating_deadline_keeps_its_occurrence_until_it_falls_due() -> None:
+    deadline = make_deadline(rule="FREQ=WEEKLY", rule_start=DUE)
+    at_1d = DUE - timedelta(days=1)
+    deadline.reminded_until = at_1d - timedelta(seconds=5)
+    result = process(deadline, [follower(1)], at_1d)
+    assert [a.payload["offset"] for a in result.alerts] == ["1d"]
+    assert deadline.due_at == DUE
+
+
+def test_rebuild_schedules_every_deadline_when_they_fill_more_than_one_chunk(
+    engine: Engine,
+) -> None:
+    ids = [stored_deadline(engine, f"d{n}", T0 + timedelta(days=3 + n)) for n in range(6)]
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    assert jobs.rebuild() == 6
+    assert job_ids(jobs) == sorted(f"deadline:{i}" for i in ids)
+
+
+def test_followers_of_every_deadline_are_loaded_without_inactive_chats(engine: Engine) -> None:
+    first = stored_deadline(engine, "first", T0 + timedelta(days=3))
+    second = stored_deadline(engine, "second", T0 + timedelta(days=4))
+    with session_scope(engine) as session:
+        chats.register(session, 2, kind="private", title=None, auto_follow=False)
+        deadline = session.get(Deadline, first)
+        assert deadline is not None
+        deadline_ops.follow(session, 2, deadline)
+    with session_scope(engine) as session:  # chat 2 blocked the bot
+        chat = session.get(Chat, 2)
+        assert chat is not None
+        chat.active = False
+        session.add(chat)
+    with session_scope(engine) as session:
+        loaded = load_followers(session)
+    assert {d: [f.chat_id for f in fs] for d, fs in loaded.items()} == {first: [1], second: [1]}
