@@ -750,3 +750,85 @@ def test_german_messages_read_as_reviewed(
         else:
             rendered = REPLY_CASES[name][case](VARIANTS["hostile"])
     assert as_snapshot(rendered, "hostile") == snapshot
+
+
+# --- Shared pieces of every message (bot/render/common.py) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "now"),  # a date-only deadline due in a second is not yet "today"
+        (0, "today"),
+        (-86399, "today"),
+        (-86400, "passed 1 day ago"),
+    ],
+)
+def test_a_date_only_countdown_is_today_for_the_day_after_its_due_moment(
+    seconds: int, words: str
+) -> None:
+    now = datetime(2025, 7, 9, 12, 0, tzinfo=UTC)
+    assert render.common.countdown(now + timedelta(seconds=seconds), now, all_day=True) == words
+    ago = words.removeprefix("passed ")
+    assert render.common.ago(now + timedelta(seconds=seconds), now, all_day=True) == ago
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "now"),
+        (-29, "now"),
+        (-30, "less than a minute ago"),
+        (-31, "less than a minute ago"),
+        (-(2 * 86400), "2 days ago"),
+        (-86400, "1 day ago"),  # a timed deadline: a day ago, not "today"
+    ],
+)
+def test_ago_is_now_within_half_a_minute_and_a_span_beyond(seconds: int, words: str) -> None:
+    now = datetime(2025, 7, 9, 12, 0, tzinfo=UTC)
+    assert render.common.ago(now + timedelta(seconds=seconds), now) == words
+
+
+@pytest.mark.parametrize(
+    ("days", "minutes", "words"),
+    [
+        (0, 0, "at the due time"),
+        (1, 0, "1 day"),
+        (0, 1, "1 minute"),
+        (7, 0, "7 days"),
+        (0, 60, "1 hour"),
+        (0, 150, "2 hours 30 minutes"),
+        (1, 90, "1 day 1 hour 30 minutes"),
+        (2, 61, "2 days 1 hour 1 minute"),
+    ],
+)
+def test_a_reminder_offset_reads_in_days_hours_and_minutes(
+    days: int, minutes: int, words: str
+) -> None:
+    assert render.common.offset_text(days, minutes) == words
+
+
+def test_offsets_and_spans_read_in_german_singular_and_plural() -> None:
+    with use_language("de"):
+        assert render.common.offset_text(0, 0) == "zum Fälligkeitszeitpunkt"
+        assert render.common.offset_text(1, 61) == "1 Tag 1 Stunde 1 Minute"
+        assert render.common.offset_text(2, 122) == "2 Tage 2 Stunden 2 Minuten"
+        assert render.common.span_text(3 * 86400) == "3 Tage"
+        assert render.common.span_text(86400 + 7200) == "1 Tag 2 Std."
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("http://news.example/a", "http://news.example/a"),
+        (" HTTPS://News.Example/b ", "HTTPS://News.Example/b"),
+        ("HTTP://news.example/c", "HTTP://news.example/c"),
+        ("ftp://news.example/d", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_only_http_and_https_links_are_kept_whatever_their_case(
+    url: str | None, kept: str | None
+) -> None:
+    assert render.common.http_url(url) == kept
