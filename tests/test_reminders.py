@@ -705,3 +705,16 @@ def test_followers_of_every_deadline_are_loaded_without_inactive_chats(engine: E
     with session_scope(engine) as session:
         loaded = load_followers(session)
     assert {d: [f.chat_id for f in fs] for d, fs in loaded.items()} == {first: [1], second: [1]}
+
+
+async def test_the_job_of_a_deadline_nobody_follows_writes_nothing_and_is_not_retried(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    deadline_id = stored_deadline(engine, "alone", T0 + timedelta(days=1), followed=False)
+    jobs = ReminderJobs(engine, AsyncIOScheduler(timezone=UTC), OutboxSignal(), clock=lambda: T0)
+    with caplog.at_level(logging.ERROR, logger="jobs.reminders"):
+        await jobs.run(deadline_id)
+    assert caplog.records == []
+    assert job_ids(jobs) == []
+    with session_scope(engine) as session:
+        assert session.exec(select(Alert)).all() == []
