@@ -15,7 +15,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ import bot.render
 from bot import render
 from bot.delivery_policy.split import split_message
 from bot.domain.query import QuerySyntaxError
+from bot.domain.text import DateText, ReaderError
 from bot.render import (
     calendars,
     chat,
@@ -832,3 +833,18 @@ def test_only_http_and_https_links_are_kept_whatever_their_case(
     url: str | None, kept: str | None
 ) -> None:
     assert render.common.http_url(url) == kept
+
+
+def test_a_refusal_with_dates_and_a_quoted_refusal_is_worded_in_the_readers_language() -> None:
+    day = date(2025, 7, 9)
+    weekday = ReaderError(
+        "{day} is a {weekday}, not a {named}",
+        day=DateText(day, "d MMMM y"),
+        weekday=DateText(day, "EEEE"),
+        named=DateText(day + timedelta(days=2), "EEEE"),
+    )
+    outer = ReaderError("in cron rule '{text}': {problem}", text="x", problem=weekday)
+    with use_language("de"):
+        assert render.common.reader_error(outer) == (
+            "in der Cron-Regel „x“: der 9 Juli 2025 ist ein Mittwoch, kein Freitag"
+        )
