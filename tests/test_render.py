@@ -848,3 +848,20 @@ def test_a_refusal_with_dates_and_a_quoted_refusal_is_worded_in_the_readers_lang
         assert render.common.reader_error(outer) == (
             "in der Cron-Regel „x“: der 9 Juli 2025 ist ein Mittwoch, kein Freitag"
         )
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "many", "words"),
+    [
+        (1, "chat", None, "1 chat"),
+        (2, "chat", None, "2 chats"),
+        (0, "deadline", None, "0 deadlines"),
+        (1200, "deadline", None, "1,200 deadlines"),
+        (1, "story", "stories", "1 story"),
+        (2, "story", "stories", "2 stories"),
+    ],
+)
+def test_a_count_is_followed_by_its_noun_in_the_singular_or_plural(
+    count: int, noun: str, many: str | None, words: str
+) -> None:
+    assert render.common.plural(count, noun, many) == words
