@@ -718,3 +718,12 @@ async def test_the_job_of_a_deadline_nobody_follows_writes_nothing_and_is_not_re
     assert job_ids(jobs) == []
     with session_scope(engine) as session:
         assert session.exec(select(Alert)).all() == []
+
+
+def test_a_repeating_deadline_past_its_last_occurrence_keeps_it_and_moves_its_watermark() -> None:
+    deadline = make_deadline(rule="FREQ=DAILY;COUNT=1", rule_start=DUE)
+    deadline.reminded_until = DUE - timedelta(seconds=5)
+    now = DUE + timedelta(seconds=10)
+    result = process(deadline, [follower(1)], now)
+    assert [a.kind for a in result.alerts] == ["deadline_reached"]
+    assert (deadline.due_at, deadline.reminded_until) == (DUE, now)
