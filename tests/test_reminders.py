@@ -727,3 +727,16 @@ def test_a_repeating_deadline_past_its_last_occurrence_keeps_it_and_moves_its_wa
     result = process(deadline, [follower(1)], now)
     assert [a.kind for a in result.alerts] == ["deadline_reached"]
     assert (deadline.due_at, deadline.reminded_until) == (DUE, now)
+
+
+def test_two_offsets_at_the_same_instant_across_a_clock_change_are_listed_larger_first() -> None:
+    """London leaves summer time on 26 October 2025: a day before 12:00 GMT that day is 12:00
+    BST on the 25th, the same instant as 25 hours before."""
+    due = datetime(2025, 10, 26, 12, 0, tzinfo=UTC)
+    deadline = make_deadline(due_at=due, remind=["1d", "25h"])
+    times = reminder_times(deadline, [follower(1, ["1d", "25h"])])
+    assert [(t.offset.text, t.fire_at) for t in times] == [
+        ("25h", datetime(2025, 10, 25, 11, 0, tzinfo=UTC)),
+        ("1d", datetime(2025, 10, 25, 11, 0, tzinfo=UTC)),
+        ("0", due),
+    ]
