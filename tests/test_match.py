@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import jobs.sources.match as match_module
 from bot.domain.query import (
     And,
     Node,
@@ -21,7 +22,14 @@ from bot.domain.query import (
     parse_query,
     tokenize,
 )
-from jobs.sources.match import Document, Matcher, explain_query, host_suffixes, match_query
+from jobs.sources.match import (
+    Document,
+    Matcher,
+    _Frequencies,
+    explain_query,
+    host_suffixes,
+    match_query,
+)
 from jobs.sources.try_query import document_from_text, run_try_query
 
 
@@ -138,6 +146,10 @@ def test_explain_lists_found_terms_as_written() -> None:
     assert (found, excluded) == (["steel"], ["tips"])
 
 
+def test_explain_lists_a_term_repeated_in_two_groups_once() -> None:
+    assert explain_query(parse_query("(a x) OR (b x)"), Document("x")) == (["x"], [])
+
+
 def test_query_text_is_data_not_code() -> None:
     matcher = Matcher({"q": '"__import__(\'os\')" OR intitle:"1 + 1"'})
     assert matcher.match(Document("Import OS")) == ["q"]
@@ -145,7 +157,8 @@ def test_query_text_is_data_not_code() -> None:
     assert matcher.match(Document("1 1")) == ["q"]
 
 
-def test_host_suffixes() -> None:
+def test_host_suffixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_module, "_host_cache", {})  # computed here, not remembered
     assert host_suffixes("https://a.b.Example.com:8080/x") == {
         "a.b.example.com",
         "b.example.com",
@@ -155,6 +168,84 @@ def test_host_suffixes() -> None:
     assert host_suffixes("example.org/path") == {"example.org", "org"}
     assert host_suffixes("") == frozenset()
     assert host_suffixes("http://[::1") == frozenset()
+
+
+def test_host_cache_is_cleared_when_it_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_module, "_host_cache", {})
+    monkeypatch.setattr(match_module, "_HOST_CACHE_MAX_ENTRIES", 2)
+    host_suffixes("https://a.com/x")
+    host_suffixes("https://b.com/x")
+    assert set(match_module._host_cache) == {"a.com", "b.com"}
+    assert host_suffixes("https://c.com/x") == {"c.com", "com"}
+    assert set(match_module._host_cache) == {"c.com"}
+
+
+# --- planning: which term of a query anchors it in the index -----------------------------------
+
+
+def anchor_of(plan: _Frequencies, query: str) -> set[tuple[str, str]] | None:
+    found = plan.anchors(parse_query(query).root)
+    return None if found is None else set(found)
+
+
+def test_anchor_before_any_sample_is_the_longest_word_or_a_site() -> None:
+    plan = _Frequencies()
+    assert anchor_of(plan, '"rare earth exports"') == {("w", "export")}
+    assert anchor_of(plan, "rare earths") == {("w", "earth")}
+    assert anchor_of(plan, "tariffs site:x.com") == {("h", "x.com")}
+    assert anchor_of(plan, "steel OR site:x.com") == {
+        ("w", "steel"),
+        ("h", "x.com"),
+    }
+    assert anchor_of(plan, "x -yyyyyy") == {("w", "x")}
+
+
+def test_a_node_without_a_term_every_match_contains_has_no_anchor() -> None:
+    plan = _Frequencies()
+    assert plan.anchors(Not(Term("y"))) is None
+    assert plan.anchors(And((Not(Term("x")), Not(Term("y"))))) is None
+    assert plan.anchors(Or((Term("x"), Not(Term("y"))))) is None
+
+
+def test_anchor_after_samples_is_the_rarest_term() -> None:
+    plan = _Frequencies()
+    plan.words.update({"export": 3, "tariff": 1})
+    plan.hosts.update({"x.com": 1})
+    assert anchor_of(plan, '"rare earth exports"') == {("w", "earth")}
+    # A one-letter word seen in no sample (1/1) beats a long one seen once (1 + 1/6),
+    # and a site seen once (1.01).
+    assert anchor_of(plan, "a tariffs") == {("w", "a")}
+    assert anchor_of(plan, "a site:x.com") == {("w", "a")}
+
+
+def test_every_nth_item_is_sampled_and_the_index_replanned_after_4_times_more_samples() -> None:
+    matcher = Matcher(
+        {"q": '"rare earth exports"', "s": "steel site:x.com"},
+        sample_every_items=2,
+        first_replan_samples=2,
+    )
+    assert matcher._word_keys == {"export"}  # longest word, nothing sampled yet
+    assert matcher._host_keys == {"x.com"}
+    matcher.match(Document("exports", url="https://x.com/a"))
+    assert matcher._frequencies.words == {}
+    matcher.match(Document("exports", url="https://x.com/a"))
+    assert matcher._frequencies.words == {"export": 1}
+    assert matcher._frequencies.hosts == {"x.com": 1}  # a site of some query, not "com"
+    matcher.match(Document("exports"))
+    assert matcher._word_keys == {"export"}  # one sample: not re-planned yet
+    matcher.match(Document("exports"))
+    assert matcher._frequencies.words == {"export": 2}
+    # Re-planned after two samples: "export" and the site are no longer the rarest.
+    assert (set(matcher._word_keys), set(matcher._host_keys)) == ({"earth", "steel"}, set())
+    for _ in range(4):  # two more samples of "earth": the next plan is due after eight
+        matcher.match(Document("earths"))
+    assert matcher._word_keys == {"earth", "steel"}
+    for _ in range(7):
+        matcher.match(Document("earths"))
+    assert matcher._frequencies.words == {"export": 2, "earth": 5}
+    assert matcher._word_keys == {"earth", "steel"}
+    matcher.match(Document("earths"))  # the eighth sample
+    assert matcher._word_keys == {"rare", "steel"}
 
 
 # --- property test: the indexed matcher agrees with the naive evaluation ----------------------

@@ -46,6 +46,7 @@ from bot.domain.query import (
         ("“Rare earths” — China’s…", ["rare", "earth", "china"]),
         ("", []),
         ("—", []),
+        ("Xi X-ray", ["xi", "x", "ray"]),  # only apostrophes are dropped, not an upper-case X
     ],
 )
 def test_tokenize(text: str, tokens: list[str]) -> None:
@@ -71,6 +72,21 @@ def test_tokenize_fields_agrees_with_tokenize() -> None:
         assert tokenize_fields(first, second) == [*tokenize(first), FIELD_BREAK, *tokenize(second)]
 
 
+def test_a_field_with_non_ascii_punctuation_is_tokenized_like_tokenize() -> None:
+    # "¡" has no ASCII form: the field takes the Unicode path, which drops it.
+    assert tokenize_fields("a", "¡hola! 北京") == ["a", FIELD_BREAK, "hola", "北京"]
+    assert tokenize_fields("¡hola!", "a") == ["hola", FIELD_BREAK, "a"]
+
+
+def test_tokens_are_folded_when_the_cache_is_cleared_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another thread may clear the cache between remembering the folds and reading them.
+    monkeypatch.setattr(query_module, "_fold_cache", {})
+    monkeypatch.setattr(query_module, "_remember_folds", lambda raw: None)
+    assert tokenize("tariffs on policies") == ["tariff", "on", "policy"]
+
+
 def test_fold_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(query_module, "_fold_cache", {})
     monkeypatch.setattr(query_module, "_FOLD_CACHE_MAX_ENTRIES", 4)
@@ -78,6 +94,16 @@ def test_fold_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tokenize(text) == ["alpha", "beta", "gamma", "delta", "epsilon"]
     assert tokenize("zetas etas") == ["zeta", "eta"]
     assert len(query_module._fold_cache) == 2
+
+
+def test_fold_cache_is_kept_when_it_fills_exactly_to_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(query_module, "_fold_cache", {})
+    monkeypatch.setattr(query_module, "_FOLD_CACHE_MAX_ENTRIES", 4)
+    assert tokenize("alphas betas") == ["alpha", "beta"]
+    assert tokenize("gammas deltas") == ["gamma", "delta"]
+    assert set(query_module._fold_cache) == {"alphas", "betas", "gammas", "deltas"}
 
 
 @pytest.mark.parametrize(
@@ -89,6 +115,7 @@ def test_fold_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("earths", "earth"),
         ("policies", "policy"),
         ("ties", "tie"),
+        ("flies", "fly"),
         ("taxes", "tax"),
         ("classes", "class"),
         ("matches", "match"),
@@ -155,10 +182,22 @@ def test_example_query_from_config() -> None:
         ('intitle:"trade war"', Phrase(("trade", "war"), in_title=True)),
         ("-intitle:opinion x", And((Not(Term("opinion", in_title=True)), Term("x")))),
         ("10:30", Phrase(("10", "30"))),
+        ("intitle:10:30", Phrase(("10", "30"), in_title=True)),
+        ('"rare earth"x', And((Phrase(("rare", "earth")), Term("x")))),
+        ('intitle:trade"war"', And((Term("trade", in_title=True), Term("war")))),
+        ("a -Xi", And((Term("a"), Not(Term("xi"))))),
     ],
 )
 def test_parse(text: str, root: object) -> None:
     assert parse_query(text).root == root
+
+
+def test_leaves_under_an_excluded_group_are_negated() -> None:
+    assert leaves(parse_query("x -(y OR z)").root) == [
+        (Term("x"), False),
+        (Term("y"), True),
+        (Term("z"), True),
+    ]
 
 
 def test_labels_keep_the_users_spelling() -> None:
@@ -196,10 +235,16 @@ def test_labels_keep_the_users_spelling() -> None:
         ("x - y", "'-' at position 2 must be followed by a word, phrase or group", 2),
         ("x --y", "'-' at position 2 must be followed by a word, phrase or group", 2),
         ("x -OR y", "'-' at position 2 must be followed by a word, phrase or group", 2),
+        ("x -", "'-' at position 2 must be followed by a word, phrase or group", 2),
         (
             "a|-b",
             "exclusion next to '|' at position 1 cannot be an alternative; move it out of the OR",
             1,
+        ),
+        (
+            "-a OR b",
+            "exclusion next to OR at position 3 cannot be an alternative; move it out of the OR",
+            3,
         ),
         (
             "a OR -b",
@@ -225,6 +270,10 @@ def test_limits() -> None:
     with pytest.raises(QuerySyntaxError) as too_long:
         parse_query("a" * (MAX_QUERY_CHARS + 1))
     assert too_long.value.position == MAX_QUERY_CHARS
+    assert too_long.value.message == (
+        f"query is {MAX_QUERY_CHARS + 1} characters long; shorten it to {MAX_QUERY_CHARS}"
+    )
+    assert parse_query("a" * MAX_QUERY_CHARS).root == Term("a" * MAX_QUERY_CHARS)
     deep = "(" * (MAX_NESTING_DEPTH + 1) + "a" + ")" * (MAX_NESTING_DEPTH + 1)
     with pytest.raises(QuerySyntaxError) as too_deep:
         parse_query(deep)
@@ -237,7 +286,14 @@ def test_limits() -> None:
 
 @pytest.mark.parametrize(
     ("domain", "normalized"),
-    [("Reuters.COM.", "reuters.com"), ("bücher.de", "xn--bcher-kva.de"), ("a/b", ""), ("", "")],
+    [
+        ("Reuters.COM.", "reuters.com"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        ("a/b", ""),
+        ("", ""),
+        ("News.FOX", "news.fox"),  # an upper-case X at the end is a letter, not stripped
+        ("ü" * 64 + ".de", ""),  # IDNA refuses a label over 63 characters
+    ],
 )
 def test_normalize_domain(domain: str, normalized: str) -> None:
     assert normalize_domain(domain) == normalized
