@@ -254,6 +254,8 @@ def test_labels_keep_the_users_spelling() -> None:
         ("x site:", "site: at position 2 needs a domain, e.g. site:reuters.com", 2),
         ("site:https://x.com", "site: at position 0 needs a domain, e.g. site:reuters.com", 0),
         ("x intitle:", 'intitle: at position 2 needs a word or a "phrase"', 2),
+        ("x intitle:--", "'intitle:--' at position 2 has no letters or digits; remove it", 2),
+        ('x intitle:"--"', "phrase at position 2 has no letters or digits; remove it", 2),
         ('intitle:"war', 'unclosed quote at position 8: add a closing "', 8),
         ("x inurl:tariff", "inurl: at position 2 is not supported; use site: or intitle:", 2),
     ],
