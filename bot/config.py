@@ -329,7 +329,7 @@ def _model_for(loc: tuple[int | str, ...]) -> type[BaseModel]:
     return model
 
 
-def _describe(error: Any, data: Any) -> str:
+def _describe(error: Any) -> str:
     loc = tuple(error["loc"])
     path = _loc_to_path(loc)
     kind = error["type"]
@@ -370,7 +370,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(path, [_describe(e, raw) for e in exc.errors()]) from None
+        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

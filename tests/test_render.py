@@ -323,7 +323,7 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         ),
         "empty": lambda v: deadlines.deadline_list([], [], ZONE, NOW),
     },
-    "deadline_replies.usage": {"plain": lambda v: deadline_replies.usage("x", v.title, v.source)},
+    "deadline_replies.usage": {"plain": lambda v: deadline_replies.usage(v.title, v.source)},
     "deadline_replies.usage_of": {"add": lambda v: deadline_replies.usage_of("add")},
     "deadline_replies.not_found": {"slug": lambda v: deadline_replies.not_found(v.title)},
     "deadline_replies.details": {
@@ -433,8 +433,8 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         "empty": lambda v: news.news_list([], v.title, NOW),
     },
     "news.sources_health": {
-        "four": lambda v: news.sources_health(_sources(v), ZONE, NOW),
-        "none": lambda v: news.sources_health([], ZONE, NOW),
+        "four": lambda v: news.sources_health(_sources(v), ZONE),
+        "none": lambda v: news.sources_health([], ZONE),
     },
     "news.admins_only": {"plain": lambda v: news.admins_only()},
     "news.opml_imported": {

@@ -214,7 +214,7 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
-        data: dict[str, Any],
+        data: dict[str, Any],  # noqa: ARG002  BaseRateLimiter.process_request's signature
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint in UNCOUNTED:

@@ -181,8 +181,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             str(addresses[0]), port, timeout, local_address, socket_options
         )
 
+    # httpcore.AsyncNetworkBackend's signature: refused whatever the arguments.
     async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+        self,
+        path: str,  # noqa: ARG002
+        timeout: float | None = None,  # noqa: ARG002
+        socket_options: Iterable[Any] | None = None,  # noqa: ARG002
     ) -> httpcore.AsyncNetworkStream:
         raise UnsafeAddress(N_("unix sockets are not allowed"))
 

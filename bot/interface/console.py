@@ -92,15 +92,16 @@ class ConsoleRequest(BaseRequest):
     async def shutdown(self) -> None:
         return None
 
+    # BaseRequest.do_request's signature: no network, so no method or timeouts to apply.
     async def do_request(
         self,
         url: str,
-        method: str,
+        method: str,  # noqa: ARG002
         request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+        read_timeout: Any = None,  # noqa: ARG002
+        write_timeout: Any = None,  # noqa: ARG002
+        connect_timeout: Any = None,  # noqa: ARG002
+        pool_timeout: Any = None,  # noqa: ARG002
     ) -> tuple[int, bytes]:
         for file_id, path in self.files.items():
             if url.endswith(f"/console-files/{file_id}"):

@@ -48,7 +48,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def speak(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def speak(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:  # noqa: ARG001  PTB handler signature
     """Answer in the language of the person who sent the update (their Telegram app's
     `language_code`); English for any language Herald does not speak."""
     user = update.effective_user

@@ -267,7 +267,7 @@ def _has_nul(update: Update) -> bool:
     return any(text and "\x00" in text for text in texts)
 
 
-async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:  # noqa: ARG001  PTB handler signature
     """At the edge, before any handler: text with U+0000 is refused (PostgreSQL takes none),
     and a press without data is answered here (python-telegram-bot would hand it to every
     button handler, whatever its pattern)."""
@@ -284,7 +284,7 @@ async def screen_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     raise ApplicationHandlerStop
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:  # noqa: ARG001  PTB handler signature
     """A press no button handler takes (old, or forged data): answer it, change nothing."""
     await answer(update, render.chat.stale_button())
 

@@ -45,7 +45,7 @@ def _rest(update: Update) -> str:
 
 async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = _rest(update)
-    missing = None if query else usage("watch", WATCH_EXAMPLE, news_text.watch_purpose())
+    missing = None if query else usage(WATCH_EXAMPLE, news_text.watch_purpose())
     place = await arrive(update, context, usage=missing)
     if place is not None:
         await _watch(update, context, place.dest, query)
@@ -100,9 +100,7 @@ def _is_visible(session: Session, chat_id: int, slug: str) -> bool:
 
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     slug = _rest(update).lower()
-    missing = (
-        None if slug else usage("unwatch", "/unwatch rare-earths", news_text.unwatch_purpose())
-    )
+    missing = None if slug else usage("/unwatch rare-earths", news_text.unwatch_purpose())
     place = await arrive(update, context, changing=True, usage=missing)
     if place is None:
         return
@@ -177,7 +175,7 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     with session_scope(place.runtime.engine) as session:
         rows = all_sources(session)
-    await reply(update, news_text.sources_health(rows, place.zone, utcnow()))
+    await reply(update, news_text.sources_health(rows, place.zone))
 
 
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

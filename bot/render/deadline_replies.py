@@ -71,7 +71,7 @@ class DeadlineDetails:
     news: Sequence[NewsLine] = ()
 
 
-def usage(command: str, example: str, what: str) -> Rendered:
+def usage(example: str, what: str) -> Rendered:
     return Rendered(
         _("Usage: {usage}").format(usage=f"<code>{escape(example)}</code>") + f"\n{escape(what)}"
     )
@@ -82,7 +82,7 @@ def usage_of(command: str) -> Rendered:
     for name, example, what in CORE_HELP + DEADLINE_HELP:
         if name == command:
             what = _(what)
-            return usage(command, example, what[:1].upper() + what[1:] + ".")
+            return usage(example, what[:1].upper() + what[1:] + ".")
     raise KeyError(command)
 
 

@@ -109,7 +109,7 @@ def reminder(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     return Rendered("\n".join(lines), _deadline_buttons(payload))
 
 
-def deadline_reached(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def deadline_reached(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     title = title_link(payload["title"], payload.get("url"))
     head = (
         _("🚨 <b>Deadline reached (late, Herald was offline)</b>: {title}")
@@ -153,7 +153,7 @@ def deadline_changed(payload: dict[str, Any], zone: str, now: datetime) -> Rende
     return Rendered(text)
 
 
-def offline_summary(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def offline_summary(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     lines = [_("💤 <b>While Herald was offline</b>, these deadlines passed:")]
     seen: set[str] = set()
     for item in payload.get("items", []):

@@ -161,7 +161,7 @@ def deadline_buttons(items: Sequence[dict[str, Any]]) -> tuple[Button, ...]:
     return tuple(buttons)
 
 
-def news(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def news(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     """One story: headline linked (the topic's words in bold), source and '+N more', topic,
     age, the deadline it concerns with its countdown; preview on."""
     why = _why(payload)
@@ -186,7 +186,7 @@ def _story_line(item: dict[str, Any], now: datetime, *, with_topic: bool = True)
     return line
 
 
-def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     """Several stories for one chat that arrived together: one message, no preview."""
     items = list(payload.get("items", []))
     head = ngettext(
@@ -202,7 +202,7 @@ def news_group(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
 
-def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     """The periodic digest: stories grouped by topic."""
     items = list(payload.get("items", []))
     period = str(payload.get("period", "daily"))
@@ -233,7 +233,7 @@ def news_digest(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
     return Rendered("\n".join(lines), (buttons,) if buttons else ())
 
 
-def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     """A deadline found in the news: never added without a click."""
     found = date.fromisoformat(str(payload["date"]))
     when = format_due(datetime(found.year, found.month, found.day), "UTC", True)
@@ -270,7 +270,7 @@ def deadline_proposal(payload: dict[str, Any], zone: str, now: datetime) -> Rend
     return Rendered("\n".join(lines), (buttons,))
 
 
-def source_health(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:
+def source_health(payload: dict[str, Any], zone: str, now: datetime) -> Rendered:  # noqa: ARG001  AlertRenderer signature
     """For admins: a source started failing, recovered, or went quiet."""
     name = escape(str(payload.get("name") or payload.get("url")))
     state = payload.get("state")
@@ -431,7 +431,7 @@ def news_list(rows: Sequence[StoryRow], topic: str | None, now: datetime) -> Ren
     return Rendered("\n".join(lines))
 
 
-def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
+def _source_state(row: SourceRow) -> str:
     if row.consecutive_failures:
         count = row.consecutive_failures
         failures = count_of(count, ngettext("{n} failure", "{n} failures", count))
@@ -443,7 +443,7 @@ def _source_state(row: SourceRow, zone: str, now: datetime) -> str:
     return _("✅ ok")
 
 
-def sources_health(rows: Sequence[SourceRow], zone: str, now: datetime) -> Rendered:
+def sources_health(rows: Sequence[SourceRow], zone: str) -> Rendered:
     if not rows:
         return Rendered(_("No news sources yet: add them to config.yaml or /import an OPML file."))
     count = len(rows)
@@ -455,7 +455,7 @@ def sources_health(rows: Sequence[SourceRow], zone: str, now: datetime) -> Rende
         last = format_due(row.last_success_at, zone, False) if row.last_success_at else _("never")
         items = count_of(row.items_seen, ngettext("{n} item", "{n} items", row.items_seen))
         lines.append(
-            f"• {name} — {_source_state(row, zone, now)}\n  "
+            f"• {name} — {_source_state(row)}\n  "
             + _("last success {last}; next check {next}; {items}").format(
                 last=last, next=format_due(row.next_check_at, zone, False), items=items
             )
