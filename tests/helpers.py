@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: typing in a chat, pressing a button, waiting for a condition."""
+"""Helpers shared by the tests: config texts, typing in a chat, pressing a button, waiting for
+a condition, a network backend that serves public names from 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import asyncio
 import collections
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
+import httpcore
 from sqlmodel import select
 
 from bot.config import Config, parse_config
+from bot.domain.ssrf import Resolver
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
@@ -26,6 +29,35 @@ ANSWER_TIMEOUT_S = 10.0
 # sets it, so tests that measure a timeout of the code under test can give it room.
 TIME_SCALE = float(os.environ.get("HERALD_TEST_TIME_SCALE", "1"))
 TOKEN = "123456:TEST-TOKEN"
+
+SHIPPED_DEADLINE = """\
+  - id: shipped-deadline
+    title: Shipped deadline
+    due: "2099-01-01T09:00"
+"""
+RARE_EARTHS_TOPIC = """\
+  - id: rare-earths
+    title: Rare earths
+    query: '"rare earth"'
+"""
+
+
+def config_text(
+    *,
+    admins: Sequence[int] = (),
+    deadlines: Sequence[str] = (SHIPPED_DEADLINE,),
+    topics: Sequence[str] = (),
+    extra: str = "",
+) -> str:
+    """A config.yaml on London time with `extra` lines, then these admins, deadlines, topics."""
+    parts = ["timezone: Europe/London\n", extra]
+    if admins:
+        parts.append(f"admins: [{', '.join(str(admin) for admin in admins)}]\n")
+    if deadlines:
+        parts.append("deadlines:\n" + "".join(deadlines))
+    if topics:
+        parts.append("topics:\n" + "".join(topics))
+    return "".join(parts)
 
 
 class ChatOptions(TypedDict, total=False):
@@ -118,6 +150,11 @@ def edits(api: ServedAPI) -> list[Call]:
     return [c for c in api.api.calls if c.method == "editMessageText"]
 
 
+def edited_texts(api: ServedAPI) -> list[str]:
+    """The texts Herald edited messages to, in order."""
+    return [str(c.params["text"]) for c in edits(api)]
+
+
 async def press(
     api: ServedAPI,
     chat_id: int,
@@ -133,6 +170,22 @@ async def press(
     await api.api.press(chat_id, data, message_id=message_id, user_id=user_id, chat_type=chat_type)
     await api.api.wait_for(lambda: len(edits(api)) > before, timeout_s)
     return str(edits(api)[before].params["text"])
+
+
+async def press_answer(
+    api: ServedAPI,
+    chat_id: int,
+    data: str,
+    *,
+    user_id: int | None = None,
+    chat_type: str = "private",
+    timeout_s: float = ANSWER_TIMEOUT_S,
+) -> str:
+    """Press a button and return the text its press was answered with ("" for a silent one)."""
+    before = len(api.api.answers())
+    await api.api.press(chat_id, data, user_id=user_id, chat_type=chat_type)
+    await api.api.wait_for(lambda: len(api.api.answers()) > before, timeout_s)
+    return str(api.api.answers()[before].params.get("text") or "")
 
 
 def enqueue_fan_out(database_url: str, chat_ids: range) -> None:
@@ -154,3 +207,34 @@ def alert_statuses(database_url: str) -> collections.Counter[str]:
         statuses = collections.Counter(session.exec(select(Alert.status)).all())
     engine.dispose()
     return statuses
+
+
+def table_resolver(table: dict[str, list[str]]) -> Resolver:
+    """A DNS resolver that knows only the names in `table` (others fail, as unknown hosts do)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError("unknown host")
+        return table[host]
+
+    return resolve
+
+
+class LoopbackBackend(httpcore.AsyncNetworkBackend):
+    """Records the address the SSRF guard pinned, then connects to 127.0.0.1 on the same port:
+    a public address served by a local test server."""
+
+    def __init__(self) -> None:
+        self.pinned: list[str] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.pinned.append(host)
+        return await self._real.connect_tcp("127.0.0.1", port, timeout)

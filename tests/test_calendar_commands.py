@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import struct
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpcore
 import icalendar
 import pytest
 import tornado.httpserver
@@ -25,7 +24,7 @@ from bot.store.db import session_scope
 from bot.store.models import Deadline
 from jobs.sources.fetch import Fetcher
 from tests.fakebot import ServedAPI, Upload
-from tests.helpers import say
+from tests.helpers import LoopbackBackend, say
 from tests.test_deadline_commands import ADA, BEN
 
 CONFIG = """
@@ -146,25 +145,6 @@ END:VCALENDAR\r
 PUBLIC = "93.184.216.34"  # a public address: the guard lets it through, the test diverts it
 
 
-class _Diverting(httpcore.AsyncNetworkBackend):
-    """Connects to 127.0.0.1 whatever address the SSRF guard pinned, and records that one."""
-
-    def __init__(self) -> None:
-        self.pinned: list[str] = []
-        self._real = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.pinned.append(host)
-        return await self._real.connect_tcp("127.0.0.1", port, timeout)
-
-
 class _IcsHandler(tornado.web.RequestHandler):
     def initialize(self, served: dict[str, Any]) -> None:
         self.served = served
@@ -200,7 +180,7 @@ async def test_calendar_add_list_refresh_and_remove(
     herald: HeraldBot, bot_api: ServedAPI, ics_port: tuple[int, dict[str, Any]]
 ) -> None:
     port, served = ics_port
-    backend = _Diverting()
+    backend = LoopbackBackend()
     herald.runtime.fetcher = Fetcher(transport=GuardedTransport(inner=backend))
     url = f"http://{PUBLIC}:{port}/cal.ics"
     await say(bot_api, ADA, "/start")
@@ -257,7 +237,7 @@ async def test_calendar_add_refuses_local_addresses_and_limits_the_count(
     herald: HeraldBot, bot_api: ServedAPI, ics_port: tuple[int, dict[str, Any]]
 ) -> None:
     port, served = ics_port
-    herald.runtime.fetcher = Fetcher(transport=GuardedTransport(inner=_Diverting()))
+    herald.runtime.fetcher = Fetcher(transport=GuardedTransport(inner=LoopbackBackend()))
     await say(bot_api, ADA, "/start")
     for url in (f"http://127.0.0.1:{port}/cal.ics", "http://169.254.169.254/latest", "file:///x"):
         answer = await say(bot_api, ADA, f"/calendar add {url}")

@@ -14,19 +14,13 @@ from bot.interface.countdowns import refresh_countdowns
 from bot.store.db import session_scope
 from bot.store.models import Alert, Countdown, Deadline, DeadlineSubscription, Proposal
 from tests.fakebot import ServedAPI
-from tests.helpers import edits, press, say
+from tests.helpers import config_text, edits, press, say
 
 ADA = 7001
 BEN = 7002
 GROUP = -100555
 
-CONFIG = """
-timezone: Europe/London
-deadlines:
-  - id: shipped-deadline
-    title: Shipped deadline
-    due: "2099-01-01T09:00"
-"""
+CONFIG = config_text()
 
 
 @pytest.fixture

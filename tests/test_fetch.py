@@ -6,11 +6,9 @@ import asyncio
 import random
 import socket
 import tracemalloc
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -29,7 +27,7 @@ from jobs.sources.fetch import (
     parse_max_age,
     parse_retry_after,
 )
-from tests.helpers import TIME_SCALE
+from tests.helpers import TIME_SCALE, LoopbackBackend, table_resolver
 from tests.sources_server import (
     ETAG,
     FEED_XML,
@@ -269,15 +267,6 @@ async def test_per_host_and_global_limits(server: SourcesServer) -> None:
 # --- untrusted sources ---------------------------------------------------------------------
 
 
-def _resolver(table: dict[str, list[str]]) -> Any:
-    async def resolve(host: str, port: int) -> list[str]:
-        if host not in table:
-            raise OSError("unknown host")
-        return table[host]
-
-    return resolve
-
-
 async def test_untrusted_loopback_literal_is_blocked_before_any_request(
     server: SourcesServer, fetcher: Fetcher
 ) -> None:
@@ -306,41 +295,22 @@ async def test_untrusted_names_are_checked_at_connect_time(
 ) -> None:
     server.reset()
     port = server.url("").rsplit(":", 1)[1]
-    async with Fetcher(resolver=_resolver({"local.test": addresses})) as fetcher:
+    async with Fetcher(resolver=table_resolver({"local.test": addresses})) as fetcher:
         result = await fetcher.fetch(f"http://local.test:{port}/feed.xml", trusted=False)
     assert isinstance(result.error, BlockedAddress)
     assert result.error.message == message
     assert server.requests == []
 
 
-class _DivertingBackend(httpcore.AsyncNetworkBackend):
-    """Records the address the guard pinned, then connects to the local server instead."""
-
-    def __init__(self) -> None:
-        self.connected_to: list[str] = []
-        self._real = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connected_to.append(host)
-        return await self._real.connect_tcp("127.0.0.1", port, timeout)
-
-
 async def test_untrusted_public_name_connects_to_the_pinned_address(server: SourcesServer) -> None:
     server.reset()
     port = server.url("").rsplit(":", 1)[1]
-    backend = _DivertingBackend()
-    guard = GuardedTransport(resolver=_resolver({"public.test": ["8.8.8.8"]}), inner=backend)
+    backend = LoopbackBackend()
+    guard = GuardedTransport(resolver=table_resolver({"public.test": ["8.8.8.8"]}), inner=backend)
     async with Fetcher(transport=guard) as fetcher:
         result = await fetcher.fetch(f"http://public.test:{port}/feed.xml", trusted=False)
     assert (result.status, result.body) == (200, FEED_XML)
-    assert backend.connected_to == ["8.8.8.8"]
+    assert backend.pinned == ["8.8.8.8"]
     assert server.requests[0][1]["Host"] == f"public.test:{port}"
 
 

@@ -16,21 +16,14 @@ from bot.services import destinations
 from bot.store.db import session_scope
 from bot.store.models import Countdown, Deadline
 from tests.fakebot import ServedAPI
+from tests.helpers import config_text
 
 ADA = 7001
 BEN = 7002
 BOSS = 7009  # a Herald admin
 GROUP = -100555
-TOKEN = "123456:TEST-TOKEN"
 
-CONFIG = f"""
-timezone: Europe/London
-admins: [{BOSS}]
-deadlines:
-  - id: shipped-deadline
-    title: Shipped deadline
-    due: "2099-01-01T09:00"
-"""
+CONFIG = config_text(admins=[BOSS])
 
 
 @pytest.fixture

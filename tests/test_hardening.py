@@ -10,41 +10,21 @@ from bot.delivery_policy.split import telegram_length
 from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Chat, Countdown, Deadline, DeadlineSubscription, Proposal
-from tests.fakebot import Call, ServedAPI
-from tests.helpers import say
+from tests.fakebot import ServedAPI
+from tests.helpers import config_text, press_answer, say
 
 ADA = 7001  # group admin
 BEN = 7002  # group member
 BOSS = 7003  # Herald admin
 GROUP = -100555
-TOKEN = "123456:TEST-TOKEN"
 GROUP_ONLY = "Only this group's admins can change its deadlines and settings."
 
-CONFIG = f"""
-timezone: Europe/London
-admins: [{BOSS}]
-deadlines:
-  - id: shipped-deadline
-    title: Shipped deadline
-    due: "2099-01-01T09:00"
-"""
+CONFIG = config_text(admins=[BOSS])
 
 
 @pytest.fixture
 def herald_config() -> str:
     return CONFIG
-
-
-def answers(api: ServedAPI) -> list[Call]:
-    return [c for c in api.api.calls if c.method == "answerCallbackQuery"]
-
-
-async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> str:
-    """Press a button; return the text of the answer to the press ("" for a silent one)."""
-    before = len(answers(api))
-    await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
-    await api.api.wait_for(lambda: len(answers(api)) > before)
-    return str(answers(api)[before].params.get("text", ""))
 
 
 async def group_say(api: ServedAPI, text: str, user_id: int, *, anonymous: bool = False) -> str:
@@ -84,7 +64,7 @@ async def test_anonymous_group_admins_count_as_admins(
 async def test_unfollow_button_is_for_group_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
     await group_with_admin(herald, bot_api)
     await group_say(bot_api, "/follow shipped-deadline", ADA)
-    answer = await press(
+    answer = await press_answer(
         bot_api, GROUP, "unf:shipped-deadline", user_id=BEN, chat_type="supergroup"
     )
     assert answer == GROUP_ONLY
@@ -102,7 +82,10 @@ async def test_members_cannot_cancel_an_admins_add_preview(
     [cancel] = [
         d for label, d in bot_api.api.buttons(bot_api.api.sent(GROUP)[-1]) if label == "Cancel"
     ]
-    assert await press(bot_api, GROUP, cancel, user_id=BEN, chat_type="supergroup") == GROUP_ONLY
+    assert (
+        await press_answer(bot_api, GROUP, cancel, user_id=BEN, chat_type="supergroup")
+        == GROUP_ONLY
+    )
     with session_scope(herald.runtime.engine) as session:
         [proposal] = session.exec(select(Proposal)).all()
         assert proposal.status == "pending"
@@ -131,7 +114,7 @@ async def test_a_news_move_never_moves_a_config_deadline_from_a_chat(
         session.add(proposal)
         session.flush()
         proposal_id = proposal.id
-    answer = await press(bot_api, ADA, f"pa:{proposal_id}:ok")
+    answer = await press_answer(bot_api, ADA, f"pa:{proposal_id}:ok")
     assert "comes from config.yaml, so it changes only there" in answer
     with session_scope(herald.runtime.engine) as session:
         assert (
@@ -153,8 +136,8 @@ async def test_forged_buttons_are_answered_and_change_nothing(
         "zz",
         "pa:1:ok\x00",
     ):
-        assert await press(bot_api, ADA, data) == "That button no longer works."
-    snoozed = await press(bot_api, ADA, "sz:3000000000")
+        assert await press_answer(bot_api, ADA, data) == "That button no longer works."
+    snoozed = await press_answer(bot_api, ADA, "sz:3000000000")
     assert snoozed == "That reminder can no longer be snoozed."
 
 

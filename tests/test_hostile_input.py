@@ -34,6 +34,7 @@ from bot.interface.app import HeraldBot, build_application
 from bot.interface.console import BOT_USER, ConsoleRequest
 from bot.runtime import Runtime
 from bot.store.db import session_scope
+from tests.helpers import RARE_EARTHS_TOPIC, config_text
 
 settings.register_profile(
     "default",
@@ -49,18 +50,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 CHAT = 4242  # a bot admin's private chat
 GROUP, MEMBER = -100424242, 4343
-CONFIG = """
-timezone: Europe/London
-admins: [4242]
-deadlines:
-  - id: shipped-deadline
-    title: Shipped deadline
-    due: "2099-01-01T09:00"
-topics:
-  - id: rare-earths
-    title: Rare earths
-    query: '"rare earth"'
-"""
+CONFIG = config_text(admins=[CHAT], topics=[RARE_EARTHS_TOPIC])
 EVERY_COMMAND = [
     "start",
     "help",

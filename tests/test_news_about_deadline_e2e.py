@@ -18,6 +18,7 @@ from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from tests.fakebot import ServedAPI
 from tests.feed_server import FeedServer, Route, rss
+from tests.helpers import say
 
 ADA, BEN = 8301, 8302
 TOKEN = "123456:ABOUT-TOKEN"
@@ -52,13 +53,6 @@ async def herald(
         yield bot
     finally:
         await bot.stop()
-
-
-async def say(api: ServedAPI, chat_id: int, text: str) -> str:
-    before = len(api.api.sent(chat_id))
-    await api.api.push_text(chat_id, text)
-    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
-    return str(api.api.sent(chat_id)[before].params["text"])
 
 
 def news_messages(api: ServedAPI, chat_id: int) -> list[str]:

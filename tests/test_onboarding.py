@@ -9,12 +9,11 @@ from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Chat, DeadlineSubscription, Topic, TopicSubscription
 from tests.fakebot import ServedAPI
-from tests.helpers import say
+from tests.helpers import edited_texts, say
 
 ADA = 7001
 BEN = 7002
 GROUP = -100555
-TOKEN = "123456:TEST-TOKEN"
 SHIPPED = "\n".join(
     f"""  - id: shipped-{n}
     title: Shipped deadline {n}
@@ -42,20 +41,16 @@ def herald_config() -> str:
     return CONFIG
 
 
-def edits(api: ServedAPI) -> list[str]:
-    return [str(c.params["text"]) for c in api.api.calls if c.method == "editMessageText"]
-
-
 async def press(api: ServedAPI, chat_id: int, data: str, **kwargs: object) -> tuple[str, str]:
     """Press a button; return (the answerCallbackQuery text, the message it was edited to)."""
-    answers, edited = len(api.api.answers()), len(edits(api))
+    answers, edited = len(api.api.answers()), len(edited_texts(api))
     await api.api.press(chat_id, data, **kwargs)  # type: ignore[arg-type]
     await api.api.wait_for(lambda: len(api.api.answers()) > answers)
     answer = str(api.api.answers()[answers].params.get("text") or "")
     if answer.startswith("Only"):
         return answer, ""
-    await api.api.wait_for(lambda: len(edits(api)) > edited)
-    return answer, edits(api)[edited]
+    await api.api.wait_for(lambda: len(edited_texts(api)) > edited)
+    return answer, edited_texts(api)[edited]
 
 
 def last_buttons(api: ServedAPI, method: str = "editMessageText") -> dict[str, str]:

@@ -19,7 +19,7 @@ from bot.services import access
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from tests.fakebot import ServedAPI
-from tests.helpers import ChatOptions, say
+from tests.helpers import RARE_EARTHS_TOPIC, ChatOptions, config_text, press_answer, say
 
 BOT_ADMINS_ONLY = refusal(access.Refused(access.BOT_ADMINS_ONLY))
 GROUP_ADMINS_ONLY = refusal(access.Refused(access.GROUP_ADMINS_ONLY))
@@ -27,18 +27,7 @@ GROUP_ADMINS_ONLY = refusal(access.Refused(access.GROUP_ADMINS_ONLY))
 ADMIN, MEMBER, BOSS, CARL = 9101, 9102, 9103, 9104  # BOSS is a bot admin (config `admins:`)
 GROUP = -100999
 TOKEN = "123456:PERM-TOKEN"
-CONFIG = f"""
-timezone: Europe/London
-admins: [{BOSS}]
-deadlines:
-  - id: shipped-deadline
-    title: Shipped deadline
-    due: "2099-01-01T09:00"
-topics:
-  - id: rare-earths
-    title: Rare earths
-    query: '"rare earth"'
-"""
+CONFIG = config_text(admins=[BOSS], topics=[RARE_EARTHS_TOPIC])
 SHARED = "That deadline comes from config.yaml, so it changes only there: ask Herald's admins."
 
 # Every command that changes state, as a group would send it (the group's own deadline is
@@ -86,19 +75,6 @@ async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldB
         await bot.stop()
 
 
-async def press(api: ServedAPI, chat_id: int, data: str, *, chat_type: str, user_id: int) -> str:
-    """Press a button; the text it was answered with ("" for a silent answer)."""
-
-    def answers() -> list[str]:
-        calls = [c for c in api.api.calls if c.method == "answerCallbackQuery"]
-        return [str(c.params.get("text", "")) for c in calls]
-
-    before = len(answers())
-    await api.api.press(chat_id, data, chat_type=chat_type, user_id=user_id)
-    await api.api.wait_for(lambda: len(answers()) > before)
-    return answers()[before]
-
-
 async def own_deadline(
     api: ServedAPI, chat_id: int, title: str, **kwargs: Unpack[ChatOptions]
 ) -> None:
@@ -142,7 +118,7 @@ async def test_group_buttons(herald: HeraldBot, bot_api: ServedAPI, role: str) -
     await say(bot_api, GROUP, "/start", **group(ADMIN))
     outcomes = {}
     for data in GROUP_BUTTONS:
-        answer = await press(bot_api, GROUP, data, chat_type="supergroup", user_id=user_id)
+        answer = await press_answer(bot_api, GROUP, data, chat_type="supergroup", user_id=user_id)
         outcomes[data] = answer != GROUP_ADMINS_ONLY
     assert outcomes == dict.fromkeys(GROUP_BUTTONS, may)
 

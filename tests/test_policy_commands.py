@@ -16,7 +16,7 @@ from bot.services.policy import snooze
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat, TopicSubscription, utcnow
 from tests.fakebot import ServedAPI
-from tests.helpers import say
+from tests.helpers import RARE_EARTHS_TOPIC, config_text, say
 
 LONDON = "Europe/London"
 
@@ -24,14 +24,7 @@ CHAT = 7001
 GROUP = -7002
 ADMIN = 99
 MEMBER = 55
-CONFIG = f"""
-timezone: Europe/London
-admins: [{ADMIN}]
-topics:
-  - id: rare-earths
-    title: Rare earths
-    query: '"rare earth"'
-"""
+CONFIG = config_text(admins=[ADMIN], deadlines=(), topics=[RARE_EARTHS_TOPIC])
 
 
 @pytest.fixture
