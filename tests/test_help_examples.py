@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.interface.handlers import registered_help
 from bot.render.help import HELP_DETAILS
-from bot.runtime import Runtime
 from tests.fakebot import ServedAPI
-from tests.helpers import TOKEN
+from tests.helpers import running_herald
 from tests.test_deadline_commands import ADA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +57,8 @@ async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldB
     config = shipped.model_copy(
         update={"sources": [], "calendars": [], "admins": [ADA], "commands_per_minute": 1000}
     )
-    runtime = Runtime.create(config, database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
+    async with running_herald(config, database_url) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 def _replies(api: ServedAPI) -> list[str]:

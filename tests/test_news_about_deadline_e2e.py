@@ -11,17 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Alert, Deadline, DeadlineSubscription
 from tests.fakebot import ServedAPI
 from tests.feed_server import FeedServer, Route, rss
-from tests.helpers import say
+from tests.helpers import running_herald, say
 
 ADA, BEN = 8301, 8302
-TOKEN = "123456:ABOUT-TOKEN"
 NOW = datetime.now(UTC).replace(microsecond=0)
 DUE = NOW + timedelta(days=33, hours=12)
 BACKGROUND = [("old", "Markets steady before the long weekend", NOW - timedelta(days=1))]
@@ -46,13 +43,8 @@ async def herald(
         "topics:\n  - {id: trade, title: Trade, query: 'trade OR tariffs'}\n"
         f"sources:\n  - {{url: '{feeds.url('/wire.xml')}', name: Wire}}\n"
     )
-    runtime = Runtime.create(parse_config(config), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    try:
+    async with running_herald(config, database_url) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 def news_messages(api: ServedAPI, chat_id: int) -> list[str]:

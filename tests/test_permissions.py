@@ -11,22 +11,26 @@ from typing import Unpack
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
+from bot.interface.app import HeraldBot
 from bot.render.access import refusal
-from bot.runtime import Runtime
 from bot.services import access
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from tests.fakebot import ServedAPI
-from tests.helpers import RARE_EARTHS_TOPIC, ChatOptions, config_text, press_answer, say
+from tests.helpers import (
+    RARE_EARTHS_TOPIC,
+    ChatOptions,
+    config_text,
+    press_answer,
+    running_herald,
+    say,
+)
 
 BOT_ADMINS_ONLY = refusal(access.Refused(access.BOT_ADMINS_ONLY))
 GROUP_ADMINS_ONLY = refusal(access.Refused(access.GROUP_ADMINS_ONLY))
 
 ADMIN, MEMBER, BOSS, CARL = 9101, 9102, 9103, 9104  # BOSS is a bot admin (config `admins:`)
 GROUP = -100999
-TOKEN = "123456:PERM-TOKEN"
 CONFIG = config_text(admins=[BOSS], topics=[RARE_EARTHS_TOPIC])
 SHARED = "That deadline comes from config.yaml, so it changes only there: ask Herald's admins."
 
@@ -65,14 +69,9 @@ ROLES = {  # role -> (user id, sent on behalf of the group, allowed to change th
 
 @pytest.fixture
 async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=False))
-    await bot.start(polling=True)
-    bot_api.api.group_admins.add(ADMIN)
-    try:
+    async with running_herald(CONFIG, database_url) as bot:
+        bot_api.api.group_admins.add(ADMIN)
         yield bot
-    finally:
-        await bot.stop()
 
 
 async def own_deadline(
