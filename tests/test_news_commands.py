@@ -13,9 +13,10 @@ import pytest
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.config import LimitsConfig
+from bot.domain.opml import MAX_OPML_BYTES
 from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
 from bot.store.models import Source, Topic, TopicSubscription
@@ -69,11 +70,17 @@ class FilesBotAPI(FakeBotAPI):
         self.updates.append({"update_id": next(self._update_ids), "message": message})
         await self._notify()
 
-    async def push_document(self, chat_id: int, file_id: str) -> None:
-        """A person sends a file (no command)."""
+    async def push_document(self, chat_id: int, file_id: str, file_size: int | None = None) -> None:
+        """A person sends a file (no command); `file_size` is what Telegram says of it."""
         chat = {"id": chat_id, "type": "private", "first_name": "Ada"}
         user = {"id": chat_id, "is_bot": False, "first_name": "Ada"}
-        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": "feeds.opml"}
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": "feeds.opml",
+        }
+        if file_size is not None:
+            document["file_size"] = file_size
         message = {
             "message_id": 502,
             "date": int(time.time()),
@@ -279,5 +286,126 @@ async def test_a_chat_imports_no_more_sources_than_its_limit(
     answer = str(api.sent(ADMIN)[before].params["text"])
     assert answer.startswith("📥 Added 0 sources")
     assert "http://93.184.216.35/feed.xml: this chat has as many sources as it may" in answer
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Source).where(Source.origin == "chat")).all() == []
+
+
+async def press_for_reply(api: ServedAPI, chat_id: int, data: str) -> str:
+    """Press a button; return the message Herald sends to the chat in answer."""
+    before = len(api.api.sent(chat_id))
+    await api.api.press(chat_id, data)
+    await api.api.wait_for(lambda: len(api.api.sent(chat_id)) > before)
+    return str(api.api.sent(chat_id)[before].params["text"])
+
+
+def followed_topics(herald: HeraldBot, chat_id: int) -> list[str]:
+    with session_scope(herald.runtime.engine) as session:
+        subscriptions = session.exec(
+            select(TopicSubscription).where(TopicSubscription.chat_id == chat_id)
+        ).all()
+        return sorted(
+            str(session.get(Topic, s.topic_id).slug)  # type: ignore[union-attr]
+            for s in subscriptions
+        )
+
+
+async def test_watching_a_mistyped_topic_id_offers_the_close_ones_and_a_press_follows_it(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, BEN, "/start")
+    await say(bot_api, BEN, "/unwatch rare-earths")
+    assert followed_topics(herald, BEN) == []
+    answer = await say(bot_api, BEN, "/watch rare-earth")
+    assert answer.startswith(
+        "No topic with id <code>rare-earth</code>.\nDid you mean one of these?\n"
+        "To follow news matching words instead, write them out: "
+    )
+    assert bot_api.api.buttons(bot_api.api.sent(BEN)[-1]) == [("rare-earths", "wt:rare-earths")]
+    assert followed_topics(herald, BEN) == []
+
+    followed = await press_for_reply(bot_api, BEN, "wt:rare-earths")
+    assert followed.startswith("👀 You follow <b>Rare earths</b> (id <code>rare-earths</code>)")
+    assert followed_topics(herald, BEN) == ["rare-earths"]
+
+
+async def test_unwatching_a_mistyped_topic_id_offers_the_close_ones_and_a_press_unfollows_it(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    assert followed_topics(herald, ADA) == ["rare-earths"]
+    answer = await say(bot_api, ADA, "/unwatch rare-earth")
+    assert answer == "No topic with id <code>rare-earth</code>.\nDid you mean one of these?"
+    assert bot_api.api.buttons(bot_api.api.sent(ADA)[-1]) == [("rare-earths", "uw:rare-earths")]
+    assert followed_topics(herald, ADA) == ["rare-earths"]
+
+    gone = await press_for_reply(bot_api, ADA, "uw:rare-earths")
+    assert gone == "🔕 You no longer follow <b>Rare earths</b> (<code>rare-earths</code>)."
+    assert followed_topics(herald, ADA) == []
+    again = await press_for_reply(bot_api, ADA, "uw:rare-earths")
+    assert again == "You weren't following <b>Rare earths</b>."
+    unknown = await press_for_reply(bot_api, ADA, "uw:no-such-topic")
+    assert unknown == "No topic with id <code>no-such-topic</code>. See /topics for the ids."
+
+
+async def test_a_chat_at_its_topic_limit_is_told_so_and_gets_no_new_topic(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    limits = LimitsConfig(topics_per_chat=1)
+    herald.runtime.config = herald.runtime.config.model_copy(update={"limits": limits})
+    await say(bot_api, ADA, "/start")
+    assert (await say(bot_api, ADA, "/watch steel tariffs")).startswith("👀 Watching")
+    refused = await say(bot_api, ADA, "/watch chip exports")
+    assert refused == (
+        "This chat already has 1 topic of its own, the most it may have. "
+        "Stop one with /unwatch first."
+    )
+    with session_scope(herald.runtime.engine) as session:
+        owned = session.exec(select(Topic.query).where(Topic.owner_chat_id == ADA)).all()
+    assert owned == ["steel tariffs"]
+
+
+async def test_muting_a_topic_that_is_gone_answers_so_and_mutes_nothing(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    await bot_api.api.press(ADA, "mt:no-such-topic")
+    await bot_api.api.wait_for(lambda: len(bot_api.api.answers()) > 0)
+    assert bot_api.api.answers()[0].params.get("text") == "You no longer follow that topic."
+    with session_scope(herald.runtime.engine) as session:
+        muted = session.exec(
+            select(TopicSubscription).where(col(TopicSubscription.muted_until).is_not(None))
+        ).all()
+    assert muted == []
+
+
+async def test_an_import_without_a_readable_opml_file_says_why_and_adds_nothing(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    api = bot_api.api
+    assert isinstance(api, FilesBotAPI)
+    api.files["junk"] = b"<html><body>not an outline</body></html>"
+    api.files["huge"] = OPML
+    await say(bot_api, ADMIN, "/start")
+    tail = ". Send the file, then reply to it with /import."
+    no_file = await say(bot_api, ADMIN, "/import")
+    assert no_file == (
+        "I couldn't read that OPML file: no file: reply to the OPML file itself" + tail
+    )
+
+    async def sent_after_upload(file_id: str, file_size: int | None = None) -> str:
+        before = len(api.sent(ADMIN))
+        await api.push_document(ADMIN, file_id, file_size)
+        await api.wait_for(lambda: len(api.sent(ADMIN)) > before)
+        return str(api.sent(ADMIN)[before].params["text"])
+
+    unreadable = await sent_after_upload("junk")
+    assert unreadable == (
+        "I couldn't read that OPML file: not an OPML document (no &lt;opml&gt;&lt;body&gt;)" + tail
+    )
+    too_large = await sent_after_upload("huge", MAX_OPML_BYTES + 1)
+    assert too_large == (
+        f"I couldn't read that OPML file: it is larger than {MAX_OPML_BYTES:,} bytes" + tail
+    )
+    assert not any(c.method == "getFile" and c.params["file_id"] == "huge" for c in api.calls)
     with session_scope(herald.runtime.engine) as session:
         assert session.exec(select(Source).where(Source.origin == "chat")).all() == []
