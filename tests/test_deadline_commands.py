@@ -78,7 +78,9 @@ async def test_add_cancel_and_unreadable_input_store_nothing(
     assert deadlines(herald) == []
 
 
-async def test_edit_move_tells_followers_once(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_edit_moves_renames_and_cancels_with_one_notice_each_and_refuses_bad_input(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     await say(bot_api, BEN, "/start")
     await say(bot_api, ADA, "/add in 10 days Truce expiry")
@@ -149,6 +151,12 @@ async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> 
     )
     assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith(
         "You weren't following"
+    )
+    assert (await say(bot_api, ADA, "/follow shipped-deadline")).startswith(
+        "🔔 You follow <b>Shipped deadline</b>: reminders "
+    )
+    assert (await say(bot_api, ADA, "/follow shipped-deadline")) == (
+        "You already follow <b>Shipped deadline</b>."
     )
     answer = await say(bot_api, ADA, "/remind shipped-deadline 2d 3h")
     assert (

@@ -377,6 +377,9 @@ async def test_a_read_timeout_is_resent_and_may_duplicate_once(env: Env) -> None
     await worker.deliver_due()
     assert len(env.api.sent(PRIVATE)) == 2
     assert env.alerts()[0].status == "sent"
+    now[0] += timedelta(minutes=10)
+    assert await worker.deliver_due() == 0  # sent: the duplicate stays the only one
+    assert len(env.api.sent(PRIVATE)) == 2
 
 
 async def test_quiet_hours_hold_normal_alerts_until_they_end_and_let_urgent_ones_pass(
@@ -450,8 +453,10 @@ async def test_a_digest_chat_gets_its_news_in_one_message_at_the_hour(env: Env) 
     assert {a.not_before for a in env.alerts() if a.kind == "news"} == {next_hour}
     now[0] = next_hour
     await drain(worker, 2)
-    digest = env.texts(PRIVATE)[1]
+    reminder_text, digest = env.texts(PRIVATE)  # the two stories went in one message
+    assert reminder_text.startswith("⏰")
     assert digest.startswith("🗞 <b>Your hourly digest</b>: 2 stories")
+    assert {a.status for a in env.alerts()} == {"sent"}
 
 
 async def test_news_of_a_muted_topic_is_dropped_and_inactive_chats_get_nothing(env: Env) -> None:

@@ -9,7 +9,7 @@ from bot.config import LimitsConfig
 from bot.delivery_policy.split import telegram_length
 from bot.interface.app import HeraldBot
 from bot.store.db import session_scope
-from bot.store.models import Chat, Countdown, Deadline, DeadlineSubscription, Proposal
+from bot.store.models import Chat, Countdown, Deadline, DeadlineSubscription, Proposal, Topic
 from tests.fakebot import ServedAPI
 from tests.helpers import config_text, press_answer, say
 
@@ -234,6 +234,8 @@ async def test_per_chat_limits_on_deadlines_and_topics(
     with session_scope(herald.runtime.engine) as session:
         owned = session.exec(select(Deadline).where(Deadline.owner_chat_id == ADA)).all()
         assert [d.slug for d in owned] == ["first"]
+        topics = session.exec(select(Topic.query).where(Topic.owner_chat_id == ADA)).all()
+        assert topics == ["bananas"]
 
 
 def test_only_http_links_reach_messages_and_buttons() -> None:

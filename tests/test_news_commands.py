@@ -347,23 +347,6 @@ async def test_unwatching_a_mistyped_topic_id_offers_the_close_ones_and_a_press_
     assert unknown == "No topic with id <code>no-such-topic</code>. See /topics for the ids."
 
 
-async def test_a_chat_at_its_topic_limit_is_told_so_and_gets_no_new_topic(
-    herald: HeraldBot, bot_api: ServedAPI
-) -> None:
-    limits = LimitsConfig(topics_per_chat=1)
-    herald.runtime.config = herald.runtime.config.model_copy(update={"limits": limits})
-    await say(bot_api, ADA, "/start")
-    assert (await say(bot_api, ADA, "/watch steel tariffs")).startswith("👀 Watching")
-    refused = await say(bot_api, ADA, "/watch chip exports")
-    assert refused == (
-        "This chat already has 1 topic of its own, the most it may have. "
-        "Stop one with /unwatch first."
-    )
-    with session_scope(herald.runtime.engine) as session:
-        owned = session.exec(select(Topic.query).where(Topic.owner_chat_id == ADA)).all()
-    assert owned == ["steel tariffs"]
-
-
 async def test_muting_a_topic_that_is_gone_answers_so_and_mutes_nothing(
     herald: HeraldBot, bot_api: ServedAPI
 ) -> None:

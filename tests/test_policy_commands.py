@@ -152,7 +152,7 @@ async def test_status_is_for_herald_admins_only(bot_api: ServedAPI, herald: Hera
     )
 
 
-async def test_snooze_button_sends_the_reminder_again_an_hour_later_once(
+async def test_snooze_button_schedules_one_copy_of_the_reminder_an_hour_later(
     bot_api: ServedAPI, herald: HeraldBot
 ) -> None:
     await say(bot_api, CHAT, "/start")
