@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 import httpcore
-from sqlmodel import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot.config import Config, parse_config
 from bot.domain.ssrf import Resolver
@@ -33,6 +34,11 @@ TOKEN = "123456:TEST-TOKEN"
 SHIPPED_DEADLINE = """\
   - id: shipped-deadline
     title: Shipped deadline
+    due: "2099-01-01T09:00"
+"""
+FAR_DEADLINE = """\
+  - id: far-deadline
+    title: Far deadline
     due: "2099-01-01T09:00"
 """
 RARE_EARTHS_TOPIC = """\
@@ -198,6 +204,12 @@ def enqueue_fan_out(database_url: str, chat_ids: range) -> None:
         ]
         assert enqueue(session, alerts) == len(chat_ids)
     engine.dispose()
+
+
+def outbox(engine: Engine) -> list[Alert]:
+    """Every alert in the outbox, in the order it was written."""
+    with session_scope(engine) as session:
+        return list(session.exec(select(Alert).order_by(col(Alert.id))).all())
 
 
 def alert_statuses(database_url: str) -> collections.Counter[str]:

@@ -38,7 +38,7 @@ from bot.store.db import make_engine, migrate, session_scope
 from bot.store.models import Alert, Chat, Topic, TopicSubscription, utcnow
 from tests.fake_limited_api import LimitedBotAPI
 from tests.fakebot import serve
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, outbox
 
 # PTB itself warns while building a RetryAfter whose retry_after is a whole number.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -89,8 +89,7 @@ class Env:
             enqueue(session, list(alerts))
 
     def alerts(self) -> list[Alert]:
-        with session_scope(self.engine) as session:
-            return list(session.exec(select(Alert).order_by(Alert.id)).all())  # type: ignore[arg-type]
+        return outbox(self.engine)
 
     def chat(self, chat_id: int) -> Chat | None:
         with session_scope(self.engine) as session:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
-
 from bot.config import parse_config
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import session_scope
-from bot.store.models import Alert, Chat, utcnow
+from bot.store.models import Chat, utcnow
 from tests.fakebot import ServedAPI
+from tests.helpers import outbox
 
 CHAT = 6001
 TOKEN = "123456:TEST-TOKEN"
@@ -37,11 +36,6 @@ def push(herald: HeraldBot, key: str) -> None:
     herald.runtime.outbox.notify()
 
 
-def alerts(herald: HeraldBot) -> list[Alert]:
-    with session_scope(herald.runtime.engine) as session:
-        return list(session.exec(select(Alert).order_by(Alert.id)).all())  # type: ignore[arg-type]
-
-
 async def test_push_snooze_block_and_come_back(bot_api: ServedAPI, database_url: str) -> None:
     runtime = Runtime.create(parse_config(CONFIG), database_url)
     herald = HeraldBot(runtime, build_application(runtime, TOKEN))
@@ -57,14 +51,14 @@ async def test_push_snooze_block_and_come_back(bot_api: ServedAPI, database_url:
         assert str(reminder.params["text"]).startswith("⏰ <b>Reminder</b> (1 day before): ")
         [buttons] = reminder.params["reply_markup"]["inline_keyboard"]
         assert [b["text"] for b in buttons] == ["Open", "Snooze 1 h", "Unfollow"]
-        await api.wait_for(lambda: alerts(herald)[0].status == "sent")
-        [sent] = alerts(herald)
+        await api.wait_for(lambda: outbox(herald.runtime.engine)[0].status == "sent")
+        [sent] = outbox(herald.runtime.engine)
         assert (sent.status, sent.message_id) == ("sent", 10_003)
 
         before = utcnow()
         await api.press(CHAT, buttons[1]["callback_data"], message_id=10_003)
         await api.wait_for(lambda: any(c.method == "answerCallbackQuery" for c in api.calls))
-        snoozed = alerts(herald)[1]
+        snoozed = outbox(herald.runtime.engine)[1]
         assert (snoozed.dedup_key, snoozed.status) == (f"sz:{sent.id}", "pending")
         assert timedelta(minutes=59) < snoozed.not_before - before < timedelta(minutes=61)
 
@@ -73,8 +67,12 @@ async def test_push_snooze_block_and_come_back(bot_api: ServedAPI, database_url:
         )
         push(herald, "r2")
         await api.wait_for(lambda: len(api.sent(CHAT)) == 3)
-        await api.wait_for(lambda: alerts(herald)[2].status == "cancelled")
-        assert [a.status for a in alerts(herald)] == ["sent", "cancelled", "cancelled"]
+        await api.wait_for(lambda: outbox(herald.runtime.engine)[2].status == "cancelled")
+        assert [a.status for a in outbox(herald.runtime.engine)] == [
+            "sent",
+            "cancelled",
+            "cancelled",
+        ]
         with session_scope(runtime.engine) as session:
             chat = session.get(Chat, CHAT)
             assert chat is not None and not chat.active
@@ -83,7 +81,7 @@ async def test_push_snooze_block_and_come_back(bot_api: ServedAPI, database_url:
         await api.wait_for(lambda: len(api.sent(CHAT)) == 4)
         assert str(api.sent(CHAT)[3].params["text"]).startswith("Welcome back!")
         push(herald, "r3")
-        await api.wait_for(lambda: alerts(herald)[3].status == "sent")
+        await api.wait_for(lambda: outbox(herald.runtime.engine)[3].status == "sent")
         assert len(api.sent(CHAT)) == 5
     finally:
         await herald.stop()

@@ -19,16 +19,11 @@ from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Alert, Chat
 from tests.fakebot import ServedAPI
+from tests.helpers import FAR_DEADLINE, config_text
 
 TOKEN = "987654321:AAH-very-secret-token_Zz09xYw"
 SECRET = "webhook-secret_0123456789abcdef"
-CONFIG = """
-timezone: Europe/London
-deadlines:
-  - id: far-deadline
-    title: Far deadline
-    due: "2099-01-01T09:00"
-"""
+CONFIG = config_text(deadlines=[FAR_DEADLINE])
 EXIT_WITHIN_S = 10.0
 ADA = 7301
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot import render
 from bot.config import parse_config
@@ -18,8 +18,9 @@ from bot.services.config_sync import sync_config
 from bot.services.deadlines import DeadlineSpec
 from bot.services.outbox import OutboxSignal
 from bot.store.db import session_scope
-from bot.store.models import Alert, Deadline, DeadlineSubscription
+from bot.store.models import Deadline, DeadlineSubscription
 from jobs.reminders import Follower, ReminderJobs, effective_offsets, reminder_times
+from tests.helpers import outbox
 
 
 def times_of(due: datetime, zone: str, remind: list[str]) -> dict[str, datetime]:
@@ -95,11 +96,6 @@ def test_reminder_is_shown_in_the_chat_zone_not_the_event_zone() -> None:
     assert "Due Wed 9 Jul 2025, 17:00 BST (in 1 day)" in london.text
 
 
-def alerts(engine: Engine) -> list[Alert]:
-    with session_scope(engine) as session:
-        return list(session.exec(select(Alert).order_by(col(Alert.id))).all())
-
-
 async def test_reminder_fires_at_its_time_across_the_october_change(engine: Engine) -> None:
     due = datetime(2025, 10, 27, 9, 0, tzinfo=UTC)  # Monday 09:00 GMT, after the change
     with time_machine.travel(datetime(2025, 10, 20, 12, 0, tzinfo=UTC), tick=False) as clock:
@@ -119,16 +115,16 @@ async def test_reminder_fires_at_its_time_across_the_october_change(engine: Engi
 
         clock.move_to(datetime(2025, 10, 26, 8, 59, 59, tzinfo=UTC))
         await jobs.run(deadline_id)  # a second early: nothing is due yet
-        assert alerts(engine) == []
+        assert outbox(engine) == []
         clock.move_to(datetime(2025, 10, 26, 9, 0, 1, tzinfo=UTC))
         await jobs.run(deadline_id)
         await jobs.run(deadline_id)  # a doubled job writes nothing more
-        assert [(a.kind, a.payload["offset"], a.payload["late"]) for a in alerts(engine)] == [
+        assert [(a.kind, a.payload["offset"], a.payload["late"]) for a in outbox(engine)] == [
             ("reminder", "1d", False)
         ]
         clock.move_to(due + timedelta(seconds=1))
         await jobs.run(deadline_id)
-        assert [a.kind for a in alerts(engine)] == ["reminder", "deadline_reached"]
+        assert [a.kind for a in outbox(engine)] == ["reminder", "deadline_reached"]
         assert jobs.scheduler.get_job(f"deadline:{deadline_id}") is None
 
 
@@ -169,7 +165,7 @@ async def test_repeating_deadline_reminds_for_each_occurrence(engine: Engine) ->
             assert moved_on.due_at == datetime(2026, 4, 3, 12, 30, tzinfo=UTC)
         clock.move_to(datetime(2026, 4, 3, 11, 30, 1, tzinfo=UTC))
         await jobs.run(deadline_id)
-    keys = [(a.kind, a.payload["due_at"], a.payload["offset"]) for a in alerts(engine)]
+    keys = [(a.kind, a.payload["due_at"], a.payload["offset"]) for a in outbox(engine)]
     assert keys == [
         ("reminder", "2026-03-06T13:30:00+00:00", "1h"),
         ("deadline_reached", "2026-03-06T13:30:00+00:00", "0"),

@@ -18,19 +18,14 @@ from bot.service import SECRET_HEADER, Listen, ServiceError, Webhook, parse_list
 from bot.store.db import session_scope
 from bot.store.models import Chat
 from tests.fakebot import ServedAPI
+from tests.helpers import FAR_DEADLINE, config_text
 
 TOKEN = "123456:SERVICE-TEST-TOKEN"
 ADA = 7101
 SECRET = "s3cret-webhook-token_0123456789"
 HOOK = Webhook("https://herald.example/telegram/hook", SECRET)
 
-CONFIG = """
-timezone: Europe/London
-deadlines:
-  - id: far-deadline
-    title: Far deadline
-    due: "2099-01-01T09:00"
-"""
+CONFIG = config_text(deadlines=[FAR_DEADLINE])
 
 
 async def _bot(database_url: str, webhook: Webhook | None = None) -> HeraldBot:
