@@ -48,6 +48,14 @@ REMINDER_LATENESS = Histogram(
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
     registry=REGISTRY,
 )
+# A source check starts at the first poller tick (5 s) after it falls due, so up to one tick
+# late is the design; the buckets around 5 s tell a late tick from a backlog.
+SOURCE_CHECK_LATENESS = Histogram(
+    "herald_source_check_lateness_seconds",
+    "From the moment a source check fell due to the moment it started",
+    buckets=(0.5, 1, 2.5, 5, 5.5, 6, 7.5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
 FLOOD_WAITS = Counter(
     "herald_telegram_429", "429 Too Many Requests answers from Telegram", registry=REGISTRY
 )
@@ -101,6 +109,10 @@ def alerts_failed(kind: str, count: int = 1) -> None:
 
 def reminder_late(seconds: float) -> None:
     REMINDER_LATENESS.observe(max(seconds, 0.0))
+
+
+def source_check_late(seconds: float) -> None:
+    SOURCE_CHECK_LATENESS.observe(max(seconds, 0.0))
 
 
 def flood_wait() -> None:

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import metrics
 from bot.config import Config, parse_config
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
@@ -433,3 +435,32 @@ async def test_a_tick_finds_due_sources_while_a_batch_holds_the_write_lock(
         engine.dispose()
     assert sorted(d.url for d in due) == sorted(server.url(p) for p in ("/a.xml", "/b.xml"))
     assert waited_s < 2  # the busy timeout is 10 s
+
+
+def _late_checks(le: str) -> float:
+    """Source checks observed so far in the lateness histogram's bucket `le` (cumulative)."""
+    value = metrics.REGISTRY.get_sample_value(
+        "herald_source_check_lateness_seconds_bucket", {"le": le}
+    )
+    return value or 0.0
+
+
+async def test_a_check_started_late_is_counted_in_the_lateness_bucket_of_its_delay(
+    server: FeedServer, database_url: str
+) -> None:
+    """Lateness is the moment a tick starts the check minus the source's next_check_at: a
+    source due at T0 − 1 min whose tick runs 7 s later than that lands in (6, 7.5]."""
+    config = parse_config(config_text(server, "/a.xml"))
+    server.set("/a.xml", Route(body=rss(OLD)))
+    engine = prepared(database_url, config)  # next_check_at = T0 - 1 min
+    due_at = T0 - timedelta(minutes=1)
+    before = {le: _late_checks(le) for le in ("5.0", "6.0", "7.5", "+Inf")}
+    async with Fetcher() as fetcher:
+        poller = Poller(engine, fetcher)
+        with time_machine.travel(due_at + timedelta(seconds=7), tick=False):
+            assert await poller.tick() == 1
+            await poller.wait_idle()
+        await poller.aclose()
+    engine.dispose()
+    added = {le: _late_checks(le) - count for le, count in before.items()}
+    assert added == {"5.0": 0, "6.0": 0, "7.5": 1, "+Inf": 1}

@@ -30,7 +30,7 @@ from sqlalchemy import select as sql_select  # sqlmodel's takes at most four col
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import metrics
+from bot import memory, metrics
 from bot.domain.query import QuerySyntaxError, parse_query
 from bot.services.outbox import PRIORITY_NORMAL, NewAlert, OutboxSignal, enqueue
 from bot.store.db import read_scope, session_scope
@@ -65,6 +65,9 @@ BATCH_WINDOW_S = 0.1
 # Checks started and not yet stored, at most: when the store falls behind, checks wait to
 # start, so parsed feeds never pile up in memory.
 MAX_UNSTORED = 3 * BATCH_SOURCES
+# Checks stored since malloc last gave freed memory back; when the poller falls idle after at
+# least this many (a cold cycle's batches), it does so again (bot/memory.py).
+GIVE_BACK_AFTER = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class DueSource:
     every_s: int
     etag: str | None
     last_modified: str | None
+    due_at: datetime | None = None  # the next_check_at it was found due by
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ DUE_COLUMNS = (
     col(Source.every_s),
     col(Source.etag),
     col(Source.last_modified),
+    col(Source.next_check_at),
 )
 
 Handled = tuple[DueSource, FetchResult, datetime, "ParsedFeed | ParseError | None"]
@@ -166,6 +171,7 @@ class Poller:
         self._storing: asyncio.Task[None] | None = None
         self._unstored = asyncio.Semaphore(max_unstored)
         self._tasks: set[asyncio.Task[SourceReport]] = set()
+        self._stored_since_give_back = 0
 
     # --- scheduling -------------------------------------------------------------------------
 
@@ -248,6 +254,9 @@ class Poller:
     async def check(self, due: DueSource, now: datetime | None = None) -> SourceReport:
         """Fetch one source (conditionally), parse and match it, and store the outcome."""
         async with self._unstored:
+            if due.due_at is not None:
+                started = now or utcnow()
+                metrics.source_check_late((started - due.due_at).total_seconds())
             request = CheckRequest(
                 due.url, due.etag, due.last_modified, due.trusted, due.kind, due.select, now
             )
@@ -302,6 +311,7 @@ class Poller:
                             future.set_exception(exc)
                     raise
                 metrics.sources_checked(reports)
+                self._stored_since_give_back += len(reports)
                 if self.outbox is not None and any(r.alerts for r in reports):
                     self.outbox.notify()
                 for ((due, *_), future), report in zip(batch, reports, strict=True):
@@ -310,6 +320,9 @@ class Poller:
                         future.set_result(report)
                 if len(self._ready) < BATCH_SOURCES and len(self._in_flight) > len(self._ready):
                     break
+            if not self._in_flight and self._stored_since_give_back >= GIVE_BACK_AFTER:
+                self._stored_since_give_back = 0
+                await loop.run_in_executor(self._store_thread, memory.give_back)
         finally:
             self._storing = None
         if self._ready:
