@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from bot import memory
 from bot.config import Config, ConfigError, load_config
 from bot.logs import keep_secret
 from bot.logs import setup as setup_logging
@@ -145,6 +146,8 @@ def run(
     from bot.runtime import Runtime
     from bot.service import Listen, ServiceError, Webhook, parse_listen, webhook_from
 
+    memory.limit_arenas()  # before any thread starts
+
     config = _load(path)
     if config is None:
         return 1
@@ -212,6 +215,7 @@ def sources(action: str, path: str | None, file: str | None, as_json: bool) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    memory.skip_httpx_cli()
     args = build_parser().parse_args(argv)
     setup_logging(
         os.environ.get(

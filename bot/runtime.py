@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from bot import memory
 from bot.config import CalendarConfig, Config
 from bot.services.config_sync import sync_config
 from bot.services.deadlines import DeadlineService
@@ -267,6 +268,7 @@ class Runtime:
             next_run_time=now + timedelta(seconds=jitter_s(CALENDAR_FIRST_RUN_S)),
         )
         self.start_polling()
+        memory.give_back()  # the config read, the rebuild and the sync are done
         return True
 
     @property

@@ -89,6 +89,9 @@ class _Failed:
 def main(checks_fd: int, answers_fd: int) -> None:
     """A worker process's entry (`python -c`, see `_WorkerProcess`): the settings come first
     on the checks pipe."""
+    from bot.memory import limit_arenas
+
+    limit_arenas()  # the resolver's threads would each grow an arena
     checks = Connection(checks_fd, writable=False)
     answers = Connection(answers_fd, readable=False)
     try:
@@ -201,7 +204,10 @@ class _WorkerProcess:
     """
 
     def __init__(self, checks_fd: int, answers_fd: int) -> None:
-        code = f"from jobs.sources.workers import main; main({checks_fd}, {answers_fd})"
+        code = (
+            "from bot.memory import skip_httpx_cli; skip_httpx_cli(); "
+            f"from jobs.sources.workers import main; main({checks_fd}, {answers_fd})"
+        )
         environment = dict(os.environ)
         # The same import path as this process (a checkout run from its directory, say).
         environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
