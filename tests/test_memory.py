@@ -67,3 +67,30 @@ def test_the_config_is_read_by_libyaml_with_the_same_result_and_errors() -> None
     except yaml.YAMLError as exc:
         pure = str(getattr(exc, "problem", ""))
     assert pure and pure in str(caught.value)
+
+
+def _imported(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` a fresh interpreter has imported after running `code`."""
+    probe = f"{code}; import sys; print(' '.join(n for n in {names!r} if n in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()
+
+
+def test_the_main_process_leaves_the_feed_parsers_to_the_check_workers() -> None:
+    code = (
+        "from bot.memory import skip_httpx_cli; skip_httpx_cli(); "
+        "import bot.cli, bot.runtime, bot.interface.app, bot.service"
+    )
+    names = ("fastfeedparser", "feedparser", "lxml", "rich", "pygments")
+    assert _imported(code, names) == []
+
+
+def test_a_check_worker_imports_neither_the_store_nor_date_wording_nor_any_cli() -> None:
+    code = (
+        "from bot.memory import skip_httpx_cli; skip_httpx_cli(); "
+        "from jobs.sources.workers import main"
+    )
+    names = ("sqlalchemy", "telegram", "babel", "click", "rich", "pygments")
+    assert _imported(code, names) == []

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from babel.dates import format_date
-
 
 def N_(message: str) -> str:
     """Mark a message template for the catalog; it is translated where it is shown."""
@@ -50,4 +48,8 @@ class DateText:
 
     def worded(self, locale: str) -> str:
         """The date in `locale` ("en", "de"), laid out by `pattern`."""
+        # Imported here: a check worker imports this module (URL refusals) but words no date,
+        # and babel costs it 3 MB.
+        from babel.dates import format_date
+
         return format_date(self.day, self.pattern, locale=locale)

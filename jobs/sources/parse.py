@@ -14,9 +14,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
-import fastfeedparser
-import feedparser
-from dateutil import parser as dateutil_parser
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from jobs.sources.fetch import SourceError
@@ -204,6 +201,8 @@ def parse_date(value: Any, now: datetime) -> datetime | None:
 
 
 def _parse_date_text(value: str) -> datetime | None:
+    from dateutil import parser as dateutil_parser
+
     readers: tuple[Callable[[str], datetime], ...] = (
         datetime.fromisoformat,
         parsedate_to_datetime,
@@ -222,7 +221,13 @@ def _parse_date_text(value: str) -> datetime | None:
 
 def _parse_xml_feed(body: bytes, *, url: str, kind: str, now: datetime) -> FeedData:
     """fastfeedparser first (fastest, see docs/benchmarks.md); feedparser when it fails or finds
-    no items, as feedparser recovers more from broken markup."""
+    no items, as feedparser recovers more from broken markup.
+
+    Both are imported here, on first use: only check workers parse feeds, and the poller's
+    own process, which parses only when they are gone, is spared their 11 MB."""
+    import fastfeedparser
+    import feedparser
+
     first_error: str | None = None
     try:
         # Tags, media and enclosures are never used: not building them saves a little.
