@@ -78,12 +78,14 @@ def _imported(code: str, names: tuple[str, ...]) -> list[str]:
     return out.split()
 
 
-def test_the_main_process_leaves_the_feed_parsers_to_the_check_workers() -> None:
+def test_the_main_process_imports_no_feed_parser_nor_matplotlib_until_it_needs_them() -> None:
+    """Feeds are parsed in the check workers; matplotlib (42 MB) draws only /timeline."""
     code = (
         "from bot.memory import skip_httpx_cli; skip_httpx_cli(); "
-        "import bot.cli, bot.runtime, bot.interface.app, bot.service"
+        "import bot.cli, bot.runtime, bot.interface.app, bot.service; "
+        "from bot.interface.handlers import _modules; _modules()"
     )
-    names = ("fastfeedparser", "feedparser", "lxml", "rich", "pygments")
+    names = ("fastfeedparser", "feedparser", "lxml", "rich", "pygments", "matplotlib", "numpy")
     assert _imported(code, names) == []
 
 

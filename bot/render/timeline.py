@@ -13,14 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: never look for a display
-
-from matplotlib import dates as mdates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.render.common import Rendered, countdown, day_text
 from bot.render.i18n import _, ngettext, number
 
@@ -52,6 +44,15 @@ def _naive_local(moment: datetime, zone: ZoneInfo) -> datetime:
 def timeline_png(items: Sequence[TimelineItem], zone: str, now: datetime) -> bytes:
     """One row per deadline (soonest on top): a bar from today to its due time, a dot, and
     its title with the countdown; a red line marks today. Times are the chat's zone."""
+    # Imported on first use: matplotlib and numpy cost 42 MB of RSS, and every Herald process
+    # imports this module (the chat commands) while few ever draw a timeline.
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never look for a display
+    from matplotlib import dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     tz = ZoneInfo(zone)
     rows = sorted(items, key=lambda item: item.due_at)
     height_in = HEAD_IN + ROW_IN * max(len(rows), 1)
