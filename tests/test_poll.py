@@ -24,7 +24,7 @@ from bot.services.config_sync import sync_config
 from bot.services.sources import sync_sources
 from bot.store.db import make_engine, migrate, session_scope
 from bot.store.models import Alert, Item, ItemTopic, Source, TopicSubscription
-from jobs.sources import health
+from jobs.sources import health, poll
 from jobs.sources.fetch import Fetcher
 from jobs.sources.poll import Poller
 from tests.fakebot import ServedAPI
@@ -464,3 +464,31 @@ async def test_a_check_started_late_is_counted_in_the_lateness_bucket_of_its_del
     engine.dispose()
     added = {le: _late_checks(le) - count for le, count in before.items()}
     assert added == {"5.0": 0, "6.0": 0, "7.5": 1, "+Inf": 1}
+
+
+async def test_a_tick_starts_the_checks_due_within_half_a_tick_so_none_waits_a_whole_one(
+    server: FeedServer, database_url: str
+) -> None:
+    """A check due just after a tick used to wait for the next one plus that tick's own delay:
+    a little over one tick late. Due within TICK_LEAD_S of the tick: started by it."""
+    config = parse_config(config_text(server, "/a.xml", "/b.xml"))
+    server.set("/a.xml", Route(body=rss(OLD)))
+    server.set("/b.xml", Route(body=rss(OLD)))
+    engine = prepared(database_url, config)
+    tick_at = T0 + timedelta(minutes=5)
+    soon = tick_at + timedelta(seconds=poll.TICK_LEAD_S - 0.5)
+    later = tick_at + timedelta(seconds=poll.TICK_LEAD_S + 0.5)
+    with session_scope(engine) as session:
+        for source in session.exec(select(Source)).all():
+            source.next_check_at = soon if source.url.endswith("/a.xml") else later
+            session.add(source)
+    async with Fetcher() as fetcher:
+        poller = Poller(engine, fetcher)
+        with time_machine.travel(tick_at, tick=False):
+            assert await poller.tick() == 1
+            await poller.wait_idle()
+        await poller.aclose()
+    with Session(engine) as session:
+        checked = {s.url: s.last_checked_at for s in session.exec(select(Source)).all()}
+    engine.dispose()
+    assert checked == {server.url("/a.xml"): tick_at, server.url("/b.xml"): None}
