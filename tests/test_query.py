@@ -186,6 +186,10 @@ def test_example_query_from_config() -> None:
         ('"rare earth"x', And((Phrase(("rare", "earth")), Term("x")))),
         ('intitle:trade"war"', And((Term("trade", in_title=True), Term("war")))),
         ("a -Xi", And((Term("a"), Not(Term("xi"))))),
+        # an operator's name without its colon is an ordinary word
+        ("site", Term("site")),
+        ('intitle "war"', And((Term("intitle"), Term("war")))),
+        ("inurl", Term("inurl")),
     ],
 )
 def test_parse(text: str, root: object) -> None:
