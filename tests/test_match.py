@@ -180,6 +180,25 @@ def test_host_cache_is_cleared_when_it_is_full(monkeypatch: pytest.MonkeyPatch) 
     assert set(match_module._host_cache) == {"c.com"}
 
 
+def test_a_repeated_host_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_module, "_host_cache", {})
+    computed: list[str] = []
+    compute = match_module._netloc_suffixes
+
+    def counted(netloc: str) -> frozenset[str]:
+        computed.append(netloc)
+        return compute(netloc)
+
+    monkeypatch.setattr(match_module, "_netloc_suffixes", counted)
+    first = host_suffixes("https://a.example.com/1")
+    assert (
+        host_suffixes("http://a.example.com/2?x")
+        == first
+        == {"a.example.com", "example.com", "com"}
+    )
+    assert computed == ["a.example.com"]
+
+
 # --- planning: which term of a query anchors it in the index -----------------------------------
 
 
