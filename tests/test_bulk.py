@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import DateTime
 from sqlmodel import col, select
 
+from bot.services.outbox import ALERT_COLUMNS
 from bot.store import bulk
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat
@@ -19,17 +20,6 @@ WHEN = [
     datetime(2026, 3, 29, 1, 30, 0, 250, tzinfo=timezone(timedelta(hours=5, minutes=30))),
     datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
 ]
-COLUMNS = (
-    "chat_id",
-    "dedup_key",
-    "kind",
-    "priority",
-    "payload",
-    "status",
-    "not_before",
-    "created_at",
-    "attempts",
-)
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def test_rows_read_back_through_the_orm_and_conflicts_are_skipped(
         first = bulk.insert_new(
             session,
             table,
-            COLUMNS,
+            ALERT_COLUMNS,
             [alert_row("a", WHEN[0])],
             unique=("chat_id", "dedup_key"),
             returning=("dedup_key",),
@@ -73,12 +63,12 @@ def test_rows_read_back_through_the_orm_and_conflicts_are_skipped(
         again = bulk.insert_new(
             session,
             table,
-            COLUMNS,
+            ALERT_COLUMNS,
             rows,
             unique=("chat_id", "dedup_key"),
             returning=("chat_id", "dedup_key"),
         )
-        none = bulk.insert_new(session, table, COLUMNS, [], unique=("chat_id", "dedup_key"))
+        none = bulk.insert_new(session, table, ALERT_COLUMNS, [], unique=("chat_id", "dedup_key"))
     with session_scope(engine) as session:
         stored = session.exec(select(Alert).order_by(col(Alert.dedup_key))).all()
         between = session.exec(
