@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 import sys
 from collections.abc import Iterable
@@ -210,6 +211,30 @@ async def test_a_bracketed_address_literal_is_checked_without_the_resolver() -> 
         await resolve_public("[::1]", 443, resolver)
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[fe80::1%eth0]",
+        "fe80::1%eth0",
+        "[fe80::1%eth0%x]",  # everything from the first %
+    ],
+)
+async def test_a_scoped_address_literal_is_checked_and_named_without_its_zone(host: str) -> None:
+    resolver = FakeResolver({})
+    with pytest.raises(UnsafeAddress) as caught:
+        await resolve_public(host, 80, resolver)
+    assert str(caught.value) == "link-local address fe80::1"
+    assert resolver.calls == []
+
+
+async def test_a_name_with_an_address_inside_is_resolved_not_read_as_that_address() -> None:
+    """Only the brackets around a literal are stripped before it is read as an address."""
+    resolver = FakeResolver({"X127.0.0.1": ["93.184.216.34"]})
+    addresses = await resolve_public("X127.0.0.1", 80, resolver)
+    assert addresses == [ipaddress.ip_address("93.184.216.34")]
+    assert resolver.calls == [("X127.0.0.1", 80)]
+
+
 async def test_the_resolver_is_asked_for_the_urls_port() -> None:
     resolver = FakeResolver({"news.test": ["93.184.216.34"]})
     await check_url("https://news.test/rss", resolver)
@@ -255,6 +280,13 @@ async def test_the_guard_connects_to_the_first_checked_address_with_every_option
     assert inner.connects == [("93.184.216.34", 443, 5.0, "192.0.2.7", options)]
 
 
+async def test_the_guard_connects_to_a_public_scoped_literal_without_its_zone() -> None:
+    inner = RecordingBackend()
+    with pytest.raises(httpcore.ConnectError):
+        await GuardedBackend(FakeResolver({}), inner).connect_tcp("2606:4700:4700::1111%eth0", 443)
+    assert [connect[:2] for connect in inner.connects] == [("2606:4700:4700::1111", 443)]
+
+
 async def test_the_guard_sleeps_through_its_inner_backend_or_anyio_by_default() -> None:
     inner = RecordingBackend()
     await GuardedBackend(RESOLVER, inner).sleep(0.25)
@@ -270,6 +302,23 @@ async def test_unix_sockets_are_refused_with_that_reason() -> None:
 async def test_the_system_resolver_answers_tcp_addresses_once_each() -> None:
     """A literal needs no DNS; without the TCP filter getaddrinfo would list it per socket type."""
     assert await system_resolver("127.0.0.1", 80) == ["127.0.0.1"]
+
+
+async def test_the_system_resolver_asks_getaddrinfo_for_the_host_port_and_tcp_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[Any, ...]] = []
+
+    def getaddrinfo(host: str, port: int, family: int, kind: int, *rest: int) -> list[Any]:
+        asked.append((host, port, kind))
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700:4700::1111", port, 0, 0)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert await system_resolver("news.test", 8443) == ["93.184.216.34", "2606:4700:4700::1111"]
+    assert asked == [("news.test", 8443, socket.SOCK_STREAM)]
 
 
 async def test_a_guarded_transport_sends_every_connection_through_the_guard() -> None:
@@ -306,3 +355,16 @@ def test_a_guarded_transport_ignores_certificate_settings_from_the_environment(
     bogus.write_text("not a certificate")
     monkeypatch.setenv("SSL_CERT_FILE", str(bogus))
     GuardedTransport(resolver=RESOLVER)  # reading the bogus file would raise
+
+
+async def test_a_guarded_transport_connects_through_the_given_inner_backend() -> None:
+    inner = RecordingBackend()
+    transport = GuardedTransport(resolver=RESOLVER, inner=inner)
+    backend = transport._pool._network_backend
+    # Checked before any request, so that a transport ignoring `inner` never reaches the network.
+    assert isinstance(backend, GuardedBackend)
+    assert backend._inner is inner
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("http://news.test:8080/rss")
+    assert [connect[:2] for connect in inner.connects] == [("93.184.216.34", 8080)]
