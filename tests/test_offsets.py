@@ -19,6 +19,7 @@ from bot.domain.offsets import (
     local_to_utc,
     parse_offset,
     parse_offsets,
+    zone_info,
 )
 from tests.helpers import utc
 
@@ -249,3 +250,34 @@ def test_naive_and_aware_inputs_are_refused_where_the_other_is_expected() -> Non
         local_to_utc(utc(2025, 7, 9), LONDON)
     with pytest.raises(ValueError, match=r"^fire_time expects an aware datetime$"):
         fire_time(datetime(2025, 7, 9), Offset(), LONDON)
+
+
+def test_units_out_of_order_or_repeated_are_refused_with_the_rule_and_the_input() -> None:
+    for text in ("2h1d", "1d1d"):
+        with pytest.raises(OffsetError) as caught:
+            parse_offset(text)
+        assert str(caught.value) == (
+            f"'{text}' is not an offset; write e.g. 7d, 1d, 2h, 30m or 0"
+            " (each unit once, largest first)"
+        )
+
+
+def test_the_longest_offset_refusal_says_the_limit_exactly() -> None:
+    with pytest.raises(OffsetError) as caught:
+        Offset(days=367)
+    assert str(caught.value) == "an offset can be at most 366 days"
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [
+        ("Mars/Olympus", "Mars/Olympus"),
+        ("X" * 64, "X" * 64),
+        ("X" * 65, "X" * 63 + "…"),
+    ],
+    ids=["short", "64-characters-shown-whole", "65-characters-cut-to-63-and-an-ellipsis"],
+)
+def test_an_unknown_zone_is_refused_naming_it_cut_to_64_characters(zone: str, shown: str) -> None:
+    with pytest.raises(ZoneError) as caught:
+        zone_info(zone)
+    assert str(caught.value) == f"'{shown}' is not a time zone; write e.g. Europe/London"
