@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time as time_module
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,8 @@ import pytest
 from bot.delivery_policy.quiet import (
     Digest,
     DigestKind,
+    InputForm,
+    InputProblem,
     PolicyInputError,
     QuietHours,
     hold_until,
@@ -21,6 +23,7 @@ from bot.delivery_policy.quiet import (
     parse_quiet,
     quiet_end,
 )
+from bot.domain.natural import WhenError
 from bot.render.policy import input_error
 from tests.helpers import utc
 
@@ -364,3 +367,68 @@ def test_hourly_digest_from_between_quarter_hours_is_on_the_next_local_hour() ->
 def test_hourly_digest_in_a_zone_off_the_quarter_hour_grid_uses_the_utc_hour() -> None:
     # New York kept local mean time (-4:56:02) until 1883: no quarter hour is a local hh:00.
     assert next_digest_at(utc(1850, 6, 1, 10, 5), "America/New_York", HOURLY) == utc(1850, 6, 1, 11)
+
+
+# The facts of each refusal: what is wrong, with which text, and which form was expected.
+
+_REFUSALS: list[tuple[Callable[[str], object], str, InputProblem, str, InputForm]] = [
+    (parse_quiet, "25:00-07:00", "not_a_time", "25:00", "quiet"),
+    (parse_quiet, "22:00-25:00", "not_a_time", "25:00", "quiet"),
+    (parse_quiet, " Tonight ", "not_a_range", "Tonight", "quiet"),
+    (parse_quiet, " 22:00-22:00 ", "same_times", "22:00-22:00", "quiet"),
+    (parse_quiet, "25-7am", "not_a_time", "25:00", "quiet"),
+    (parse_quiet, "10pm-25", "not_a_time", "25:00", "quiet"),
+    (parse_duration, " 3X ", "not_a_duration", "3X", "duration"),
+    (parse_duration, " 400D ", "out_of_range", "400D", "duration"),
+    (parse_digest, " Weekly ", "not_a_digest", "Weekly", "digest"),
+]
+
+
+@pytest.mark.parametrize(("parse", "text", "problem", "value", "form"), _REFUSALS)
+def test_each_refusal_names_its_problem_value_and_form(
+    parse: Callable[[str], object], text: str, problem: str, value: str, form: str
+) -> None:
+    with pytest.raises(PolicyInputError) as caught:
+        parse(text)
+    error = caught.value
+    assert (error.problem, error.value, error.form, error.detail) == (problem, value, form, "")
+    # The same facts are the exception's args, which its str() and repr() show in a log.
+    assert error.args == (problem, value, form, "")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "value", "form"),
+    [
+        (parse_quiet, "banana-7am", "banana", "quiet"),
+        (parse_quiet, "10pm-banana", "banana", "quiet"),
+        (parse_digest, "daily 8xm", "8xm", "digest"),
+    ],
+)
+def test_an_unreadable_clock_names_the_text_the_form_and_the_readers_reason(
+    parse: Callable[[str], object], text: str, value: str, form: str
+) -> None:
+    with pytest.raises(PolicyInputError) as caught:
+        parse(text)
+    error = caught.value
+    assert (error.problem, error.value, error.form) == ("unreadable_clock", value, form)
+    assert isinstance(error.detail, WhenError)
+    assert str(error.detail) == f"'{value}' is not a time of day; write e.g. 17:00 or 5pm"
+    assert error.args == ("unreadable_clock", value, form, error.detail)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        (parse_duration, "3x", '"3x" is not a duration. Give a duration like 30m, 3h'),
+        (parse_duration, "400d", '"400d" is out of range. Give a duration like 30m, 3h'),
+        (parse_duration, "0h", '"0h" is out of range. Give a duration like 30m, 3h'),
+        (parse_digest, "weekly", '"weekly" is not a digest setting. Digest is "off"'),
+        (parse_digest, "hourly 5", '"hourly 5" is not a digest setting. Digest is "off"'),
+    ],
+)
+def test_a_refused_duration_or_digest_quotes_the_text_given(
+    parse: Callable[[str], object], text: str, message: str
+) -> None:
+    with pytest.raises(PolicyInputError) as caught:
+        parse(text)
+    assert input_error(caught.value).startswith(message)
