@@ -328,6 +328,22 @@ async def test_watching_a_mistyped_topic_id_offers_the_close_ones_and_a_press_fo
     assert followed_topics(herald, BEN) == ["rare-earths"]
 
 
+async def test_a_forged_watch_button_never_creates_a_topic_from_its_data(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    """The button's data is only ever a suggested topic id: words in it are not a new query."""
+    await say(bot_api, BEN, "/start")
+    await say(bot_api, BEN, "/unwatch rare-earths")
+    with session_scope(herald.runtime.engine) as session:
+        topics_before = session.exec(select(Topic.slug)).all()
+
+    answer = await press_for_reply(bot_api, BEN, "wt:gallium")
+    assert answer.startswith("No topic with id <code>gallium</code>.")
+    with session_scope(herald.runtime.engine) as session:
+        assert session.exec(select(Topic.slug)).all() == topics_before
+    assert followed_topics(herald, BEN) == []
+
+
 async def test_unwatching_a_mistyped_topic_id_offers_the_close_ones_and_a_press_unfollows_it(
     herald: HeraldBot, bot_api: ServedAPI
 ) -> None:

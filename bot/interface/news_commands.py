@@ -58,15 +58,24 @@ async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     place = await arrive(update, context)
     if place is not None:
-        await _watch(update, context, place.dest, query.data.split(":", 1)[1])
+        await _watch(update, context, place.dest, query.data.split(":", 1)[1], suggested=True)
 
 
-async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, dest: int, query: str) -> None:
+async def _watch(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    dest: int,
+    query: str,
+    *,
+    suggested: bool = False,
+) -> None:
+    """Follow topic `query` (an id) or watch it as a new query; a pressed suggestion (a button's
+    data, which anyone can forge) is only ever an existing id, never a new query."""
     if not await allowed(update, context):
         return
     await answer(update)  # a suggested id pressed: the reply below says what happened
     runtime = runtime_of(context)
-    if suggest.looks_like_id(query):
+    if suggested or suggest.looks_like_id(query):
         # One dashed lowercase token is an id, never a new query: say which ids are close.
         with session_scope(runtime.engine) as session:
             near = suggest.topic_ids_near(session, dest, query)
