@@ -17,6 +17,7 @@ import io
 import itertools
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -30,8 +31,10 @@ from telegram.ext import ContextTypes
 
 from bot.config import parse_config
 from bot.delivery_policy.split import telegram_length
+from bot.interface import handlers
 from bot.interface.app import HeraldBot, build_application
 from bot.interface.console import BOT_USER, ConsoleRequest
+from bot.interface.scopes import GROUP_MEMBER_COMMANDS
 from bot.runtime import Runtime
 from bot.store.db import session_scope
 from tests.helpers import RARE_EARTHS_TOPIC, config_text
@@ -51,34 +54,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 CHAT = 4242  # a bot admin's private chat
 GROUP, MEMBER = -100424242, 4343
 CONFIG = config_text(admins=[CHAT], topics=[RARE_EARTHS_TOPIC])
-EVERY_COMMAND = [
-    "start",
-    "help",
-    "deadlines",
-    "deadline",
-    "timezone",
-    "add",
-    "edit",
-    "cancel",
-    "follow",
-    "unfollow",
-    "remind",
-    "countdown",
-    "quiet",
-    "mute",
-    "unmute",
-    "digest",
-    "status",
-    "watch",
-    "unwatch",
-    "topics",
-    "news",
-    "sources",
-    "import",
-    "nonsense",
-]
-READING_COMMANDS = ("help", "deadlines", "deadline", "topics", "news", "sources", "status")
-BUTTON_PREFIXES = ("dl:", "unf:", "pa:", "fol:", "mt:", "sz:", "")
+# Every command the bot registers, and one it does not know.
+EVERY_COMMAND = [*handlers.registered_commands(), "nonsense"]
+# What any group member may use changes nothing, by its definition; so do the admins' two reports.
+READING_COMMANDS = GROUP_MEMBER_COMMANDS | {"sources", "status"}
+# The prefix of every button the bot registers ("st:" from "^st:[a-z]+(:\\d+)*$"), and none.
+BUTTON_PREFIXES = (
+    *(p.removeprefix("^").split(":", 1)[0] + ":" for p in handlers.registered_button_patterns()),
+    "",
+)
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
 TELEGRAM_TAGS |= {"tg-spoiler", "span", "blockquote", "tg-emoji"}
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
@@ -118,11 +102,39 @@ _HOSTILE_PIECES = st.sampled_from(
         "OR",
         "-",
         "a" * 5000,
+        "add",
+        "remove",
+        "https://calendar.example.invalid/x.ics",
+        "http://127.0.0.1:1/feed",
     ]
 )
 HOSTILE_TEXT = st.lists(
     st.one_of(st.text(_ANY_CHAR, max_size=40), _HOSTILE_PIECES), max_size=6
 ).map(" ".join)
+# The data of real buttons (settings pickers, follow and watch suggestions, snooze, proposals,
+# pages): a press of these in the private chat changes what it names; in the group, a member's
+# press must change nothing.
+REAL_BUTTONS = st.sampled_from(
+    [
+        "st:m",
+        "st:tz",
+        "st:q:1",
+        "st:dg:2",
+        "st:rm:1",
+        "st:dt:0:1",
+        "st:tt:0:1",
+        "fol:shipped-deadline",
+        "unf:shipped-deadline",
+        "dd:shipped-deadline",
+        "wt:rare-earths",
+        "uw:rare-earths",
+        "mt:rare-earths",
+        "sz:1",
+        "pa:1:ok",
+        "pa:1:no",
+        "dl:0",
+    ]
+)
 FORGED_DATA = st.tuples(
     st.sampled_from(BUTTON_PREFIXES),
     st.one_of(
@@ -201,16 +213,24 @@ class Harness:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return await self.process({"update_id": next(self._ids), "message": message})
 
-    async def press(self, data: str) -> list[tuple[str, dict[str, Any]]]:
+    async def press(
+        self, data: str, *, in_group_as: int | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """A button with `data` pressed in the private chat, or in the group by `in_group_as`."""
+        chat = (
+            self._chat()
+            if in_group_as is None
+            else {"id": GROUP, "type": "supergroup", "title": "Desk"}
+        )
         query = {
             "id": str(next(self._ids)),
-            "from": {"id": CHAT, "is_bot": False, "first_name": "Ada"},
+            "from": {"id": in_group_as or CHAT, "is_bot": False, "first_name": "Ada"},
             "chat_instance": "hostile",
             "data": data,
             "message": {
                 "message_id": 77,
                 "date": int(time.time()),
-                "chat": self._chat(),
+                "chat": chat,
                 "from": BOT_USER,
                 "text": "…",
             },
@@ -220,8 +240,12 @@ class Harness:
 
 def snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table Herald keeps, to compare before and after."""
+    # Every table a chat's commands or buttons can write; left out: news items and stories (the
+    # poller's), the leader and rate rows (the runtime's own bookkeeping).
     tables = [
         "chat",
+        "destination",
+        "chat_calendar",
         "deadline",
         "deadline_change",
         "topic",
@@ -263,17 +287,36 @@ def valid_telegram_html(html_text: str) -> bool:
 
 
 def check_sent(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    """Texts within 4,096 characters and captions (a chart, a file) within 1,024, as Telegram
+    counts them; both well-formed Telegram HTML when sent as HTML."""
     for method, params in calls:
-        if method not in ("sendMessage", "editMessageText"):
+        if method in ("sendMessage", "editMessageText"):
+            body, limit = str(params["text"]), 4096
+        elif method in ("sendPhoto", "sendDocument") and params.get("caption"):
+            body, limit = str(params["caption"]), 1024
+        else:
             continue
-        body = str(params["text"])
-        assert telegram_length(body) <= 4096, (method, telegram_length(body))
+        assert telegram_length(body) <= limit, (method, telegram_length(body))
         if params.get("parse_mode") == "HTML":
             assert valid_telegram_html(body), body[:500]
 
 
+def no_name_lookups(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """getaddrinfo for the loopback only: text that reaches a URL reader (/calendar add, a
+    source) must never send this suite to the internet."""
+    if host in ("127.0.0.1", "localhost", "::1", None):
+        return REAL_GETADDRINFO(host, *args, **kwargs)
+    raise socket.gaierror(socket.EAI_NONAME, f"{host}: no name lookups in the hostile suite")
+
+
+REAL_GETADDRINFO = socket.getaddrinfo
+
+
 @pytest.fixture
-def harness(database_url: str) -> Iterator[tuple[Harness, asyncio.AbstractEventLoop]]:
+def harness(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Harness, asyncio.AbstractEventLoop]]:
+    monkeypatch.setattr(socket, "getaddrinfo", no_name_lookups)
     loop = asyncio.new_event_loop()
     running = Harness(database_url)
     loop.run_until_complete(running.herald.start(polling=False))
@@ -332,6 +375,40 @@ def test_group_members_change_nothing(harness: tuple[Harness, asyncio.AbstractEv
         calls = loop.run_until_complete(running.say(f"/{command} {argument}", in_group_as=MEMBER))
         assert running.escaped == [], running.escaped
         check_sent(calls)
+        assert snapshot(running.runtime) == before
+
+    one()
+
+
+def test_a_real_settings_button_changes_the_private_chat(
+    harness: tuple[Harness, asyncio.AbstractEventLoop],
+) -> None:
+    """The control for the test below: these button data do change things when they may."""
+    running, loop = harness
+    before = snapshot(running.runtime)
+    calls = loop.run_until_complete(running.press("st:q:1"))
+    assert [method for method, _ in calls].count("answerCallbackQuery") == 1
+    assert snapshot(running.runtime)["chat"] != before["chat"]
+
+
+def test_group_members_pressing_any_button_change_nothing(
+    harness: tuple[Harness, asyncio.AbstractEventLoop],
+) -> None:
+    """Real buttons and forged ones, pressed in a group by a member who is not its admin."""
+    running, loop = harness
+    for line in ("/start", "/follow shipped-deadline", "/watch rare-earths"):
+        loop.run_until_complete(running.say(line, in_group_as=CHAT))  # the bot's admin
+    before = snapshot(running.runtime)
+    assert any(str(GROUP) in row for row in before["deadline_subscription"])
+    assert any(str(GROUP) in row for row in before["topic_subscription"])
+
+    @given(data=st.one_of(REAL_BUTTONS, FORGED_DATA))
+    def one(data: str) -> None:
+        running.escaped.clear()
+        calls = loop.run_until_complete(running.press(data, in_group_as=MEMBER))
+        assert running.escaped == [], running.escaped
+        check_sent(calls)
+        assert [method for method, _ in calls].count("answerCallbackQuery") >= 1, calls
         assert snapshot(running.runtime) == before
 
     one()

@@ -332,9 +332,19 @@ def _modules() -> list[Any]:
     ]
 
 
+def registered_commands() -> list[str]:
+    """The name of every command this build answers, sorted."""
+    return sorted({name for module in _modules() for name in module.COMMANDS})
+
+
+def registered_button_patterns() -> list[str]:
+    """The callback-data pattern of every button this build answers."""
+    return [pattern for module in _modules() for pattern, _ in module.CALLBACKS]
+
+
 def registered_help() -> list[tuple[str, str, str]]:
     """The help entries of the commands this build actually answers, in help order."""
-    names = {name for module in _modules() for name in module.COMMANDS}
+    names = set(registered_commands())
     return [entry for entry in render.HELP_COMMANDS if entry[0] in names]
 
 
