@@ -188,23 +188,25 @@ class Harness:
         await self.herald.application.process_update(update)
         return self.request.calls[before:]
 
-    def _chat(self) -> dict[str, Any]:
-        return {"id": CHAT, "type": "private", "first_name": "Ada"}
+    @staticmethod
+    def _where(in_group_as: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The chat and the sender: the private chat's owner, or user `in_group_as` in the group."""
+        if in_group_as is None:
+            chat = {"id": CHAT, "type": "private", "first_name": "Ada"}
+        else:
+            chat = {"id": GROUP, "type": "supergroup", "title": "Desk"}
+        return chat, {"id": in_group_as or CHAT, "is_bot": False, "first_name": "Ada"}
 
     async def say(
         self, line: str, *, in_group_as: int | None = None
     ) -> list[tuple[str, dict[str, Any]]]:
         """`line` typed in the private chat, or in the group by user `in_group_as`."""
-        chat = (
-            self._chat()
-            if in_group_as is None
-            else {"id": GROUP, "type": "supergroup", "title": "Desk"}
-        )
+        chat, sender = self._where(in_group_as)
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
             "chat": chat,
-            "from": {"id": in_group_as or CHAT, "is_bot": False, "first_name": "Ada"},
+            "from": sender,
             "text": line,
         }
         if line.startswith("/"):
@@ -217,14 +219,10 @@ class Harness:
         self, data: str, *, in_group_as: int | None = None
     ) -> list[tuple[str, dict[str, Any]]]:
         """A button with `data` pressed in the private chat, or in the group by `in_group_as`."""
-        chat = (
-            self._chat()
-            if in_group_as is None
-            else {"id": GROUP, "type": "supergroup", "title": "Desk"}
-        )
+        chat, sender = self._where(in_group_as)
         query = {
             "id": str(next(self._ids)),
-            "from": {"id": in_group_as or CHAT, "is_bot": False, "first_name": "Ada"},
+            "from": sender,
             "chat_instance": "hostile",
             "data": data,
             "message": {

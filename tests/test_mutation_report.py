@@ -29,6 +29,11 @@ def load_report() -> ModuleType:
 report = load_report()
 
 
+def killed(count: int) -> dict[str, int | None]:
+    """`count` mutants of one function, each killed."""
+    return {f"bot.x.x_f__mutmut_{i}": 1 for i in range(1, count + 1)}
+
+
 def write_run(tmp_path: Path, codes: Mapping[str, int | None], equivalents: list[str]) -> Path:
     meta = tmp_path / "mutants" / "bot" / "x.py.meta"
     meta.parent.mkdir(parents=True)
@@ -41,8 +46,7 @@ def write_run(tmp_path: Path, codes: Mapping[str, int | None], equivalents: list
 def test_a_run_with_every_survivor_listed_as_equivalent_passes_and_prints_the_rate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    codes = {f"bot.x.x_f__mutmut_{i}": 1 for i in range(1, 9)}
-    codes |= {"bot.x.x_f__mutmut_9": -24, "bot.x.x_f__mutmut_10": 0}
+    codes = killed(8) | {"bot.x.x_f__mutmut_9": -24, "bot.x.x_f__mutmut_10": 0}
     listing = write_run(tmp_path, codes, ["bot.x.x_f__mutmut_10"])
     assert report.main(tmp_path / "mutants", listing) == 0
     out = capsys.readouterr().out
@@ -54,7 +58,7 @@ def test_a_run_with_every_survivor_listed_as_equivalent_passes_and_prints_the_ra
 def test_an_unlisted_survivor_fails_the_report_by_name(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    codes = {f"bot.x.x_f__mutmut_{i}": 1 for i in range(1, 20)} | {"bot.x.x_f__mutmut_20": 0}
+    codes = killed(19) | {"bot.x.x_f__mutmut_20": 0}
     listing = write_run(tmp_path, codes, [])
     assert report.main(tmp_path / "mutants", listing) == 1
     out = capsys.readouterr().out
@@ -73,8 +77,7 @@ def test_a_mutant_no_test_reaches_counts_as_a_survivor(
 def test_a_module_under_ninety_percent_of_non_equivalent_mutants_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    codes = {f"bot.x.x_f__mutmut_{i}": 1 for i in range(1, 9)}
-    codes |= {"bot.x.x_f__mutmut_9": 0, "bot.x.x_f__mutmut_10": 0}
+    codes = killed(8) | {"bot.x.x_f__mutmut_9": 0, "bot.x.x_f__mutmut_10": 0}
     listing = write_run(tmp_path, codes, [])
     assert report.main(tmp_path / "mutants", listing) == 1
     assert "FAIL: bot/x.py: 80.0 % is under the floor of 90 %" in capsys.readouterr().out
