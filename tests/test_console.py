@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,26 @@ def test_console_says_who_it_plays_and_imports_an_opml_file(
 
     plain = run_console(tmp_path, "/status\n", "--console")
     assert plain.stdout.startswith("console: you are user 1 in private chat 1, not a Herald admin")
+
+
+def test_a_chart_and_a_calendar_file_are_saved_and_their_paths_printed(
+    tmp_path: Path, database_url: str
+) -> None:
+    """/timeline and /export send files: the console saves them and says where, with the caption."""
+    result = run_console(
+        tmp_path, "/start\n/timeline\n/export\n", "--console", TMPDIR=str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    saved = re.findall(r"^herald> 📎 (\S+) \(([\d,]+) bytes\)$", result.stdout, re.MULTILINE)
+    assert [Path(path).name for path, _ in saved] == ["timeline.png", "herald-deadlines.ics"]
+    chart, calendar = (Path(path) for path, _ in saved)
+    assert chart.parent.parent == tmp_path  # a folder of its own in the temporary folder
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert calendar.read_text().startswith("BEGIN:VCALENDAR")
+    assert [int(size.replace(",", "")) for _, size in saved] == [
+        chart.stat().st_size,
+        calendar.stat().st_size,
+    ]
+    assert "upcoming deadlines, times in Europe/London. /deadlines lists them." in result.stdout
+    assert "deadlines with their reminders. Open the file" in result.stdout

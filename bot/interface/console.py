@@ -4,7 +4,9 @@ The bot's requests go to `ConsoleRequest`, which plays the Telegram side: it pri
 bot sends and remembers its buttons. Each typed line becomes an Update processed by the real
 handlers, in order; `[Label]` presses the most recent button with that label.
 `/import PATH` sends the file at PATH as the document the /import command replies to, so the
-real import handler reads it (through getFile and a download this side answers).
+real import handler reads it (through getFile and a download this side answers). A chart or a
+file Herald sends (/timeline, /export) is saved in a folder of its own under the system's
+temporary folder, and its path printed with the caption.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -35,6 +38,8 @@ BOT_USER = {"id": 42, "is_bot": True, "first_name": "Herald", "username": "heral
 DRAIN_TIMEOUT_S = 5.0
 BUTTON_RE = re.compile(r"^\[(.+)\]$")
 IMPORT_RE = re.compile(r"^/import(?:@\w+)?\s+(\S.*)$")
+# The Bot API methods that upload a file, and the parameter that carries it.
+FILE_METHODS = {"sendPhoto": "photo", "sendDocument": "document"}
 
 
 class _PlainText(HTMLParser):
@@ -81,6 +86,8 @@ class ConsoleRequest(BaseRequest):
         self.buttons: dict[str, tuple[str, int, str]] = {}  # label -> (data, message_id, text)
         self.files: dict[str, str] = {}  # file id -> local path, for /import PATH
         self.sent = 0
+        self.saved_dir: str | None = None  # made on the first file Herald sends
+        self._uploads: dict[str, Any] = {}  # the current request's files, by parameter
 
     @property
     def read_timeout(self) -> float | None:
@@ -109,6 +116,7 @@ class ConsoleRequest(BaseRequest):
                     return 200, handle.read()
         endpoint = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
+        self._uploads = dict(request_data.multipart_data) if request_data else {}
         result = self._answer(endpoint, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -117,6 +125,8 @@ class ConsoleRequest(BaseRequest):
             return BOT_USER
         if endpoint in ("sendMessage", "editMessageText"):
             return self._show(endpoint, params)
+        if endpoint in FILE_METHODS:
+            return self._save_file(endpoint, params)
         if endpoint == "answerCallbackQuery":
             if params.get("text"):
                 self._print(f"  ({params['text']})")
@@ -165,6 +175,41 @@ class ConsoleRequest(BaseRequest):
             "from": BOT_USER,
             "text": body,
         }
+
+    def _save_file(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Save a chart or a file Herald sends; print where it is, then its caption."""
+        field = FILE_METHODS[endpoint]
+        name, content, _mime = self._uploads[field]
+        data = content if isinstance(content, bytes) else content.read()
+        if self.saved_dir is None:
+            self.saved_dir = tempfile.mkdtemp(prefix="herald-console-")
+        path = os.path.join(self.saved_dir, os.path.basename(str(name)) or field)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        caption = html_to_terminal(str(params.get("caption", "")), bold=self.color)
+        self._print(f"herald> 📎 {path} ({len(data):,} bytes)")
+        if caption:
+            self._print("        " + caption.replace("\n", "\n        "))
+        self.sent += 1
+        message_id = next(self._message_ids)
+        file_id = f"sent-{message_id}"
+        sent_file = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)}
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(datetime.now(UTC).timestamp()),
+            "chat": {
+                "id": int(params.get("chat_id", CONSOLE_CHAT_ID)),
+                "type": "private",
+                "first_name": "You",
+            },
+            "from": BOT_USER,
+            "caption": caption,
+        }
+        if field == "photo":
+            message["photo"] = [{**sent_file, "width": 1, "height": 1}]
+        else:
+            message["document"] = {**sent_file, "file_name": os.path.basename(path)}
+        return message
 
     def _print(self, line: str) -> None:
         self.out.write(line + "\n")
