@@ -79,3 +79,33 @@ def test_a_current_schema_is_not_migrated_again_and_alembic_stays_unloaded(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "False"
+
+
+def test_chosen_language_is_added_empty_and_dropped_again(database_url: str) -> None:
+    """0009 keeps every chat, with no language chosen (each person's app language) and the
+    language last seen untouched; going down drops the column alone."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(database_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0008")
+        connection.execute(
+            text(
+                "INSERT INTO chat (id, kind, active, auto_follow, created_at, digest, language)"
+                " VALUES (-1002, 'group', true, true, '2025-07-01 00:00:00', 'off', 'de')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, language, chosen_language FROM chat")).all()
+    assert rows == [(-1002, "de", None)]
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0008")
+    columns = {c["name"] for c in inspect(engine).get_columns("chat")}
+    assert "chosen_language" not in columns and "language" in columns
+    engine.dispose()

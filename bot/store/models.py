@@ -66,8 +66,12 @@ class Chat(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     muted_until: datetime | None = _when(nullable=True)
     digest: str = Field(default="off", max_length=16)
-    # The language pushes are written in: the last one seen from the chat (None: English).
+    # The language pushes are written in: the chosen one, else the last one seen from the
+    # chat (None: English).
     language: str | None = Field(default=None, max_length=8)
+    # The language chosen in /settings for every reply and push here, whoever writes; None:
+    # each person's app language.
+    chosen_language: str | None = Field(default=None, max_length=8)
     # Reminder offsets (/settings) for every deadline the chat follows, also ones it follows
     # later; None: each deadline's own.
     default_remind: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
