@@ -153,15 +153,19 @@ class FakeBotAPI:
         user_id: int | None = None,
         chat_type: str = "private",
         thread_id: int | None = None,
+        language: str | None = None,
     ) -> None:
-        """A person presses an inline button carrying `data` under message `message_id`."""
+        """A person presses an inline button carrying `data` under message `message_id`
+        (with their Telegram app set to `language`, if given)."""
         chat: dict[str, Any] = {
             "id": chat_id,
             "type": chat_type,
             "first_name": "Ada",
             "title": "Trade desk",
         }
-        user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"}
+        user: dict[str, Any] = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Ada"}
+        if language is not None:
+            user["language_code"] = language
         query: dict[str, Any] = {
             "id": str(next(self._update_ids) + 100_000),
             "from": user,

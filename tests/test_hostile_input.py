@@ -121,6 +121,7 @@ REAL_BUTTONS = st.sampled_from(
         "st:q:1",
         "st:dg:2",
         "st:rm:1",
+        "st:lg:1",
         "st:dt:0:1",
         "st:tt:0:1",
         "fol:shipped-deadline",

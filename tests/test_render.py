@@ -470,8 +470,14 @@ REPLY_CASES: dict[str, dict[str, Callable[[Variant], Rendered]]] = {
         ),
     },
     "onboarding.settings_main": {
-        "set": lambda v: onboarding.settings_main(v.source, "22:00-07:00", "daily 08:00", 1, 3),
+        "set": lambda v: onboarding.settings_main(
+            v.source, "22:00-07:00", "daily 08:00", 1, 3, "de"
+        ),
         "unset": lambda v: onboarding.settings_main(ZONE, None, "off", 0, 1),
+    },
+    "onboarding.language_picker": {
+        "chosen": lambda v: onboarding.language_picker("de", ("en", "de", None)),
+        "unchosen": lambda v: onboarding.language_picker(None, ("en", "de", None)),
     },
     "onboarding.zone_picker": {
         "cities": lambda v: onboarding.zone_picker(

@@ -1,8 +1,8 @@
 """/settings: one message edited in place, every value changed by a button.
 
 Callback data (all well under Telegram's 64 bytes): `st:m` the menu; `st:tz`, `st:q`,
-`st:dg`, `st:rm` the pickers and `st:tz:<i>`, `st:q:<i>`, `st:dg:<i>`, `st:rm:<i>` their
-choices (indexes into fixed tables);
+`st:dg`, `st:rm`, `st:lg` the pickers and `st:tz:<i>`, `st:q:<i>`, `st:dg:<i>`, `st:rm:<i>`,
+`st:lg:<i>` their choices (indexes into fixed tables);
 `st:d:<page>` / `st:t:<page>` the deadline and topic toggles and `st:dt:<page>:<id>` /
 `st:tt:<page>:<id>` a toggle. A toggle whose item left the list answers "this list has
 changed" and shows the fresh page.
@@ -17,22 +17,26 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import to_markup
 from bot.delivery_policy.quiet import parse_digest, parse_quiet
-from bot.interface.common import Callback, allowed, arrive, reply
-from bot.render import Rendered, onboarding
+from bot.interface.common import Callback, allowed, arrive, reply, thread_of
+from bot.interface.gate import choices_of
+from bot.render import Rendered, i18n, onboarding
 from bot.runtime import Runtime
+from bot.services import chats, places, settings
 from bot.services import deadlines as deadline_ops
-from bot.services import places, settings
 from bot.services.deadlines import DeadlineNotFound
 from bot.services.policy import set_digest, set_quiet
 from bot.store.db import session_scope
 from bot.store.models import Chat, utcnow
 
-CHANGES = ("st:tz:", "st:q:", "st:dg:", "st:rm:", "st:dt:", "st:tt:")
+CHANGES = ("st:tz:", "st:q:", "st:dg:", "st:rm:", "st:lg:", "st:dt:", "st:tt:")
+# The languages a chat can choose, each in its own name; None: each person's app language.
+LANGUAGES: tuple[str | None, ...] = (*i18n.available(), None)
 _CHOICES: dict[str, tuple[object, ...]] = {
     "tz": places.COMMON_CITIES,
     "q": settings.QUIET_PRESETS,
     "dg": settings.DIGEST_PRESETS,
     "rm": settings.OFFSET_PRESETS,
+    "lg": LANGUAGES,
 }
 
 
@@ -51,9 +55,7 @@ def main_menu(runtime: Runtime, chat_id: int) -> Rendered | None:
         if chat is None:
             return None
         view = settings.overview(session, chat, runtime.config.timezone)
-    return onboarding.settings_main(
-        view.zone, view.quiet, view.digest, view.deadlines_followed, view.topics_followed
-    )
+    return _main(view)
 
 
 async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -67,7 +69,13 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     runtime, chat_id = place.runtime, place.dest
     if data.startswith(CHANGES) and not await allowed(update, context):
         return
-    answer, rendered = _act(runtime, chat_id, data.split(":"))
+    user = update.effective_user
+    app_language = i18n.language_for(user.language_code if user else None)
+    answer, rendered = _act(runtime, chat_id, data.split(":"), app_language)
+    if data.startswith("st:lg:") and update.effective_chat is not None:
+        # This process speaks the new choice from the next update on; others within
+        # gate.CHOICE_TTL_S.
+        choices_of(context).forget((update.effective_chat.id, thread_of(update)))
     await query.answer(answer)
     try:
         await query.edit_message_text(
@@ -78,8 +86,11 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             raise
 
 
-def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, Rendered]:
-    """Carry out a press; return the short answer and the menu page to show."""
+def _act(
+    runtime: Runtime, chat_id: int, parts: list[str], app_language: str
+) -> tuple[str | None, Rendered]:
+    """Carry out a press; return the short answer and the menu page to show (a language
+    chosen: both in it; `app_language` is the presser's, for "each person's app")."""
     now = utcnow()
     what, arg = parts[1], parts[2:]
     try:
@@ -113,6 +124,12 @@ def _act(runtime: Runtime, chat_id: int, parts: list[str]) -> tuple[str | None, 
             )
         for deadline_id in changed:
             runtime.deadlines.changed(deadline_id)
+        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
+    if what == "lg" and index:
+        chosen = LANGUAGES[index[0]]
+        with session_scope(runtime.engine) as session:
+            chats.choose_language(session, chat_id, chosen, app_language)
+        i18n.set_language(chosen or app_language)
         return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what in ("dt", "tt") and len(index) == 2:
         page, item_id = index
@@ -160,8 +177,19 @@ def _page(runtime: Runtime, chat_id: int, what: str, page: int) -> Rendered:
         return onboarding.digest_picker(view.digest, settings.DIGEST_PRESETS)
     if what == "rm":
         return onboarding.offsets_picker(view.deadlines_followed, settings.OFFSET_PRESETS)
+    if what == "lg":
+        return onboarding.language_picker(view.language, LANGUAGES)
+    return _main(view)
+
+
+def _main(view: settings.Overview) -> Rendered:
     return onboarding.settings_main(
-        view.zone, view.quiet, view.digest, view.deadlines_followed, view.topics_followed
+        view.zone,
+        view.quiet,
+        view.digest,
+        view.deadlines_followed,
+        view.topics_followed,
+        view.language,
     )
 
 

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from io import BytesIO
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -42,6 +43,13 @@ def language_for(code: str | None) -> str:
         return SOURCE_LANGUAGE
     base = code.strip().lower().replace("_", "-").split("-", 1)[0]
     return base if base in available() else SOURCE_LANGUAGE
+
+
+@functools.cache
+def own_name(language: str) -> str:
+    """A language in its own name, as its speakers look for it: 'English', 'Deutsch'."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.render.common import Button, Rendered, count_of, escape
-from bot.render.i18n import N_, _, ngettext
+from bot.render.i18n import N_, _, ngettext, own_name
 
 
 def stale_list() -> str:
@@ -112,15 +112,27 @@ def toggled(followed: bool) -> str:
     return _("Following it now.") if followed else _("Not following it any more.")
 
 
+def language_label(chosen: str | None) -> str:
+    """A chat's language choice: the language in its own name, or each person's app's."""
+    return own_name(chosen) if chosen else _("each person's app")
+
+
 def settings_main(
-    zone: str, quiet: str | None, digest: str, deadlines: int, topics: int
+    zone: str,
+    quiet: str | None,
+    digest: str,
+    deadlines: int,
+    topics: int,
+    language: str | None = None,
 ) -> Rendered:
-    """/settings: the current values, one button per thing to change."""
+    """/settings: the current values, one button per thing to change; `language` is the
+    one the chat chose (None: each person's app language)."""
     lines = [
         "<b>" + _("Settings") + "</b>",
         _("🕰 Time zone: {zone}").format(zone=f"<b>{escape(zone)}</b>"),
         _("🌙 Quiet hours: {quiet}").format(quiet=f"<b>{escape(quiet or _('off'))}</b>"),
         _("🗞 News digest: {digest}").format(digest=f"<b>{escape(digest_label(digest))}</b>"),
+        _("🗣 Language: {language}").format(language=f"<b>{escape(language_label(language))}</b>"),
         _("🔔 Following {deadlines} and {topics}.").format(
             deadlines=count_of(deadlines, ngettext("{n} deadline", "{n} deadlines", deadlines)),
             topics=count_of(topics, ngettext("{n} topic", "{n} topics", topics)),
@@ -130,6 +142,7 @@ def settings_main(
         (Button(_("Time zone"), data="st:tz"), Button(_("Quiet hours"), data="st:q")),
         (Button(_("Digest"), data="st:dg"), Button(_("Reminders"), data="st:rm")),
         (Button(_("Deadlines"), data="st:d:0"), Button(_("Topics"), data="st:t:0")),
+        (Button(_("Language"), data="st:lg"),),
     )
     return Rendered("\n".join(lines), buttons)
 
@@ -182,6 +195,20 @@ def offsets_picker(followed: int, presets: tuple[tuple[str, ...] | None, ...]) -
     rows = tuple(
         (Button(" ".join(p) if p else _("Each deadline's own"), data=f"st:rm:{i}"),)
         for i, p in enumerate(presets)
+    )
+    return Rendered(text, (*rows, _back()))
+
+
+def language_picker(chosen: str | None, choices: tuple[str | None, ...]) -> Rendered:
+    """The languages a chat can choose (None: each person's app language), one button each."""
+    text = _(
+        "🗣 Language here: {language}. A language chosen here is the one everyone reads in this"
+        " chat, reminders and alerts included; otherwise each person reads replies in their"
+        " Telegram app's language."
+    ).format(language=f"<b>{escape(language_label(chosen))}</b>")
+    rows = tuple(
+        (Button(own_name(c) if c else _("Each person's app language"), data=f"st:lg:{i}"),)
+        for i, c in enumerate(choices)
     )
     return Rendered(text, (*rows, _back()))
 

@@ -142,12 +142,36 @@ def new_subscription(session: Session, chat_id: int, deadline_id: int) -> Deadli
 
 
 def remember_language(session: Session, chat_id: int, language: str) -> bool:
-    """Store the language pushes to the chat (and its forum topics) are written in; False
-    when the chat is not registered (nothing is stored about it then)."""
+    """Store the language pushes to the chat (and its forum topics) are written in, except
+    where one was chosen (`choose_language`); False when the chat is not registered (nothing
+    is stored about it then)."""
     ids = [chat_id, *destinations.topics_of(session, chat_id)]
     rows = session.exec(select(Chat).where(col(Chat.id).in_(ids))).all()
     for chat in rows:
-        if chat.language != language:
+        if chat.chosen_language is None and chat.language != language:
             chat.language = language
             session.add(chat)
     return bool(rows)
+
+
+def choose_language(
+    session: Session, chat_id: int, language: str | None, app_language: str
+) -> None:
+    """Speak `language` in the chat whoever writes, and push in it; None goes back to each
+    person's app language, and pushes to `app_language` (the chooser's) until someone else
+    writes. One column pushes read (`language`), so they need not know about the choice."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        return
+    chat.chosen_language = language
+    chat.language = language or app_language
+    session.add(chat)
+
+
+def chosen_language(session: Session, chat_id: int, thread_id: int | None) -> str | None:
+    """The language chosen for a chat or one of its forum topics (None: none chosen, or a
+    chat or topic never seen); reads only, so it may run before the access rule."""
+    dest = chat_id if thread_id is None else destinations.known(session, chat_id, thread_id)
+    if dest is None:
+        return None
+    return session.exec(select(Chat.chosen_language).where(col(Chat.id) == dest)).first()

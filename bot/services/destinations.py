@@ -53,6 +53,12 @@ def resolve(session: Session, chat_id: int, thread_id: int | None) -> int:
     return topic_chat_id(found)
 
 
+def known(session: Session, chat_id: int, thread_id: int) -> int | None:
+    """The destination id of a forum topic seen before; None for a new one (creates nothing)."""
+    found = _find(session, chat_id, thread_id)
+    return None if found is None else topic_chat_id(found)
+
+
 def address(session: Session, destination_id: int) -> Address | None:
     """The Telegram chat (and thread) of a destination id; None for an unknown topic id."""
     if not is_topic(destination_id):

@@ -1,5 +1,5 @@
-"""What the /settings menu shows and changes: a chat's zone, quiet hours and digest, and which
-shipped deadlines and topics it follows (in pages, toggled one at a time by id)."""
+"""What the /settings menu shows and changes: a chat's zone, quiet hours, digest and language,
+and which shipped deadlines and topics it follows (in pages, toggled one at a time by id)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class Overview:
     digest: str
     deadlines_followed: int
     topics_followed: int
+    language: str | None = None  # chosen for the chat; None: each person's app language
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,12 @@ def overview(session: Session, chat: Chat, default_zone: str) -> Overview:
     ).all()
     quiet = f"{chat.quiet_start}-{chat.quiet_end}" if chat.quiet_start else None
     return Overview(
-        chats.zone_of(chat, default_zone), quiet, chat.digest or "off", len(deadlines), len(topics)
+        chats.zone_of(chat, default_zone),
+        quiet,
+        chat.digest or "off",
+        len(deadlines),
+        len(topics),
+        chat.chosen_language,
     )
 
 
