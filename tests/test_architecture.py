@@ -73,6 +73,24 @@ def test_domain_modules_import_nothing_else_from_bot_or_jobs() -> None:
     assert {module: names for module, names in offenders.items() if names} == {}
 
 
+# Layers below the Telegram edge and what they must not import: services hand facts to the
+# render layer (which words them) and never the other way; neither knows Telegram.
+FORBIDDEN_BELOW_THE_EDGE = {
+    "bot/services": ("bot.render", "bot.interface", "bot.delivery", "telegram", "jobs"),
+    "bot/render": ("bot.store", "bot.interface", "bot.delivery", "telegram", "jobs"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN_BELOW_THE_EDGE))
+def test_services_and_render_stay_below_the_telegram_edge(layer: str) -> None:
+    forbidden = FORBIDDEN_BELOW_THE_EDGE[layer]
+    offenders = {
+        module: sorted({name for name in names if any(within(name, f) for f in forbidden)})
+        for module, names in imports_of(layer).items()
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}
+
+
 @pytest.mark.parametrize(
     "source",
     [

@@ -18,8 +18,8 @@ from sqlmodel import col, select
 
 from bot.domain.ssrf import GuardedTransport
 from bot.interface.app import HeraldBot
-from bot.render.timeline import WIDTH_PX, TimelineItem, timeline_png
-from bot.services.chat_calendars import MAX_CALENDARS_PER_CHAT
+from bot.render.timeline import WIDTH_PX, timeline_png
+from bot.services.chat_calendars import MAX_CALENDARS_PER_CHAT, TimelineItem
 from bot.store.db import session_scope
 from bot.store.models import Deadline
 from jobs.sources.fetch import Fetcher

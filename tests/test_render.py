@@ -40,6 +40,7 @@ from bot.render import (
 )
 from bot.render.common import Rendered, countdown, error_reply, format_moment, payload_due
 from bot.render.i18n import use_language
+from bot.services import details
 from bot.services import policy as policy_facts
 from tests.telegram_html import (
     MAX_MESSAGE_CHARS,
@@ -233,7 +234,7 @@ class _Counted:
     timezone: str
 
 
-def _details(v: Variant, **changes: Any) -> deadline_replies.DeadlineDetails:
+def _details(v: Variant, **changes: Any) -> details.DeadlineDetails:
     fields: dict[str, Any] = {
         "slug": "truce",
         "title": v.title,
@@ -250,23 +251,23 @@ def _details(v: Variant, **changes: Any) -> deadline_replies.DeadlineDetails:
         "followed": True,
         "followers": 3,
         "history": [
-            deadline_replies.ChangeLine(
+            details.ChangeLine(
                 NOW - timedelta(days=1),
                 "moved",
                 (DUE - timedelta(days=2)).isoformat(),
                 DUE.isoformat(),
                 v.source,
             ),
-            deadline_replies.ChangeLine(NOW - timedelta(days=2), "renamed", v.title, None, None),
-            deadline_replies.ChangeLine(NOW - timedelta(days=3), "created", None, None, v.title),
+            details.ChangeLine(NOW - timedelta(days=2), "renamed", v.title, None, None),
+            details.ChangeLine(NOW - timedelta(days=3), "created", None, None, v.title),
         ],
         "news": [
-            deadline_replies.NewsLine(v.title, v.link, v.source),
-            deadline_replies.NewsLine(v.title, None, None),
+            details.NewsLine(v.title, v.link, v.source),
+            details.NewsLine(v.title, None, None),
         ],
     }
     fields.update(changes)
-    return deadline_replies.DeadlineDetails(**fields)
+    return details.DeadlineDetails(**fields)
 
 
 def _topics(v: Variant) -> list[Topic]:

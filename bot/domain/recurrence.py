@@ -168,33 +168,12 @@ def _build(rule: str, dtstart_local: datetime, zone: str, until_local: datetime)
         )
     if dtstart_local.tzinfo is not None:
         raise ValueError("dtstart_local must be a naive wall-clock datetime")
+    built: object
     try:
         if _is_cron(text):
-            try:
-                return _cron_rule(text, dtstart_local, until_local)
-            except RecurrenceError as exc:
-                raise RecurrenceError(
-                    N_("in cron rule '{text}': {problem}"), text=text, problem=exc
-                ) from exc
-        body = _rrule_text(text.upper(), zone)
-        if any(part in body for part in ("DTSTART", "\n", "EXDATE", "RDATE")):
-            raise RecurrenceError(N_("give only the RRULE part; the start comes from the deadline"))
-        freq = _FREQ_RE.search(body)
-        if freq is None:
-            raise RecurrenceError(
-                N_(
-                    "'{text}' has no FREQ; write e.g. FREQ=MONTHLY;BYDAY=1FR"
-                    " or a cron rule such as 30 8 * * 5#1"
-                ),
-                text=text,
-            )
-        if freq[1] not in ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"):
-            raise RecurrenceError(
-                N_("FREQ={freq} is too frequent or unknown for a deadline"), freq=freq[1]
-            )
-        built = rrulestr(body, dtstart=dtstart_local, cache=False)
-        if isinstance(built, rrule) and "COUNT=" not in body and "UNTIL=" not in body:
-            built = built.replace(until=until_local)
+            built = _cron_rule_quoted(text, dtstart_local, until_local)
+        else:
+            built = _rrule_rule(text, dtstart_local, zone, until_local)
     except RecurrenceError:
         raise
     except ZoneError as exc:
@@ -216,6 +195,41 @@ def _build(rule: str, dtstart_local: datetime, zone: str, until_local: datetime)
             ),
             text=text,
         )
+    return built
+
+
+def _cron_rule_quoted(text: str, dtstart_local: datetime, until_local: datetime) -> rrulebase:
+    """The cron rule `text`; its errors name the rule they are about."""
+    try:
+        return _cron_rule(text, dtstart_local, until_local)
+    except RecurrenceError as exc:
+        raise RecurrenceError(
+            N_("in cron rule '{text}': {problem}"), text=text, problem=exc
+        ) from exc
+
+
+def _rrule_rule(text: str, dtstart_local: datetime, zone: str, until_local: datetime) -> object:
+    """The RRULE `text` (no DTSTART of its own, at most hourly), ended by `until_local`
+    unless it has its own COUNT or UNTIL; whatever dateutil builds from it."""
+    body = _rrule_text(text.upper(), zone)
+    if any(part in body for part in ("DTSTART", "\n", "EXDATE", "RDATE")):
+        raise RecurrenceError(N_("give only the RRULE part; the start comes from the deadline"))
+    freq = _FREQ_RE.search(body)
+    if freq is None:
+        raise RecurrenceError(
+            N_(
+                "'{text}' has no FREQ; write e.g. FREQ=MONTHLY;BYDAY=1FR"
+                " or a cron rule such as 30 8 * * 5#1"
+            ),
+            text=text,
+        )
+    if freq[1] not in ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"):
+        raise RecurrenceError(
+            N_("FREQ={freq} is too frequent or unknown for a deadline"), freq=freq[1]
+        )
+    built: object = rrulestr(body, dtstart=dtstart_local, cache=False)
+    if isinstance(built, rrule) and "COUNT=" not in body and "UNTIL=" not in body:
+        built = built.replace(until=until_local)
     return built
 
 

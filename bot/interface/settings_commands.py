@@ -10,6 +10,9 @@ changed" and shows the fresh page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -99,37 +102,8 @@ def _act(
         index = []
     if what in _CHOICES and index and index[0] >= len(_CHOICES[what]):
         return onboarding.stale_list(), _page(runtime, chat_id, what, 0)
-    if what == "tz" and index:
-        city = places.COMMON_CITIES[index[0]]
-        with session_scope(runtime.engine) as session:
-            chat = session.get(Chat, chat_id)
-            assert chat is not None
-            chat.timezone = city[1]
-            session.add(chat)
-        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
-    if what == "q" and index:
-        preset = settings.QUIET_PRESETS[index[0]]
-        set_quiet(runtime.engine, chat_id, parse_quiet(preset) if preset else None, now)
-        runtime.outbox.notify()
-        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
-    if what == "dg" and index:
-        digest = settings.DIGEST_PRESETS[index[0]]
-        set_digest(runtime.engine, chat_id, parse_digest(digest), now)
-        runtime.outbox.notify()
-        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
-    if what == "rm" and index:
-        with session_scope(runtime.engine) as session:
-            changed = settings.set_offsets_everywhere(
-                session, chat_id, settings.OFFSET_PRESETS[index[0]]
-            )
-        for deadline_id in changed:
-            runtime.deadlines.changed(deadline_id)
-        return onboarding.saved(), _page(runtime, chat_id, "m", 0)
-    if what == "lg" and index:
-        chosen = LANGUAGES[index[0]]
-        with session_scope(runtime.engine) as session:
-            chats.choose_language(session, chat_id, chosen, app_language)
-        i18n.set_language(chosen or app_language)
+    if what in _SAVERS and index:
+        _SAVERS[what](runtime, chat_id, index[0], app_language, now)
         return onboarding.saved(), _page(runtime, chat_id, "m", 0)
     if what in ("dt", "tt") and len(index) == 2:
         page, item_id = index
@@ -139,6 +113,49 @@ def _act(
             answer = onboarding.stale_list()
         return answer, _page(runtime, chat_id, what[0], page)
     return None, _page(runtime, chat_id, what, index[0] if index else 0)
+
+
+def _save_timezone(runtime: Runtime, chat_id: int, index: int, _lang: str, _now: datetime) -> None:
+    with session_scope(runtime.engine) as session:
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
+        chat.timezone = places.COMMON_CITIES[index][1]
+        session.add(chat)
+
+
+def _save_quiet(runtime: Runtime, chat_id: int, index: int, _lang: str, now: datetime) -> None:
+    preset = settings.QUIET_PRESETS[index]
+    set_quiet(runtime.engine, chat_id, parse_quiet(preset) if preset else None, now)
+    runtime.outbox.notify()
+
+
+def _save_digest(runtime: Runtime, chat_id: int, index: int, _lang: str, now: datetime) -> None:
+    set_digest(runtime.engine, chat_id, parse_digest(settings.DIGEST_PRESETS[index]), now)
+    runtime.outbox.notify()
+
+
+def _save_reminders(runtime: Runtime, chat_id: int, index: int, _lang: str, _now: datetime) -> None:
+    with session_scope(runtime.engine) as session:
+        changed = settings.set_offsets_everywhere(session, chat_id, settings.OFFSET_PRESETS[index])
+    for deadline_id in changed:
+        runtime.deadlines.changed(deadline_id)
+
+
+def _save_language(runtime: Runtime, chat_id: int, index: int, lang: str, _now: datetime) -> None:
+    chosen = LANGUAGES[index]
+    with session_scope(runtime.engine) as session:
+        chats.choose_language(session, chat_id, chosen, lang)
+    i18n.set_language(chosen or lang)
+
+
+# A press on the n-th entry of a settings list saves that choice (the menu then shows again).
+_SAVERS: dict[str, Callable[[Runtime, int, int, str, datetime], None]] = {
+    "tz": _save_timezone,
+    "q": _save_quiet,
+    "dg": _save_digest,
+    "rm": _save_reminders,
+    "lg": _save_language,
+}
 
 
 def _toggle(runtime: Runtime, chat_id: int, kind: str, item_id: int) -> str:

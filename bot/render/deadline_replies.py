@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +22,7 @@ from bot.render.common import (
     title_link,
 )
 from bot.render.i18n import _, ngettext
+from bot.services.details import ChangeLine, DeadlineDetails
 
 
 def add_examples() -> tuple[str, ...]:
@@ -33,42 +33,6 @@ def add_examples() -> tuple[str, ...]:
         "/add next Friday 09:00 Jobs report",
         "/add in 3 days Comment period closes",
     )
-
-
-@dataclass(frozen=True)
-class ChangeLine:
-    at: datetime
-    kind: str
-    old_value: str | None
-    new_value: str | None
-    actor: str | None
-
-
-@dataclass(frozen=True)
-class NewsLine:
-    title: str
-    link: str | None
-    source: str | None
-
-
-@dataclass(frozen=True)
-class DeadlineDetails:
-    slug: str
-    title: str
-    due_at: datetime
-    timezone: str
-    all_day: bool
-    status: str
-    origin: str
-    url: str | None
-    description: str | None
-    rule: str | None
-    offsets: Sequence[str]
-    own_offsets: bool
-    followed: bool
-    followers: int
-    history: Sequence[ChangeLine]
-    news: Sequence[NewsLine] = ()
 
 
 def usage(example: str, what: str) -> Rendered:

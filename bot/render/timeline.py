@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.render.common import Rendered, countdown, day_text
 from bot.render.i18n import _, ngettext, number
+from bot.services.chat_calendars import TimelineItem
 
 WIDTH_PX = 1200
 DPI = 100
@@ -24,13 +24,6 @@ MAX_TITLE_CHARS = 38
 FONT_PT = 19
 TODAY_COLOUR = "#d62728"
 DOT_COLOUR = "#1f5fa8"
-
-
-@dataclass(frozen=True)
-class TimelineItem:
-    title: str
-    due_at: datetime  # aware UTC
-    all_day: bool
 
 
 def _short(title: str) -> str:

@@ -3,18 +3,27 @@ URLs a chat subscribes to (/calendar add, list, remove)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot.render.timeline import TimelineItem
 from bot.services.deadlines import reminder_prefix, upcoming_at
 from bot.services.outbox import cancel_pending
 from bot.store.models import ChatCalendar, Deadline, DeadlineSubscription
 
 # More rows than this would make a picture too tall to read on a phone.
 TIMELINE_MAX = 50
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One row of the /timeline picture (`bot.render.timeline` draws it)."""
+
+    title: str
+    due_at: datetime  # aware UTC
+    all_day: bool
 
 
 def timeline_items(

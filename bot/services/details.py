@@ -2,14 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.render.deadline_replies import ChangeLine, DeadlineDetails, NewsLine
 from bot.services import deadlines as deadline_ops
 from bot.store.models import DeadlineItem, DeadlineSubscription, Item
 
 LATEST_NEWS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One entry of the deadline's history: who changed what, when."""
+
+    at: datetime
+    kind: str
+    old_value: str | None
+    new_value: str | None
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class NewsLine:
+    """A news item linked to the deadline."""
+
+    title: str
+    link: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class DeadlineDetails:
+    """The facts /deadline shows; `bot.render.deadline_replies` words them."""
+
+    slug: str
+    title: str
+    due_at: datetime
+    timezone: str
+    all_day: bool
+    status: str
+    origin: str
+    url: str | None
+    description: str | None
+    rule: str | None
+    offsets: Sequence[str]
+    own_offsets: bool
+    followed: bool
+    followers: int
+    history: Sequence[ChangeLine]
+    news: Sequence[NewsLine] = ()
 
 
 def deadline_details(session: Session, slug: str, chat_id: int) -> DeadlineDetails:

@@ -120,6 +120,8 @@ DUE_COLUMNS = (
 )
 
 Handled = tuple[DueSource, FetchResult, datetime, "ParsedFeed | ParseError | None"]
+# A fetched source waiting to be stored, and the check that waits for its report.
+_Ready = tuple[Handled, "asyncio.Future[SourceReport]"]
 
 
 def read_feed(due: DueSource, result: FetchResult, now: datetime) -> FeedData:
@@ -168,7 +170,7 @@ class Poller:
         self._workers = CheckWorkers(workers, settings) if settings is not None else None
         self._topics: dict[str, TopicRef] = {}
         self._in_flight: set[int] = set()
-        self._ready: list[tuple[Handled, asyncio.Future[SourceReport]]] = []
+        self._ready: list[_Ready] = []
         self._drain_handle: asyncio.Handle | None = None
         # Batches are stored in this thread, so the event loop stays free meanwhile: it keeps
         # the check workers fed (else they idle through every store) and answers chats.
@@ -308,22 +310,7 @@ class Poller:
             while self._ready:
                 batch = self._ready[:BATCH_SOURCES]
                 del self._ready[:BATCH_SOURCES]
-                entries = [entry for entry, _ in batch]
-                try:
-                    reports = await loop.run_in_executor(self._store_thread, self.store, entries)
-                except BaseException as exc:  # never leave a check waiting forever
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    raise
-                metrics.sources_checked(reports)
-                self._stored_since_give_back += len(reports)
-                if self.outbox is not None and any(r.alerts for r in reports):
-                    self.outbox.notify()
-                for ((due, *_), future), report in zip(batch, reports, strict=True):
-                    self._in_flight.discard(due.id)
-                    if not future.done():
-                        future.set_result(report)
+                await self._store_batch(loop, self._store_thread, batch)
                 if len(self._ready) < BATCH_SOURCES and len(self._in_flight) > len(self._ready):
                     break
             if not self._in_flight and self._stored_since_give_back >= GIVE_BACK_AFTER:
@@ -333,6 +320,27 @@ class Poller:
             self._storing = None
         if self._ready:
             self._want_drain()
+
+    async def _store_batch(
+        self, loop: asyncio.AbstractEventLoop, thread: ThreadPoolExecutor, batch: list[_Ready]
+    ) -> None:
+        """Store one batch in the store thread and answer each check waiting on it."""
+        entries = [entry for entry, _ in batch]
+        try:
+            reports = await loop.run_in_executor(thread, self.store, entries)
+        except BaseException as exc:  # never leave a check waiting forever
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        metrics.sources_checked(reports)
+        self._stored_since_give_back += len(reports)
+        if self.outbox is not None and any(r.alerts for r in reports):
+            self.outbox.notify()
+        for ((due, *_), future), report in zip(batch, reports, strict=True):
+            self._in_flight.discard(due.id)
+            if not future.done():
+                future.set_result(report)
 
     # --- topics -----------------------------------------------------------------------------
 
