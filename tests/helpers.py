@@ -20,6 +20,7 @@ from bot.config import Config, parse_config
 from bot.domain.ssrf import Resolver
 from bot.interface.app import HeraldBot, build_application
 from bot.runtime import Runtime
+from bot.service import Listen, Webhook
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Alert
@@ -99,12 +100,19 @@ def utc(
 
 @asynccontextmanager
 async def running_herald(
-    config: str | Config, database_url: str, *, rate_limiter: bool = False
+    config: str | Config,
+    database_url: str,
+    *,
+    rate_limiter: bool = False,
+    listen: Listen | None = None,
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[HeraldBot]:
-    """Herald running against the fake Bot API (TELEGRAM_API_URL, see the bot_api fixture)."""
+    """Herald running against the fake Bot API (TELEGRAM_API_URL, see the bot_api fixture);
+    with `listen`, its HTTP service too (health, metrics and, with `webhook`, the hook)."""
     parsed = parse_config(config) if isinstance(config, str) else config
     runtime = Runtime.create(parsed, database_url)
-    herald = HeraldBot(runtime, build_application(runtime, TOKEN, rate_limiter=rate_limiter))
+    application = build_application(runtime, TOKEN, rate_limiter=rate_limiter)
+    herald = HeraldBot(runtime, application, listen=listen, webhook=webhook)
     await herald.start(polling=True)
     try:
         yield herald

@@ -11,16 +11,13 @@ import pytest
 from sqlmodel import select
 
 from bot import metrics
-from bot.config import parse_config
-from bot.interface.app import ALLOWED_UPDATES, HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import ALLOWED_UPDATES, HeraldBot
 from bot.service import SECRET_HEADER, Listen, ServiceError, Webhook, parse_listen, readiness
 from bot.store.db import session_scope
 from bot.store.models import Chat
 from tests.fakebot import ServedAPI
-from tests.helpers import FAR_DEADLINE, config_text
+from tests.helpers import FAR_DEADLINE, config_text, running_herald
 
-TOKEN = "123456:SERVICE-TEST-TOKEN"
 ADA = 7101
 SECRET = "s3cret-webhook-token_0123456789"
 HOOK = Webhook("https://herald.example/telegram/hook", SECRET)
@@ -28,34 +25,17 @@ HOOK = Webhook("https://herald.example/telegram/hook", SECRET)
 CONFIG = config_text(deadlines=[FAR_DEADLINE])
 
 
-async def _bot(database_url: str, webhook: Webhook | None = None) -> HeraldBot:
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(
-        runtime,
-        build_application(runtime, TOKEN),
-        listen=Listen("127.0.0.1", 0),
-        webhook=webhook,
-    )
-    await bot.start(polling=True)
-    return bot
-
-
 @pytest.fixture
 async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    bot = await _bot(database_url)
-    try:
+    async with running_herald(CONFIG, database_url, listen=Listen("127.0.0.1", 0)) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 @pytest.fixture
 async def hooked(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
-    bot = await _bot(database_url, HOOK)
-    try:
+    listen = Listen("127.0.0.1", 0)
+    async with running_herald(CONFIG, database_url, listen=listen, webhook=HOOK) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 def base(herald: HeraldBot) -> str:

@@ -14,16 +14,14 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.config import parse_config
-from bot.interface.app import HeraldBot, build_application
-from bot.runtime import Runtime
+from bot.interface.app import HeraldBot
 from bot.service import Listen
 from bot.services.outbox import NewAlert, enqueue
 from bot.store.db import session_scope
 from bot.store.models import Alert, Chat
 from tests.fakebot import ServedAPI
+from tests.helpers import running_herald
 
-TOKEN = "123456:FAULT-TEST-TOKEN"
 ADA = 7201
 CONFIG = "timezone: Europe/London\n"
 PAYLOAD = {"text": "committed before the fault"}
@@ -33,13 +31,8 @@ PAYLOAD = {"text": "committed before the fault"}
 async def herald(bot_api: ServedAPI, database_url: str) -> AsyncIterator[HeraldBot]:
     if not database_url.startswith("sqlite"):
         pytest.skip("a file store only")
-    runtime = Runtime.create(parse_config(CONFIG), database_url)
-    bot = HeraldBot(runtime, build_application(runtime, TOKEN), listen=Listen("127.0.0.1", 0))
-    await bot.start(polling=True)
-    try:
+    async with running_herald(CONFIG, database_url, listen=Listen("127.0.0.1", 0)) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 def db_path(herald: HeraldBot) -> Path:
