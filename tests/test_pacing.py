@@ -105,7 +105,7 @@ async def test_wait_turn_sleeps_on_the_fake_clock() -> None:
     assert other == pytest.approx(1001.0 + 1 / 30, abs=1e-6)
 
 
-async def test_wait_turn_after_429_pause() -> None:
+async def test_wait_turn_after_a_429_pause_returns_when_the_pause_ends() -> None:
     clock = FakeClock()
     pacer = Pacer(clock=clock)
     pacer.pause_all(clock.now + 5.0)
@@ -135,7 +135,7 @@ def test_burst_allows_idle_capacity_at_once() -> None:
     assert pacer.reserve(6) == pytest.approx(1 / 30, abs=1e-6)
 
 
-def test_rejects_bad_configuration() -> None:
+def test_a_zero_global_rate_or_zero_group_limit_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="positive"):
         Pacer(global_rate_per_s=0)
     with pytest.raises(ValueError, match="at least 1"):
@@ -189,7 +189,7 @@ def test_chats_the_pacer_holds_are_skipped() -> None:
     assert [a.id for a in chosen] == [2]
 
 
-def test_choose_with_a_real_pacer() -> None:
+def test_the_fair_queue_skips_a_chat_the_real_pacer_still_holds() -> None:
     clock = FakeClock()
     pacer = Pacer(clock=clock)
     pacer.record_send(10, clock.now)

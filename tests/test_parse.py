@@ -125,7 +125,7 @@ GOLDEN = [
 
 
 @pytest.mark.parametrize(("name", "kind", "title", "count", "first", "last_title"), GOLDEN)
-def test_golden_samples(
+def test_a_captured_feed_gives_its_golden_title_item_count_and_end_items(
     xml_parser: str,
     name: str,
     kind: str,
@@ -140,7 +140,9 @@ def test_golden_samples(
         assert feed.items[0] == first
 
 
-def test_guardian_first_item(xml_parser: str) -> None:
+def test_the_guardian_first_item_keeps_its_title_link_date_author_and_summary(
+    xml_parser: str,
+) -> None:
     item = _sample("guardian-us.rss.xml").items[0]
     assert item.title == "Trump State of the Union address promised unity but emphasized discord"
     assert item.link == (
@@ -218,7 +220,7 @@ def test_json_feed_1_0_author_and_fallbacks() -> None:
     )
 
 
-def test_gdelt_artlist() -> None:
+def test_gdelt_articles_become_dated_items_and_those_without_a_url_are_dropped() -> None:
     body = {
         "articles": [
             {
@@ -247,7 +249,13 @@ def test_gdelt_artlist() -> None:
         ),
         ParsedItem(None, "https://news.test/b", "No date", "", None, None),
     )
+
+
+def test_a_gdelt_answer_without_articles_has_no_items() -> None:
     assert parse_feed(b"{}", url="https://api.test/", kind="gdelt", now=NOW).items == ()
+
+
+def test_a_gdelt_answer_in_plain_text_is_a_parse_error_quoting_gdelt() -> None:
     with pytest.raises(ParseError, match="GDELT said: Your search contained a phrase"):
         parse_feed(b"Your search contained a phrase that was too short.", url="x", kind="gdelt")
 
@@ -263,7 +271,7 @@ PAGE_HTML = b"""<html><head><title>Press office</title></head><body>
 </ul></body></html>"""
 
 
-def test_page_with_selector() -> None:
+def test_a_page_gives_an_item_per_selected_element_with_a_new_http_link() -> None:
     feed = parse_feed(
         PAGE_HTML, url="https://gov.test/news", kind="page", select="ul.news > li", now=FETCHED_AT
     )
@@ -284,6 +292,9 @@ def test_page_with_selector() -> None:
             None,
         ),
     )
+
+
+def test_a_page_with_an_invalid_css_selector_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="not a valid CSS selector"):
         parse_feed(PAGE_HTML, url="https://gov.test/", kind="page", select="li[[[")
 
@@ -335,7 +346,9 @@ def test_atom_html_titles_offsets_and_future_dates(xml_parser: str) -> None:
         (RSS_0_91, "Old", ParsedItem(None, "https://old.test/1", "Café news", "x", None)),
     ],
 )
-def test_old_rss_versions(xml_parser: str, body: bytes, title: str, first: ParsedItem) -> None:
+def test_rss_1_0_and_0_91_feeds_give_their_title_and_item(
+    xml_parser: str, body: bytes, title: str, first: ParsedItem
+) -> None:
     feed = parse_feed(body, url="https://x.test/", now=FETCHED_AT)
     assert (feed.title, feed.items) == (title, (first,))
 
@@ -419,7 +432,7 @@ def test_block_tags_in_a_row_break_words_once() -> None:
     assert plain_text("A<b>B</b><P>C</P>", 100) == "AB C"
 
 
-def test_local_feed_parses() -> None:
+def test_the_local_test_feed_gives_each_item_its_guid_and_date() -> None:
     feed = parse_feed(FEED_XML, url="http://local.test/feed.xml", now=FETCHED_AT)
     assert [(item.guid, item.published) for item in feed.items] == [
         ("local-1", _utc(2026, 6, 1, 10)),
@@ -430,7 +443,7 @@ def test_local_feed_parses() -> None:
 # --- source kinds ---------------------------------------------------------------------------
 
 
-def test_google_news_url() -> None:
+def test_a_google_news_url_carries_the_query_language_and_region() -> None:
     assert google_news_url('US China "trade talks"') == (
         "https://news.google.com/rss/search?q=US+China+%22trade+talks%22&hl=en-GB&gl=GB&ceid=GB:en"
     )
@@ -438,20 +451,26 @@ def test_google_news_url() -> None:
         "hl=en-US&gl=US&ceid=US:en"
     )
     assert google_news_url("x", language="zh-Hant-TW", region="TW").endswith("ceid=TW:zh-Hant")
+
+
+def test_a_google_news_region_that_is_not_two_letters_is_refused() -> None:
     with pytest.raises(SourceSpecError, match="region must be a two-letter country code"):
         google_news_url("x", region="GBR")
 
 
-def test_gdelt_url() -> None:
+def test_a_gdelt_url_asks_for_a_day_of_articles_as_json_newest_first() -> None:
     assert gdelt_url("tariffs (steel OR aluminium)") == (
         "https://api.gdeltproject.org/api/v2/doc/doc?query=tariffs+%28steel+OR+aluminium%29"
         "&mode=ArtList&format=json&sort=DateDesc&maxrecords=75&timespan=1d"
     )
+
+
+def test_gdelt_max_records_over_250_is_refused() -> None:
     with pytest.raises(SourceSpecError, match="max_records must be between 1 and 250"):
         gdelt_url("x", max_records=500)
 
 
-def test_source_spec() -> None:
+def test_a_source_spec_trims_its_url_query_and_selector() -> None:
     assert source_spec(url=" https://feeds.test/rss ") == SourceSpec(
         "feed", "https://feeds.test/rss"
     )
@@ -460,7 +479,11 @@ def test_source_spec() -> None:
     assert source_spec(page="https://gov.test/news", select=" li > a ") == SourceSpec(
         "page", "https://gov.test/news", select="li > a"
     )
-    for kwargs, message in [
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
         ({}, "give exactly one of url, google_news, gdelt or page"),
         ({"url": "https://a.test/", "gdelt": "x"}, "give exactly one of"),
         ({"url": "ftp://a.test/"}, "not an http\\(s\\) URL"),
@@ -469,9 +492,13 @@ def test_source_spec() -> None:
         ({"url": "https://a.test/", "select": "li"}, "select is only for page sources"),
         ({"google_news": " "}, "the query is empty"),
         ({"gdelt": "x" * 501}, "the query is longer than 500 characters"),
-    ]:
-        with pytest.raises(SourceSpecError, match=message):
-            source_spec(**kwargs)
+    ],
+)
+def test_a_source_spec_that_cannot_be_used_is_refused_saying_why(
+    kwargs: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SourceSpecError, match=message):
+        source_spec(**kwargs)
 
 
 def test_parser_crash_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:

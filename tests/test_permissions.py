@@ -1,6 +1,6 @@
 """The permission matrix, end to end: every command and button that changes state, tried by a
-group member, a group admin, an anonymous group admin and a bot admin, and on another chat's
-items; allowed exactly where docs/security.md says.
+group member, a group admin and a bot admin (commands also by an anonymous group admin), and on
+another chat's items; allowed exactly where docs/security.md says.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ PRIVATE = ChatOptions()
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-async def test_group_commands(herald: HeraldBot, bot_api: ServedAPI, role: str) -> None:
+async def test_group_commands_are_refused_to_members_and_allowed_to_every_admin(
+    herald: HeraldBot, bot_api: ServedAPI, role: str
+) -> None:
     user_id, anonymous, may = ROLES[role]
     await say(bot_api, GROUP, "/start", **group(ADMIN))
     await own_deadline(bot_api, GROUP, "Group plan", **group(ADMIN))
@@ -112,7 +114,9 @@ async def test_group_commands(herald: HeraldBot, bot_api: ServedAPI, role: str) 
 
 
 @pytest.mark.parametrize("role", ["member", "group admin", "bot admin"])
-async def test_group_buttons(herald: HeraldBot, bot_api: ServedAPI, role: str) -> None:
+async def test_group_buttons_are_refused_to_members_and_allowed_to_group_and_bot_admins(
+    herald: HeraldBot, bot_api: ServedAPI, role: str
+) -> None:
     user_id, _, may = ROLES[role]
     await say(bot_api, GROUP, "/start", **group(ADMIN))
     outcomes = {}
@@ -153,7 +157,9 @@ async def test_config_deadlines_change_only_in_config(
         )
 
 
-async def test_operations_are_for_bot_admins(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_import_is_refused_to_everyone_but_bot_admins(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     for chat_id, kwargs in ((CARL, PRIVATE), (GROUP, group(ADMIN))):
         assert await say(bot_api, chat_id, "/import", **kwargs) == BOT_ADMINS_ONLY
     assert await say(bot_api, BOSS, "/import") != BOT_ADMINS_ONLY

@@ -45,7 +45,9 @@ NIGHT = QuietHours(time(22, 0), time(7, 0))
         ("noon-1:30pm", QuietHours(time(12, 0), time(13, 30))),
     ],
 )
-def test_parse_quiet(text: str, expected: QuietHours | None) -> None:
+def test_quiet_hours_are_read_from_24_hour_or_12_hour_ranges_with_dash_or_to_or_off(
+    text: str, expected: QuietHours | None
+) -> None:
     assert parse_quiet(text) == expected
 
 
@@ -82,12 +84,14 @@ def test_quiet_hours_render_back() -> None:
         ("1 hour 15 min", timedelta(minutes=75)),
     ],
 )
-def test_parse_duration(text: str, expected: timedelta) -> None:
+def test_a_duration_is_read_from_units_alone_combined_or_spelled_out(
+    text: str, expected: timedelta
+) -> None:
     assert parse_duration(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "3", "h", "0h", "3x", "1h30", "400d", "-3h", "3h!"])
-def test_parse_duration_errors(text: str) -> None:
+def test_a_malformed_zero_or_too_long_duration_is_refused_showing_the_form(text: str) -> None:
     with pytest.raises(PolicyInputError) as caught:
         parse_duration(text)
     assert "Give a duration like 30m, 3h, 2 hours, 2d, 1w or 1h30m" in input_error(caught.value)
@@ -106,13 +110,15 @@ def test_parse_duration_errors(text: str) -> None:
         ("daily noon", Digest(DigestKind.DAILY, time(12, 0))),
     ],
 )
-def test_parse_digest(text: str, expected: Digest) -> None:
+def test_each_digest_setting_is_read_and_its_own_text_reads_back_the_same(
+    text: str, expected: Digest
+) -> None:
     assert parse_digest(text) == expected
     assert parse_digest(str(expected)) == expected
 
 
 @pytest.mark.parametrize("text", ["weekly", "daily 8xm", "daily 24:00", "hourly 5", "daily 8 x"])
-def test_parse_digest_errors(text: str) -> None:
+def test_an_unknown_digest_or_bad_daily_time_is_refused_showing_the_form(text: str) -> None:
     with pytest.raises(PolicyInputError) as caught:
         parse_digest(text)
     assert 'Digest is "off", "hourly" or "daily" with a time' in input_error(caught.value)
@@ -137,7 +143,7 @@ def test_quiet_end_across_dst(now: datetime, expected: datetime | None) -> None:
     assert quiet_end(now, LONDON, NIGHT) == expected
 
 
-def test_daytime_quiet_window() -> None:
+def test_daytime_quiet_hours_hold_from_their_start_and_end_exactly_at_their_end() -> None:
     work = QuietHours(time(9, 0), time(17, 0))
     assert quiet_end(utc(2025, 7, 1, 8, 0), ZoneInfo(LONDON), work) == utc(2025, 7, 1, 16, 0)
     assert quiet_end(utc(2025, 7, 1, 16, 0), LONDON, work) is None

@@ -169,7 +169,9 @@ def test_count_limits_a_rule() -> None:
         ("15 6 * * 7", [utc(2025, 1, 5, 6, 15), utc(2025, 1, 12, 6, 15), utc(2025, 1, 19, 6, 15)]),
     ],
 )
-def test_cron_forms(cron: str, expected: list[datetime]) -> None:
+def test_each_cron_form_gives_its_first_three_london_occurrences(
+    cron: str, expected: list[datetime]
+) -> None:
     found = occurrences(
         cron,
         dtstart_local=datetime(2025, 1, 1),
@@ -181,7 +183,7 @@ def test_cron_forms(cron: str, expected: list[datetime]) -> None:
     assert found == expected
 
 
-def test_next_occurrence() -> None:
+def test_next_occurrence_is_strictly_after_the_moment_and_none_once_the_rule_ends() -> None:
     def after(rule: str, moment: datetime) -> datetime | None:
         return next_occurrence(rule, dtstart_local=START_2025, zone=NEW_YORK, after=moment)
 

@@ -35,7 +35,7 @@ def _expected_delay(attempt: int, seed: int = 7) -> float:
     return random.Random(seed).uniform(0.0, min(60.0, 2.0 * 2 ** (attempt - 1)))
 
 
-def test_success_is_sent() -> None:
+def test_an_outcome_without_an_error_is_decided_as_sent() -> None:
     assert _decide(SendOutcome()) == Sent()
     assert _decide(SendOutcome(status=200)) == Sent()
 
@@ -45,7 +45,7 @@ def test_flood_wait_is_exact_and_not_an_attempt() -> None:
     assert _decide(outcome) == RetryAfter(17.0)
 
 
-def test_chat_migrated() -> None:
+def test_a_group_upgraded_to_a_supergroup_migrates_to_its_new_chat_id() -> None:
     outcome = SendOutcome(
         "ChatMigrated",
         400,
@@ -156,7 +156,7 @@ def test_transient_failures_give_up_after_max_attempts() -> None:
     assert isinstance(_decide(SendOutcome("TimedOut", None, "Timed out", attempt=4)), Uncertain)
 
 
-def test_unknown_errors_fail() -> None:
+def test_an_unknown_error_fails_at_once_with_its_description() -> None:
     assert _decide(SendOutcome("Conflict", 409, "Conflict: terminated")) == Fail(
         "Conflict: terminated"
     )

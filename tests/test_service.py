@@ -143,14 +143,17 @@ async def test_readiness_wants_recent_passes_and_polls_only_from_the_leader(
     assert readiness(herald, started, now - 10, now) == {}
 
 
-def test_listen_values() -> None:
+def test_a_listen_address_is_read_as_host_and_port_defaulting_to_local_8080_or_off() -> None:
     assert parse_listen(None) == Listen("127.0.0.1", 8080)
     assert parse_listen("0.0.0.0:9000") == Listen("0.0.0.0", 9000)  # noqa: S104 parsing the text only
     assert parse_listen("[::1]:8081") == Listen("::1", 8081)
     assert parse_listen("off") is None
-    for bad in ("8080", "host:", "host:port", "h:70000"):
-        with pytest.raises(ServiceError):
-            parse_listen(bad)
+
+
+@pytest.mark.parametrize("bad", ["8080", "host:", "host:port", "h:70000"])
+def test_a_listen_address_without_a_host_and_a_valid_port_is_refused(bad: str) -> None:
+    with pytest.raises(ServiceError):
+        parse_listen(bad)
 
 
 # --- webhook -------------------------------------------------------------------------------

@@ -14,14 +14,19 @@ from bot.services.proposals import deadline_slug
     [
         ("UK–US trade deal!", "uk-us-trade-deal"),
         ("Café  tariffs_2026", "cafe-tariffs-2026"),
-        ("—", "deadline"),
-        ("中国", "deadline"),
         ("a" * 60, "a" * 48),
         ("x" * 47 + " yz", "x" * 47),  # cut at 48 characters, never ending in a dash
     ],
 )
-def test_deadline_slug(title: str, slug: str) -> None:
+def test_a_deadline_slug_is_the_titles_ascii_words_dashed_within_48_characters(
+    title: str, slug: str
+) -> None:
     assert deadline_slug(title) == slug
+
+
+@pytest.mark.parametrize("title", ["—", "中国"])
+def test_a_title_without_ascii_letters_or_digits_gets_the_slug_deadline(title: str) -> None:
+    assert deadline_slug(title) == "deadline"
 
 
 @pytest.mark.parametrize(
@@ -32,12 +37,17 @@ def test_deadline_slug(title: str, slug: str) -> None:
             'chips OR semiconductors site:reuters.com -"stock tips"',
             "chips-semiconductors-reuters-com",
         ),
-        ("-only -excluded", "topic"),
         ("EU–China", "eu-china"),
     ],
 )
-def test_topic_slug_base(query: str, slug: str) -> None:
+def test_a_topic_slug_keeps_the_words_sought_and_drops_exclusions_and_operators(
+    query: str, slug: str
+) -> None:
     assert topic_slug_base(query) == slug
+
+
+def test_a_query_of_only_exclusions_gets_the_slug_topic() -> None:
+    assert topic_slug_base("-only -excluded") == "topic"
 
 
 def test_slug_words_split_on_every_dash_and_drop_what_is_not_ascii() -> None:

@@ -46,7 +46,9 @@ def _balanced(part: str) -> bool:
         ("a < b", 5),
     ],
 )
-def test_telegram_length(html_text: str, expected: int) -> None:
+def test_telegram_length_counts_utf16_units_of_visible_text_with_entities_decoded(
+    html_text: str, expected: int
+) -> None:
     assert telegram_length(html_text) == expected
 
 
@@ -90,7 +92,7 @@ def test_emoji_is_never_cut_in_half() -> None:
     assert max(telegram_length(p) for p in parts) <= 4
 
 
-def test_cjk_long_line_without_newline() -> None:
+def test_a_cjk_line_without_breaks_is_hard_cut_at_the_limit_losing_nothing() -> None:
     text = "貿易" * 3000  # 6000 characters, no spaces or line breaks
     parts = split_message(text)
     assert [telegram_length(p) for p in parts] == [4096, 1904]
@@ -146,7 +148,7 @@ def test_rejects_a_limit_too_small_for_one_character() -> None:
         split_message("abc", 1)
 
 
-def test_html_to_plain() -> None:
+def test_plain_text_drops_tags_decodes_entities_and_adds_each_links_address() -> None:
     text = (
         "<b>Deadline</b> &lt;9 July&gt; &amp; more: "
         '<a href="https://gov.uk/a?x=1&amp;y=2">the notice</a>, '

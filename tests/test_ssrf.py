@@ -64,7 +64,7 @@ def test_non_public_addresses_are_blocked(address: str, reason: str) -> None:
 @pytest.mark.parametrize(
     "address", ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8", "100.128.0.1"]
 )
-def test_public_addresses_pass(address: str) -> None:
+def test_public_addresses_even_ipv4_mapped_or_just_past_cgnat_are_not_blocked(address: str) -> None:
     assert block_reason(ipaddress.ip_address(address)) is None
 
 
@@ -133,7 +133,9 @@ async def test_a_host_whose_every_address_is_public_passes() -> None:
         ("http://[::ffff:7f00:1]/", "IPv6 wrapping a loopback address ::ffff:7f00:1"),
     ],
 )
-async def test_check_url_rejects(url: str, message: str) -> None:
+async def test_a_url_is_refused_naming_its_blocked_address_or_why_it_did_not_resolve(
+    url: str, message: str
+) -> None:
     with pytest.raises(UnsafeAddress) as caught:
         await check_url(url, RESOLVER)
     assert str(caught.value) == message
