@@ -49,7 +49,9 @@ from bot.domain.query import (
         ("Xi X-ray", ["xi", "x", "ray"]),  # only apostrophes are dropped, not an upper-case X
     ],
 )
-def test_tokenize(text: str, tokens: list[str]) -> None:
+def test_tokens_are_lowercase_unaccented_singular_words_split_at_punctuation(
+    text: str, tokens: list[str]
+) -> None:
     assert tokenize(text) == tokens
 
 
@@ -129,7 +131,9 @@ def test_fold_cache_is_kept_when_it_fills_exactly_to_its_bound(
         ("us", "us"),
     ],
 )
-def test_fold_plural(word: str, folded: str) -> None:
+def test_plural_endings_fold_to_the_singular_and_other_words_stay_as_they_are(
+    word: str, folded: str
+) -> None:
     assert fold_plural(word) == folded
 
 
@@ -192,7 +196,9 @@ def test_example_query_from_config() -> None:
         ("inurl", Term("inurl")),
     ],
 )
-def test_parse(text: str, root: object) -> None:
+def test_each_query_form_parses_to_its_and_or_not_phrase_or_site_tree(
+    text: str, root: object
+) -> None:
     assert parse_query(text).root == root
 
 
@@ -264,7 +270,9 @@ def test_labels_keep_the_users_spelling() -> None:
         ("x inurl:tariff", "inurl: at position 2 is not supported; use site: or intitle:", 2),
     ],
 )
-def test_syntax_errors(text: str, message: str, position: int) -> None:
+def test_a_malformed_query_is_refused_with_a_specific_message_and_position(
+    text: str, message: str, position: int
+) -> None:
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(text)
     assert (caught.value.message, caught.value.position) == (message, position)
@@ -272,7 +280,7 @@ def test_syntax_errors(text: str, message: str, position: int) -> None:
     assert isinstance(caught.value, ValueError)
 
 
-def test_limits() -> None:
+def test_a_query_over_the_length_limit_is_refused_and_one_at_the_limit_is_read() -> None:
     with pytest.raises(QuerySyntaxError) as too_long:
         parse_query("a" * (MAX_QUERY_CHARS + 1))
     assert too_long.value.position == MAX_QUERY_CHARS
@@ -280,6 +288,9 @@ def test_limits() -> None:
         f"query is {MAX_QUERY_CHARS + 1} characters long; shorten it to {MAX_QUERY_CHARS}"
     )
     assert parse_query("a" * MAX_QUERY_CHARS).root == Term("a" * MAX_QUERY_CHARS)
+
+
+def test_parentheses_nested_past_the_limit_are_refused_and_at_the_limit_are_read() -> None:
     deep = "(" * (MAX_NESTING_DEPTH + 1) + "a" + ")" * (MAX_NESTING_DEPTH + 1)
     with pytest.raises(QuerySyntaxError) as too_deep:
         parse_query(deep)
@@ -301,11 +312,16 @@ def test_limits() -> None:
         ("ü" * 64 + ".de", ""),  # IDNA refuses a label over 63 characters
     ],
 )
-def test_normalize_domain(domain: str, normalized: str) -> None:
+def test_a_domain_is_normalized_to_lowercase_idna_or_to_empty_when_invalid(
+    domain: str, normalized: str
+) -> None:
     assert normalize_domain(domain) == normalized
 
 
-def test_query_is_frozen() -> None:
+def test_a_parsed_query_cannot_be_changed() -> None:
     query = parse_query("a")
     with pytest.raises(AttributeError):
         query.text = "b"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        query.root = Term("b")  # type: ignore[misc]
+    assert (query.text, query.root) == ("a", Term("a"))
