@@ -144,7 +144,9 @@ async def test_config_deadlines_are_not_edited_from_chats(
     )
 
 
-async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_following_or_unfollowing_twice_says_the_second_time_that_nothing_changed(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     assert (await say(bot_api, ADA, "/unfollow shipped-deadline")).startswith(
         "🔕 You no longer follow"
@@ -158,25 +160,44 @@ async def test_remind_follow_unfollow(herald: HeraldBot, bot_api: ServedAPI) -> 
     assert (await say(bot_api, ADA, "/follow shipped-deadline")) == (
         "You already follow <b>Shipped deadline</b>."
     )
+
+
+async def test_following_an_unknown_id_is_refused_and_names_the_id(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    assert (await say(bot_api, ADA, "/follow nope")).startswith(
+        "No deadline with id <code>nope</code>"
+    )
+
+
+def own_offsets(herald: HeraldBot) -> list[str] | None:
+    with session_scope(herald.runtime.engine) as session:
+        [sub] = session.exec(
+            select(DeadlineSubscription).where(DeadlineSubscription.chat_id == ADA)
+        ).all()
+        return sub.remind
+
+
+async def test_remind_stores_own_offsets_keeps_them_on_bad_input_and_default_drops_them(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
     answer = await say(bot_api, ADA, "/remind shipped-deadline 2d 3h")
     assert (
         answer
         == "⏰ <b>Shipped deadline</b>: your reminders are 2 days, 3 hours before, and when it falls due."
     )
-    with session_scope(herald.runtime.engine) as session:
-        [sub] = session.exec(
-            select(DeadlineSubscription).where(DeadlineSubscription.chat_id == ADA)
-        ).all()
-        assert sub.remind == ["2d", "3h"]
+    assert own_offsets(herald) == ["2d", "3h"]
     assert "your offsets" in await say(bot_api, ADA, "/deadline shipped-deadline")
     bad = await say(bot_api, ADA, "/remind shipped-deadline soon")
     assert bad.startswith("'soon' is not an offset")
+    assert own_offsets(herald) == ["2d", "3h"]
     assert (await say(bot_api, ADA, "/remind shipped-deadline default")).startswith(
         "⏰ <b>Shipped deadline</b>: the default reminders are 7 days, 1 day, 1 hour before"
     )
-    assert (await say(bot_api, ADA, "/follow nope")).startswith(
-        "No deadline with id <code>nope</code>"
-    )
+    assert own_offsets(herald) is None
+    assert "your offsets" not in await say(bot_api, ADA, "/deadline shipped-deadline")
 
 
 async def test_only_group_admins_change_deadlines(herald: HeraldBot, bot_api: ServedAPI) -> None:

@@ -150,31 +150,58 @@ async def test_watch_bad_query_gets_the_position_and_changes_nothing(
     assert usage.startswith('Usage: <code>/watch "rare earth" export -opinion</code>')
 
 
-async def test_watch_topics_unwatch(herald: HeraldBot, bot_api: ServedAPI) -> None:
+def chat_topics(herald: HeraldBot) -> list[tuple[str, int | None]]:
+    with session_scope(herald.runtime.engine) as session:
+        topics = session.exec(select(Topic).where(Topic.origin == "chat")).all()
+        return [(topic.slug, topic.owner_chat_id) for topic in topics]
+
+
+async def test_a_watched_query_is_a_chat_topic_listed_by_topics_until_unwatched(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     await say(bot_api, ADA, "/start")
     answer = await say(bot_api, ADA, '/watch "chip export" controls')
     assert answer.startswith('👀 Watching <b>"chip export" controls</b>')
     assert "(id <code>chip-export-controls</code>)" in answer
+    assert chat_topics(herald) == [("chip-export-controls", ADA)]
     listing = await say(bot_api, ADA, "/topics")
     assert listing == (
         "<b>Topics you follow</b>\n"
         '• <code>chip-export-controls</code> "chip export" controls\n'
         "• <code>rare-earths</code> Rare earths"
     )
-    # Ben cannot see Ada's topic; he follows the config one by its id.
-    assert (await say(bot_api, BEN, "/unwatch chip-export-controls")).startswith("No topic with id")
-    await say(bot_api, BEN, "/start")
-    await say(bot_api, BEN, "/unwatch rare-earths")
-    assert "You can also follow" in await say(bot_api, BEN, "/topics")
-    again = await say(bot_api, BEN, "/watch rare-earths")
-    assert again.startswith("👀 You follow <b>Rare earths</b> (id <code>rare-earths</code>)")
     gone = await say(bot_api, ADA, "/unwatch chip-export-controls")
     assert (
         gone
         == '🔕 You no longer follow <b>"chip export" controls</b> (<code>chip-export-controls</code>).'
     )
-    with session_scope(herald.runtime.engine) as session:
-        assert session.exec(select(Topic).where(Topic.origin == "chat")).all() == []
+    assert chat_topics(herald) == []
+
+
+async def test_another_chat_cannot_see_or_unwatch_a_chats_own_topic(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, ADA, "/start")
+    await say(bot_api, ADA, '/watch "chip export" controls')
+    await say(bot_api, BEN, "/start")
+    assert (await say(bot_api, BEN, "/unwatch chip-export-controls")).startswith("No topic with id")
+    assert chat_topics(herald) == [("chip-export-controls", ADA)]
+    assert "chip-export-controls" not in await say(bot_api, BEN, "/topics")
+
+
+async def test_a_config_topic_unwatched_is_offered_and_can_be_watched_again_by_its_id(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
+    await say(bot_api, BEN, "/start")
+    await say(bot_api, BEN, "/unwatch rare-earths")
+    offered = "<b>You can also follow</b> (/watch id)\n• <code>rare-earths</code> Rare earths"
+    assert offered in await say(bot_api, BEN, "/topics")
+    again = await say(bot_api, BEN, "/watch rare-earths")
+    assert again.startswith("👀 You follow <b>Rare earths</b> (id <code>rare-earths</code>)")
+    assert await say(bot_api, BEN, "/topics") == (
+        "<b>Topics you follow</b>\n• <code>rare-earths</code> Rare earths"
+    )
+    assert chat_topics(herald) == []  # the config topic itself, not a new query "rare-earths"
 
 
 async def test_news_lists_matched_items_and_mute_button(
