@@ -101,7 +101,9 @@ TABLE: list[tuple[str, Actor, int, str, Target, object]] = [
     [row[1:] for row in TABLE],
     ids=[row[0] for row in TABLE],
 )
-def test_decide(actor: Actor, chat_id: int, kind: str, target: Target, expected: object) -> None:
+def test_each_request_is_allowed_or_refused_in_the_words_the_access_table_gives(
+    actor: Actor, chat_id: int, kind: str, target: Target, expected: object
+) -> None:
     verdict = decide(Request(actor, chat_id, kind, target))
     # A refusal is checked in the words the person reads (bot.render.access).
     assert (refusal(verdict) if isinstance(verdict, Refused) else verdict) == expected

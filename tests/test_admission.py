@@ -81,7 +81,7 @@ async def test_flood_gets_one_notice(herald: HeraldBot, bot_api: ServedAPI) -> N
     assert sum(str(c.params["text"]) == FLOOD for c in bot_api.api.sent(ADA)) == 1
 
 
-def test_flood_window_slides() -> None:
+def test_over_the_limit_a_sender_is_warned_once_then_dropped_until_a_minute_has_passed() -> None:
     now = [0.0]
     flood = FloodControl(2, clock=lambda: now[0])
     assert [flood.check(1) for _ in range(4)] == ["ok", "ok", "warn", "drop"]

@@ -118,7 +118,7 @@ def test_due_forms_and_zones() -> None:
     assert a.remind == ["7d", "1d", "1h", "0"]
 
 
-def test_durations() -> None:
+def test_durations_in_one_or_more_units_or_bare_seconds_become_seconds() -> None:
     assert [parse_duration_s(t) for t in ("10m", "1h30m", "1d", "45s", 60)] == [
         600,
         5400,
@@ -142,13 +142,13 @@ def test_shipped_config_is_valid() -> None:
     assert config.sources and config.calendars
 
 
-def test_missing_file() -> None:
+def test_a_missing_config_file_is_a_config_error_naming_the_path() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config("/nonexistent/herald.yaml")
     assert str(caught.value) == "/nonexistent/herald.yaml: file not found"
 
 
-def test_check_config_command(tmp_path: Path) -> None:
+def test_check_config_exits_0_with_a_summary_for_the_shipped_config() -> None:
     good = subprocess.run(
         [sys.executable, "-m", "bot", "check-config", "--config", str(ROOT / "config.yaml")],
         capture_output=True,
@@ -157,6 +157,11 @@ def test_check_config_command(tmp_path: Path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("config OK: 19 deadlines, 5 topics, 7 sources, 1 calendar\n")
+
+
+def test_check_config_exits_1_with_the_exact_error_and_no_traceback_for_a_broken_one(
+    tmp_path: Path,
+) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("deadlines:\n  - id: d1\n    title: T\n    due: July 9th\n")
     bad = subprocess.run(

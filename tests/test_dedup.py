@@ -42,7 +42,9 @@ def _item(**changes: object) -> ParsedItem:
         ("https://[2001:DB8::1]:443/a", "https://[2001:db8::1]/a"),
     ],
 )
-def test_canonical_url(url: str, expected: str) -> None:
+def test_canonical_url_normalizes_host_port_and_query_order_and_drops_tracking_and_fragments(
+    url: str, expected: str
+) -> None:
     assert canonical_url(url) == expected
 
 
@@ -113,7 +115,7 @@ def test_sample_keys_are_unique_per_feed() -> None:
         assert len({item_key(item) for item in feed.items}) == count, name
 
 
-def test_normalize_text() -> None:
+def test_normalize_text_folds_case_accents_punctuation_and_spacing() -> None:
     assert normalize_text("  Café—Naïve,  TARIFFS! ") == "cafe naive tariffs"
 
 
@@ -135,7 +137,9 @@ def test_stored_keys_never_change_between_versions() -> None:
         ("http:?b=1&utm_source=x", "http://?b=1"),  # neither host nor path: none is made up
     ],
 )
-def test_canonical_url_of_odd_urls(url: str, expected: str) -> None:
+def test_canonical_url_of_odd_urls_invents_no_host_and_drops_an_impossible_port(
+    url: str, expected: str
+) -> None:
     assert canonical_url(url) == expected
 
 

@@ -178,7 +178,9 @@ async def test_retry_after_as_seconds_and_as_date(server: SourcesServer, fetcher
 
 
 @pytest.mark.parametrize("path", ["/big-undeclared", "/gzip-bomb"])
-async def test_memory_stays_bounded(server: SourcesServer, fetcher: Fetcher, path: str) -> None:
+async def test_an_undeclared_huge_body_or_gzip_bomb_is_cut_off_as_too_large_in_bounded_memory(
+    server: SourcesServer, fetcher: Fetcher, path: str
+) -> None:
     tracemalloc.start()
     try:
         result = await fetcher.fetch(server.url(path))
@@ -214,7 +216,7 @@ async def test_broken_xml_is_fetched_as_is(
     assert (result.error, result.body) == (None, body)
 
 
-async def test_refused_connection(fetcher: Fetcher) -> None:
+async def test_a_refused_connection_is_classified_as_connection_failed(fetcher: Fetcher) -> None:
     with socket.socket() as probe:  # bound, never listening: refused, and no one else's port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -254,7 +256,9 @@ async def test_unexpected_exceptions_do_not_escape() -> None:
     assert result.error.message == "unexpected RuntimeError: boom"
 
 
-async def test_per_host_and_global_limits(server: SourcesServer) -> None:
+async def test_concurrent_fetches_reach_but_never_exceed_the_per_host_or_global_limit(
+    server: SourcesServer,
+) -> None:
     urls = [server.url(f"/slow-headers?s=0.1&count=1&n={n}") for n in range(5)]
     for max_concurrency, per_host, expected in [(8, 2, 2), (1, 4, 1)]:
         server.reset()
@@ -335,7 +339,9 @@ async def test_untrusted_redirect_to_metadata_is_blocked() -> None:
 # --- pure helpers --------------------------------------------------------------------------
 
 
-def test_parse_retry_after() -> None:
+def test_parse_retry_after_reads_seconds_or_a_date_clamps_the_past_to_zero_and_rejects_junk() -> (
+    None
+):
     now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120.0
     assert parse_retry_after("Mon, 01 Jun 2026 12:01:30 GMT", now) == 90.0
@@ -344,7 +350,7 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None, now) is None
 
 
-def test_parse_max_age() -> None:
+def test_parse_max_age_reads_max_age_even_quoted_and_ignores_s_maxage() -> None:
     assert parse_max_age("public, max-age=300") == 300.0
     assert parse_max_age('max-age="60", must-revalidate') == 60.0
     assert parse_max_age("s-maxage=10, no-cache") is None

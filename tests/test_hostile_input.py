@@ -327,7 +327,9 @@ def harness(
         loop.close()
 
 
-def test_hostile_text_to_every_command(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> None:
+def test_hostile_text_to_any_command_is_handled_and_only_valid_messages_are_sent(
+    harness: tuple[Harness, asyncio.AbstractEventLoop],
+) -> None:
     running, loop = harness
 
     @given(command=st.sampled_from(EVERY_COMMAND), argument=HOSTILE_TEXT)
@@ -344,7 +346,9 @@ def test_hostile_text_to_every_command(harness: tuple[Harness, asyncio.AbstractE
     one()
 
 
-def test_forged_buttons(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> None:
+def test_a_forged_button_press_is_answered_with_valid_text_and_changes_nothing(
+    harness: tuple[Harness, asyncio.AbstractEventLoop],
+) -> None:
     running, loop = harness
     before = snapshot(running.runtime)
 
@@ -360,7 +364,9 @@ def test_forged_buttons(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> N
     one()
 
 
-def test_group_members_change_nothing(harness: tuple[Harness, asyncio.AbstractEventLoop]) -> None:
+def test_group_members_change_nothing_by_any_command(
+    harness: tuple[Harness, asyncio.AbstractEventLoop],
+) -> None:
     """Whatever a group member (not an admin) sends, the store stays as it was."""
     running, loop = harness
     loop.run_until_complete(running.say("/start", in_group_as=MEMBER))

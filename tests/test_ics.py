@@ -27,7 +27,7 @@ def by_title(events: list[CalendarEvent]) -> dict[str, CalendarEvent]:
     return {event.title: event for event in events}
 
 
-def test_uk_calendar_counts() -> None:
+def test_uk_calendar_has_13_events_a_year_and_its_overrides_move_them_never_add_any() -> None:
     everything = parse_calendar(
         UK_ICS, default_zone=LONDON, start=utc(2000, 1, 1), end=utc(2040, 1, 1)
     )

@@ -115,7 +115,9 @@ def _eval(node: Node, title: list[str], body: list[str], host: str) -> bool:
         ("site:bücher.de", Document("x", url="https://www.bücher.de/a"), True),
     ],
 )
-def test_match_semantics(query: str, doc: Document, expected: bool) -> None:
+def test_each_query_matches_exactly_as_expected_in_the_index_direct_and_naive_evaluation(
+    query: str, doc: Document, expected: bool
+) -> None:
     assert Matcher({"q": query}).match(doc) == (["q"] if expected else [])
     assert match_query(parse_query(query), doc) is expected
     assert naive_eval(parse_query(query).root, doc) is expected
@@ -157,7 +159,9 @@ def test_query_text_is_data_not_code() -> None:
     assert matcher.match(Document("1 1")) == ["q"]
 
 
-def test_host_suffixes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_host_suffixes_are_every_lowercased_parent_domain_and_none_without_a_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(match_module, "_host_cache", {})  # computed here, not remembered
     assert host_suffixes("https://a.b.Example.com:8080/x") == {
         "a.b.example.com",
@@ -357,7 +361,7 @@ def test_try_query_match_and_no_match() -> None:
     assert _try("steel", "aluminium") == (1, "no match\nmatched: (none)\n")
 
 
-def test_try_query_json() -> None:
+def test_try_query_json_reports_the_matched_terms_or_the_error_and_its_position() -> None:
     code, out = _try("tariffs site:reuters.com", "https://www.reuters.com/x\nNew tariffs", True)
     assert code == 0
     assert json.loads(out) == {
@@ -384,7 +388,7 @@ def test_try_query_invalid_shows_caret() -> None:
     )
 
 
-def test_document_from_text() -> None:
+def test_document_from_text_reads_url_title_and_body_lines_and_a_given_url_wins() -> None:
     assert document_from_text("https://a.com/x\nTitle here\nline 1\nline 2\n") == Document(
         "Title here", "line 1\nline 2", "https://a.com/x"
     )

@@ -15,7 +15,7 @@ from bot.store import models  # noqa: F401
 from bot.store.db import MIGRATIONS_DIR, head_revision, make_engine, migrate
 
 
-def test_migrations_match_models(database_url: str) -> None:
+def test_migrating_twice_leaves_exactly_the_schema_the_models_describe(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate(engine)
     migrate(engine)  # idempotent: a second start-up changes nothing

@@ -101,7 +101,9 @@ def test_a_time_alone_means_its_next_occurrence() -> None:
         ("Tuesday 15:00", utc(2025, 7, 1, 14)),
     ],
 )
-def test_weekday_meanings(text: str, expected: datetime) -> None:
+def test_a_bare_weekday_includes_today_until_its_time_passes_and_next_means_1_to_7_days_on(
+    text: str, expected: datetime
+) -> None:
     assert read(f"{text} Talks").due_utc == expected
 
 
@@ -201,7 +203,7 @@ def test_naive_now_is_refused() -> None:
 # DST: fixed clocks either side of the March and October changes.
 
 
-def test_london_spring_forward() -> None:
+def test_london_spring_forward_shifts_a_missing_time_on_and_hours_stay_elapsed_time() -> None:
     with time_machine.travel(utc(2025, 3, 29, 12), tick=False):
         now = datetime.now(UTC)
         # Monday 09:00 is BST; "in 48 hours" is elapsed time and ignores the wall clock.
@@ -221,11 +223,15 @@ def test_london_fall_back_takes_the_first_of_a_repeated_time() -> None:
         assert read("tomorrow Talks", LONDON, now).due_utc == utc(2025, 10, 25, 23)
 
 
-def test_new_york_changes() -> None:
+def test_new_york_spring_forward_shifts_a_missing_time_on_and_later_times_are_edt() -> None:
     with time_machine.travel(utc(2025, 3, 8, 15), tick=False):
         now = datetime.now(UTC)
+        # 02:30 on 9 March does not exist: shifted forward to 03:30 EDT.
         assert read("tomorrow 02:30 Talks", NEW_YORK, now).due_utc == utc(2025, 3, 9, 7, 30)
         assert read("tomorrow 09:00 Talks", NEW_YORK, now).due_utc == utc(2025, 3, 9, 13)
+
+
+def test_new_york_fall_back_takes_the_first_of_a_repeated_time_and_later_times_are_est() -> None:
     with time_machine.travel(utc(2025, 11, 1, 15), tick=False):
         now = datetime.now(UTC)
         assert read("tomorrow 01:30 Talks", NEW_YORK, now).due_utc == utc(2025, 11, 2, 5, 30)
