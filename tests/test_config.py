@@ -104,7 +104,7 @@ def test_env_references_are_filled(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_config("timezone: ${HERALD_TEST_MISSING:-Asia/Tokyo}\n").timezone == "Asia/Tokyo"
 
 
-def test_due_forms_and_zones() -> None:
+def test_due_dates_become_local_moments_in_their_zone_with_the_default_offsets() -> None:
     config = parse_config(
         "timezone: Europe/London\ndeadlines:\n"
         "  - {id: a, title: A, due: 2025-07-09}\n"

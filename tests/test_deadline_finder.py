@@ -150,7 +150,7 @@ def test_only_dates_strictly_after_publication_are_kept() -> None:
     assert found(text, date(2025, 6, 9)) == [("2025-06-10", "deadline", "Talks")]
 
 
-def test_time_sentence_and_ranges() -> None:
+def test_a_time_in_a_sentence_is_found_and_a_date_range_gives_its_first_day() -> None:
     (only,) = find_deadlines(
         "The pause expires at 12:01 am EDT on Tuesday, August 12.", published=date(2025, 8, 11)
     )

@@ -82,7 +82,9 @@ async def test_anonymous_admins_count_as_admins(herald: HeraldBot, bot_api: Serv
     assert "22:00" in done
 
 
-async def test_command_menus_per_scope(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_each_scope_gets_a_complete_menu_and_only_admins_see_changing_commands(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     calls = [c for c in bot_api.api.calls if c.method == "setMyCommands"]
     menus = {
         (c.params.get("scope") or {}).get("type", "none")
@@ -197,7 +199,9 @@ async def test_members_buttons_change_nothing(herald: HeraldBot, bot_api: Served
         assert deadline_ops.followed_ids(session, GROUP) != set()
 
 
-async def test_countdown_in_a_topic(herald: HeraldBot, bot_api: ServedAPI) -> None:
+async def test_a_countdown_in_a_forum_topic_is_stored_for_the_topic_and_edited_in_its_group(
+    herald: HeraldBot, bot_api: ServedAPI
+) -> None:
     bot_api.api.group_admins.add(ADA)
     topic = {"chat_type": "supergroup", "user_id": ADA, "thread_id": 11}
     await say(bot_api, GROUP, "/start", **topic)

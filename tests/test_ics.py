@@ -72,7 +72,7 @@ def test_uk_date_time_until_against_date_start_keeps_the_last_year() -> None:
     assert len(events) == 13
 
 
-def test_us_calendar_counts_and_dates() -> None:
+def test_us_calendar_expands_counted_rules_and_puts_2026_holidays_all_day_in_new_york() -> None:
     everything = parse_calendar(
         US_ICS, default_zone=NEW_YORK, start=utc(2000, 1, 1), end=utc(2040, 1, 1)
     )

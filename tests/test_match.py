@@ -348,7 +348,7 @@ def _try(query: str, text: str, as_json: bool = False) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_try_query_match_and_no_match() -> None:
+def test_try_query_reports_matched_and_excluded_terms_and_exits_0_or_1() -> None:
     query = '"rare earth" OR "rare earths" -"stock tips"'
     assert _try(query, "China curbs rare earths exports") == (
         0,

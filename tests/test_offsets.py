@@ -102,7 +102,7 @@ def test_parse_offsets_dedupes_and_sorts_largest_first() -> None:
         ("0", "at the due time"),
     ],
 )
-def test_format_offset_for_humans(text: str, human: str) -> None:
+def test_an_offset_is_written_back_in_plain_words(text: str, human: str) -> None:
     assert format_offset(parse_offset(text)) == human
 
 

@@ -174,7 +174,7 @@ def test_google_news_titles_lose_the_outlet(xml_parser: str) -> None:
     )
 
 
-def test_json_feed_1_1_sample() -> None:
+def test_the_json_feed_1_1_sample_gives_items_with_guid_date_author_and_capped_summary() -> None:
     feed = _sample("jsonfeed-1.1-daringfireball.json", url="https://daringfireball.net/feeds/json")
     assert (feed.title, feed.link, len(feed.items)) == (
         "Daring Fireball",
@@ -407,7 +407,7 @@ def test_feed_without_items_is_not_an_error(xml_parser: str) -> None:
     assert parse_feed(body, url="http://q.test/") == FeedData("Quiet", None, ())
 
 
-def test_plain_text_and_dates() -> None:
+def test_summaries_lose_markup_and_feed_dates_become_utc_never_in_the_future() -> None:
     assert plain_text("<p>One</p><p>Two&nbsp;&amp; three</p>", 100) == "One Two & three"
     assert plain_text("Profits <5% & rising", 100) == "Profits <5% & rising"
     assert plain_text("word " * 10, 12) == "word word…"

@@ -152,7 +152,7 @@ def test_plural_forms_are_exactly_the_tokens_folding_to_a_word() -> None:
         assert all(fold_plural(form) == word for form in plural_forms(word)), word
 
 
-def test_example_query_from_config() -> None:
+def test_or_between_phrases_that_fold_alike_collapses_to_one_phrase() -> None:
     query = parse_query('"rare earth" OR "rare earths" -"stock tips"')
     # Both phrases fold to the same tokens, so the OR collapses to one phrase.
     assert query.root == And((Phrase(("rare", "earth")), Not(Phrase(("stock", "tip")))))

@@ -88,7 +88,7 @@ def test_entity_error_falls_back_to_plain_text(description: str) -> None:
     assert _decide(SendOutcome("BadRequest", 400, description)) == PlainText()
 
 
-def test_python_telegram_bot_messages_without_status() -> None:
+def test_ptb_errors_without_a_status_code_are_decided_by_their_description() -> None:
     blocked = "Forbidden: bot was blocked by the user"
     assert _decide(SendOutcome("BadRequest", description="Message is too long")) == Split()
     assert _decide(SendOutcome("Forbidden", description=blocked)) == Deactivate(blocked)

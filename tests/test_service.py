@@ -209,7 +209,9 @@ async def test_webhook_rejects_what_is_not_an_update(hooked: HeraldBot, bot_api:
     assert answer.status_code == 400
 
 
-def test_webhook_urls_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_webhook_url_gives_its_path_and_a_made_or_given_secret_and_bad_ones_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from bot.service import webhook_from
 
     monkeypatch.delenv("HERALD_WEBHOOK_SECRET", raising=False)

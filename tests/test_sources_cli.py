@@ -158,7 +158,7 @@ def test_import_then_export_round_trips(
         ("tariffs OR", 2, "invalid query: "),
     ],
 )
-def test_try_query_exit_codes(
+def test_try_query_exits_0_on_a_match_1_on_none_and_2_on_a_bad_query(
     query: str,
     code: int,
     first_line: str,
@@ -207,7 +207,7 @@ def test_check_covers_stored_sources_and_survives_any_bytes(
     assert code == 0
 
 
-def test_export_to_standard_output(
+def test_sources_export_dash_writes_opml_to_standard_output_not_to_a_file(
     tmp_path: Path,
     feeds: FeedServer,
     database_url: str,

@@ -18,7 +18,7 @@ def herald(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_try_query_exit_codes() -> None:
+def test_the_installed_try_command_exits_0_1_or_2_and_never_shows_a_traceback() -> None:
     hit = herald(
         "try", "query", '"rare earth" -stocks', "China curbs rare earths exports", "--json"
     )

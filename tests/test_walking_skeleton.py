@@ -50,7 +50,9 @@ def texts(served: ServedAPI, chat_id: int) -> list[str]:
     return [str(c.params["text"]) for c in served.api.sent(chat_id)]
 
 
-async def test_start_then_deadlines_reply(bot_api: ServedAPI, database_url: str) -> None:
+async def test_start_follows_the_config_then_deadlines_lists_upcoming_before_passed(
+    bot_api: ServedAPI, database_url: str
+) -> None:
     due = datetime.now(UTC) + timedelta(days=3, hours=2)
     herald = await start_herald(config_with_deadline(due), database_url)
     try:
