@@ -113,3 +113,54 @@ def test_architecture_doc_names_every_wiring_module() -> None:
     doc = ARCHITECTURE_DOC.read_text(encoding="utf-8")
     for module in WIRING_MODULES:
         assert f"`{module.replace('.', '/')}.py`" in doc
+
+
+def documented_paths(doc: str) -> set[str]:
+    """The files and folders the module map in docs/architecture.md names: one per line, two
+    spaces of indentation per level, folders ending in `/`, continuation lines indented
+    past the names and skipped."""
+    block = doc[doc.index("```\nbot/\n") + 4 :]
+    block = block[: block.index("```")]
+    paths: set[str] = set()
+    folders: list[str] = []
+    for line in block.splitlines():
+        name = line.strip().split(" ", 1)[0]
+        depth, uneven = divmod(len(line) - len(line.lstrip(" ")), 2)
+        if uneven or depth > len(folders) or not (name.endswith("/") or "." in name):
+            continue  # a description running on
+        del folders[depth:]
+        paths.add("".join(folders) + name)
+        if name.endswith("/"):
+            folders.append(name)
+    return paths
+
+
+def modules_on_disk() -> set[str]:
+    return {
+        path.relative_to(ROOT).as_posix()
+        for package in ("bot", "jobs")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "__init__.py" and "versions" not in path.parts
+    }
+
+
+def test_the_module_map_names_every_module_of_bot_and_jobs() -> None:
+    missing = modules_on_disk() - documented_paths(ARCHITECTURE_DOC.read_text(encoding="utf-8"))
+    assert missing == set(), "add these to the module map in docs/architecture.md"
+
+
+def test_everything_the_module_map_names_exists() -> None:
+    named = documented_paths(ARCHITECTURE_DOC.read_text(encoding="utf-8"))
+    assert {path for path in named if not (ROOT / path).exists()} == set()
+
+
+def test_the_module_map_reader_follows_indentation() -> None:
+    doc = "```\nbot/\n  a.py  one\n        runs on.py\n  sub/\n    b.py  two\njobs/\n  c.py\n```\n"
+    assert documented_paths(doc) == {
+        "bot/",
+        "bot/a.py",
+        "bot/sub/",
+        "bot/sub/b.py",
+        "jobs/",
+        "jobs/c.py",
+    }
