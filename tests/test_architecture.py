@@ -155,7 +155,7 @@ def test_everything_the_module_map_names_exists() -> None:
 
 
 def test_the_module_map_reader_follows_indentation() -> None:
-    doc = "```\nbot/\n  a.py  one\n        runs on.py\n  sub/\n    b.py  two\njobs/\n  c.py\n```\n"
+    doc = "```\nbot/\n  a.py  one\n        cache.py runs on\n  sub/\n    b.py  two\njobs/\n  c.py\n```\n"
     assert documented_paths(doc) == {
         "bot/",
         "bot/a.py",
